@@ -1,0 +1,5 @@
+"""``python -m wfptui`` runs the command line."""
+
+from wfptui.cli import main
+
+raise SystemExit(main())
