@@ -8,7 +8,8 @@ Everything here is plain, immutable data. Parsing text into these objects lives 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from enum import IntEnum, IntFlag
 from typing import TYPE_CHECKING, Union
 
@@ -224,7 +225,7 @@ class Condition:
     match: MatchType
     value: Value
     dtype: DataType  # the condition value's FWP data type (e.g. FWP_V4_ADDR_MASK, FWP_RANGE_TYPE)
-    loc: SourceLoc | None = field(default=None, compare=False)
+    loc: SourceLoc | None = dc_field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +252,7 @@ class Sublayer:
     guid: str | None = None
     name: str = ""
     builtin: bool = False
-    loc: SourceLoc | None = field(default=None, compare=False)
+    loc: SourceLoc | None = dc_field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +273,7 @@ class Callout:
     name: str = ""
     assumed: bool = False
     builtin: bool = False
-    loc: SourceLoc | None = field(default=None, compare=False)
+    loc: SourceLoc | None = dc_field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +298,7 @@ class Filter:
     description: str = ""
     provider: str | None = None
     guid: str | None = None  # filterKey, when it is a GUID
-    loc: SourceLoc | None = field(default=None, compare=False)
+    loc: SourceLoc | None = dc_field(default=None, compare=False)
 
     @property
     def hard_permit(self) -> bool:

@@ -8,7 +8,8 @@ numbers) so a record means the same after a round trip through any format.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Union
 
 from wfptui.core.model import Terminating
@@ -36,8 +37,8 @@ class ClassifyRecord:
     sublayer: str | None
     terminating: tuple[Terminating, ...]
     veto: bool
-    fields: JsonDict = field(default_factory=dict)
-    kind: str = field(default="classify", init=False)
+    fields: JsonDict = dc_field(default_factory=dict)
+    kind: str = dc_field(default="classify", init=False)
 
     def to_dict(self) -> JsonDict:
         return {
@@ -77,8 +78,8 @@ class StackRecord:
     #             flow-created, flow-torn-down, connection-refused, connect-failed, ...
     flow: int | None = None
     detail: str = ""
-    data: JsonDict = field(default_factory=dict)
-    kind: str = field(default="stack", init=False)
+    data: JsonDict = dc_field(default_factory=dict)
+    kind: str = dc_field(default="stack", init=False)
 
     def to_dict(self) -> JsonDict:
         return {"kind": "stack", "seq": self.seq, "t": round(self.t, 6), "host": self.host,
@@ -97,8 +98,8 @@ class NetEventRecord:
     layer_id: int
     direction: str  # MS_FWP_DIRECTION_IN | MS_FWP_DIRECTION_OUT
     flow: int | None = None
-    data: JsonDict = field(default_factory=dict)  # addresses, ports, protocol, reauthReason, isLoopback ...
-    kind: str = field(default="net_event", init=False)
+    data: JsonDict = dc_field(default_factory=dict)  # addresses, ports, protocol, reauthReason, isLoopback ...
+    kind: str = dc_field(default="net_event", init=False)
 
     def to_dict(self) -> JsonDict:
         return {"kind": "net_event", "seq": self.seq, "t": round(self.t, 6), "host": self.host,
@@ -117,8 +118,8 @@ class AuditRecord:
     filter_id: int | None
     layer_id: int
     flow: int | None = None
-    data: JsonDict = field(default_factory=dict)  # Application, Direction, SourceAddress ... as in the event
-    kind: str = field(default="audit", init=False)
+    data: JsonDict = dc_field(default_factory=dict)  # Application, Direction, SourceAddress ... as in the event
+    kind: str = dc_field(default="audit", init=False)
 
     def to_dict(self) -> JsonDict:
         return {"kind": "audit", "seq": self.seq, "t": round(self.t, 6), "host": self.host,
@@ -136,7 +137,7 @@ class PolicyRecord:
     added: tuple[str, ...]
     removed: tuple[str, ...]
     reauth_layers: tuple[str, ...] = ()  # ALE layers whose live flows were marked for reauthorization
-    kind: str = field(default="policy", init=False)
+    kind: str = dc_field(default="policy", init=False)
 
     def to_dict(self) -> JsonDict:
         return {"kind": "policy", "seq": self.seq, "t": round(self.t, 6), "host": self.host,
@@ -153,7 +154,7 @@ class ExpectRecord:
     expect: JsonDict  # the keys the entry gave
     matched: int  # how many classification records matched
     message: str
-    kind: str = field(default="expect", init=False)
+    kind: str = dc_field(default="expect", init=False)
 
     def to_dict(self) -> JsonDict:
         return {"kind": "expect", "seq": self.seq, "ok": self.ok, "expect": self.expect,
