@@ -163,6 +163,9 @@ class Ace:
     allow: bool  # A = allow, D = deny
     mask: int  # access rights; CC = 0x1 = FWP_ACTRL_MATCH_FILTER
     sid: str  # canonical string SID (aliases such as ``LS`` expanded)
+    #: Conditional (callback) ACE ``XA``/``XD``: the condition text, e.g.
+    #: ``WIN://SYSAPPID Contains "Microsoft.WindowsStore_8wekyb3d8bbwe"`` (core.sddl).
+    condition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

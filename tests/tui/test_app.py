@@ -1,0 +1,477 @@
+"""Pilot tests of the TUI: every key and flow, on a real engine run of a small scenario."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.command import CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from tests.tui.conftest import SERVER_POLICY, SERVER_POLICY_BAD, SERVER_POLICY_BLOCK, make_source
+from wfptui.core.trace import ClassifyRecord, PolicyRecord
+from wfptui.tui.app import WfpApp
+from wfptui.tui.backend import Source
+from wfptui.tui.screens.dialogs import ConfirmModal, PathModal
+from wfptui.tui.screens.diff import DiffScreen
+from wfptui.tui.screens.editor import EditorScreen
+from wfptui.tui.screens.help import HelpScreen
+from wfptui.tui.widgets.host_pane import HostPane
+from wfptui.tui.widgets.inspector import Inspector
+from wfptui.tui.widgets.policy_editor import PolicyEditor
+from wfptui.tui.widgets.timeline import Timeline
+
+SIZE = (160, 45)
+
+
+async def until(pilot: Pilot, cond: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        await pilot.pause(0.02)
+
+
+async def started(app: WfpApp, pilot: Pilot) -> None:
+    await until(pilot, lambda: app.view is not None)
+    await pilot.pause()
+
+
+def accept_block(app: WfpApp) -> list[ClassifyRecord]:
+    """The server's ALE_AUTH_RECV_ACCEPT_V4 blocks in the current run."""
+    return [r for r in app.records() if isinstance(r, ClassifyRecord) and r.host == "server"
+            and r.layer == "ALE_AUTH_RECV_ACCEPT_V4" and r.action == "block"]
+
+
+def replace_save(path: Path, text: str) -> None:
+    """Save like vim does: write a temp file in the folder, then rename it over the target."""
+    tmp = path.with_name(f".{path.name}.swp-new")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def timeline(app: WfpApp) -> Timeline:
+    return app.main.timeline
+
+
+def status(app: WfpApp) -> str:
+    return str(app.main.query_one("#status", Static).render())
+
+
+# ------------------------------------------------------------------ screens and panes
+
+
+async def test_one_pane_per_host_in_traversal_order(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        panes = {p.host: p for p in app.main.query(HostPane)}
+        assert set(panes) == {"client", "server"}
+        assert app.view is not None
+        assert panes["server"].layer_names == app.view.layer_order["server"]
+        assert "ALE_AUTH_RECV_ACCEPT_V4" in panes["server"].layer_names
+        counts = panes["server"].counts["ALE_AUTH_RECV_ACCEPT_V4"]
+        assert counts.permit == 2 and counts.block == 0
+        rendered = str(panes["server"].render())
+        assert "✔" in rendered and "✖" in rendered
+
+
+async def test_selected_event_lights_its_layer(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        tl = timeline(app)
+        target = next(i for i, r in enumerate(app.records()) if isinstance(r, ClassifyRecord)
+                      and r.layer == "ALE_AUTH_RECV_ACCEPT_V4")
+        while tl.current_index != target:
+            await pilot.press("n")
+        server = app.main.pane("server")
+        client = app.main.pane("client")
+        assert server is not None and client is not None
+        assert server.active is not None and server.active.layer == "ALE_AUTH_RECV_ACCEPT_V4"
+        assert client.active is None
+        assert "▶ ALE_AUTH_RECV_ACCEPT_V4" in str(server.render())
+        assert "✔ permit" in str(server.render())
+
+
+# ------------------------------------------------------------------------- transport
+
+
+async def test_step_keys(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        tl = timeline(app)
+        assert tl.cursor == 0
+        for key, expected in (("right", 1), ("n", 2), ("full_stop", 3), ("left", 2), ("comma", 1)):
+            await pilot.press(key)
+            assert tl.cursor == expected, key
+        await pilot.press("end")
+        assert tl.at_end
+        await pilot.press("home")
+        assert tl.cursor == 0
+        await pilot.press("G")
+        assert tl.at_end
+        await pilot.press("g")
+        assert tl.cursor == 0
+        await pilot.press("down", "down", "up")
+        assert tl.cursor == 1
+        assert "event 2/" in status(app)
+
+
+async def test_play_pause_and_speed(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        main = app.main
+        speed = main.speed_index
+        await pilot.press("plus")
+        assert main.speed_index == speed + 1
+        await pilot.press("minus", "minus")
+        assert main.speed_index == speed - 1
+        await pilot.press("plus", "plus", "plus", "plus")  # 20 events/s
+        await pilot.press("space")
+        assert main.playing and "▶ playing" in status(app)
+        await until(pilot, lambda: timeline(app).cursor >= 2)
+        await pilot.press("space")
+        assert not main.playing and "⏸ paused" in status(app)
+        stopped_at = timeline(app).cursor
+        await pilot.pause(0.2)
+        assert timeline(app).cursor == stopped_at
+
+
+async def test_next_block_and_next_policy_change(tmp_path: Path) -> None:
+    app = WfpApp(make_source(tmp_path, SERVER_POLICY_BLOCK), watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("b")
+        record = app.records()[timeline(app).current_index or 0]
+        assert isinstance(record, ClassifyRecord) and record.action == "block"
+        await pilot.press("g", "p")  # this scenario has no policy change: the cursor stays
+        assert timeline(app).cursor == 0
+
+
+async def test_filter_query_live_validation_and_apply(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("slash")
+        box = app.main.query_one("#filter", Input)
+        assert box.has_focus
+        await pilot.press(*"colour:red")
+        await pilot.pause()
+        assert box.has_class("-invalid")
+        assert "unknown key" in str(app.main.query_one("#filter-help", Static).render())
+        await pilot.press("enter")  # refused: the timeline is not filtered
+        assert len(timeline(app).rows) == len(app.records())
+        box.value = ""
+        await pilot.press(*"host:server layer:recv verdict:permit packet:syn")
+        await pilot.pause()
+        assert not box.has_class("-invalid")
+        await pilot.press("enter")
+        await pilot.pause()
+        rows = list(timeline(app).rows)
+        assert rows, "the filter keeps the SYN permits at ALE_AUTH_RECV_ACCEPT_V4"
+        for i in rows:
+            r = app.records()[i]
+            assert isinstance(r, ClassifyRecord) and r.host == "server" and "RECV" in r.layer
+            assert r.packet == "SYN" and r.action == "permit"
+        assert "filter: host:server" in status(app)
+        await pilot.press("escape")  # clears the filter
+        await pilot.pause()
+        assert len(timeline(app).rows) == len(app.records())
+
+
+# ------------------------------------------------------------------------- inspector
+
+
+async def test_inspector_explains_the_decision(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        target = next(i for i, r in enumerate(app.records()) if isinstance(r, ClassifyRecord)
+                      and r.filter == "allow-web")
+        while timeline(app).current_index != target:
+            await pilot.press("n")
+        text = app.main.query_one(Inspector).plain
+        assert "Decision  ✔ permit" in text
+        assert "soft permit by allow-web in sublayer corp" in text
+        assert "corp (weight 0x8000)" in text
+        assert "server-policy.toml:" in text and "◀ ended it" in text
+        assert "IP_LOCAL_PORT" in text and "80" in text
+
+
+# ----------------------------------------------------------------------- live reload
+
+
+async def test_external_write_and_rename_save_flips_a_verdict(source: Source) -> None:
+    app = WfpApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        assert not accept_block(app)
+        await pilot.pause(0.3)  # let the folder watch start
+        server_file = app.host_policies["server"].path
+        assert server_file is not None
+        replace_save(server_file, SERVER_POLICY_BLOCK)
+        await until(pilot, lambda: accept_block(app))
+        await pilot.pause()
+        assert app.view is not None and app.view.flipped
+        flipped = [app.records()[i] for i in app.view.flipped]
+        assert all(isinstance(r, ClassifyRecord) and r.action == "block" for r in flipped)
+        pane = app.main.pane("server")
+        assert pane is not None and "Δ" in str(pane.render())
+        assert "flipped" in status(app)
+        # a second rename-save is seen too (the folder watch does not go deaf)
+        replace_save(server_file, SERVER_POLICY)
+        await until(pilot, lambda: not accept_block(app))
+
+
+async def test_invalid_save_keeps_the_last_good_policy_and_shows_the_error(source: Source) -> None:
+    app = WfpApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        before = [r.action for r in app.records() if isinstance(r, ClassifyRecord)]
+        await pilot.pause(0.3)
+        server_file = app.host_policies["server"].path
+        assert server_file is not None
+        replace_save(server_file, SERVER_POLICY_BAD)
+        banner = app.main.query_one("#banner", Static)
+        await until(pilot, lambda: banner.has_class("-visible"))
+        text = str(banner.render())
+        assert "server-policy.toml:" in text and "keeping the last good policy" in text
+        hp = app.host_policies["server"]
+        assert hp.diagnostics and hp.diagnostics[0].line > 0
+        assert hp.disk_text == SERVER_POLICY_BAD  # the text is kept (the editor shows it)
+        await pilot.pause(0.3)
+        assert [r.action for r in app.records() if isinstance(r, ClassifyRecord)] == before
+        # the editor opens on the bad text with the line marked
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        editor = app.screen.query_one("#edit-server", PolicyEditor)
+        assert editor.text == SERVER_POLICY_BAD
+        assert editor.error_lines == {d.line - 1 for d in hp.diagnostics}
+
+
+async def test_change_while_running_applies_at_the_cursor(source: Source) -> None:
+    app = WfpApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.pause(0.3)
+        records = app.records()
+        # put the cursor after the first connection's data: the second connect is still to come
+        probe = next(i for i, r in enumerate(records) if getattr(r, "event", "") == "probe-sent")
+        while timeline(app).current_index != probe:
+            await pilot.press("n")
+        cursor_t = records[probe].t
+        server_file = app.host_policies["server"].path
+        assert server_file is not None
+        replace_save(server_file, SERVER_POLICY_BLOCK)
+        await until(pilot, lambda: accept_block(app))
+        await pilot.pause()
+        new = app.records()
+        changes = [r for r in new if isinstance(r, PolicyRecord)]
+        assert len(changes) == 1 and changes[0].host == "server" and "no-web" in changes[0].added
+        assert abs(changes[0].t - cursor_t) < 1e-6
+        # traffic before the change kept its verdicts; the cursor sits on the change
+        assert all(r.action != "block" for r in new[: new.index(changes[0])] if isinstance(r, ClassifyRecord))
+        assert timeline(app).current_index == new.index(changes[0])
+
+
+# ---------------------------------------------------------------------------- editor
+
+
+async def test_editor_marks_errors_as_you_type_and_saves_atomically(source: Source) -> None:
+    app = WfpApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("g", "e")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        screen = app.screen
+        assert isinstance(screen, EditorScreen)
+        await pilot.pause()
+        editor = screen.current_editor()
+        assert editor is not None and editor.host == "server" and editor.has_focus
+        editor.move_cursor(editor.document.end)
+        await pilot.press(*'\n[[filter]]\nkey = "x"\nlayer = "NOPE"\n')
+        await until(pilot, lambda: app.host_policies["server"].diagnostics)
+        diag = app.host_policies["server"].diagnostics[0]
+        assert diag.line > 0
+        assert diag.line - 1 in editor.error_lines
+        assert "line" in str(screen.query_one("#diag-server", Static).render())
+        assert app.host_policies["server"].dirty
+        # fix it: replace the whole text with a valid policy that blocks the web server
+        editor.load_text(SERVER_POLICY_BLOCK)
+        app.host_policies["server"].buffer = SERVER_POLICY_BLOCK
+        await pilot.press("ctrl+s")
+        path = app.host_policies["server"].path
+        assert path is not None
+        await until(pilot, lambda: path.read_text() == SERVER_POLICY_BLOCK)
+        await until(pilot, lambda: accept_block(app))
+        assert not app.host_policies["server"].dirty
+        assert not editor.error_lines
+        assert not list(path.parent.glob(".*.tmp")), "the atomic save leaves no temp file"
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+async def test_quit_asks_when_an_edit_is_unsaved(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        await pilot.press(*"# typed")
+        await pilot.press("escape")
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("n")  # keep editing: nothing is lost
+        await pilot.pause()
+        assert app.is_running and app.host_policies["client"].dirty or app.host_policies["server"].dirty
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+async def test_quit_without_edits_quits_at_once(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+# -------------------------------------------------------------------- conventions
+
+
+async def test_help_lists_every_key(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        screen = app.screen
+        assert isinstance(screen, HelpScreen)
+        does = " ".join(d for _w, _k, d in screen.rows)
+        keys = {k for _w, k, _d in screen.rows}
+        for word in ("Play/Pause", "Step", "Back", "Faster", "Slower", "Start", "End", "Next block",
+                     "Next policy", "Filter", "Quit", "Help", "Edit policy", "Theme", "Open",
+                     "Save rec", "Diff", "Save", "Revert", "Command palette"):
+            assert word in does, word
+        for key in ("space", "right / n / .", "left / ,", "+ / =", "-", "home / g", "end / G", "b", "p", "/",
+                    "q", "?", "e", "t", "o", "w", "d", "ctrl+s", "ctrl+p"):
+            assert key in keys, key
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+async def test_theme_toggle(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        assert app.theme == "textual-dark"
+        await pilot.press("t")
+        assert app.theme == "textual-light"
+        await pilot.press("t")
+        assert app.theme == "textual-dark"
+
+
+async def test_command_palette_has_every_action(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        titles = {c.title for c in app.get_system_commands(app.main)}
+        for title in ("Play / pause", "Step forward", "Step back", "Faster", "Slower", "Jump to start",
+                      "Jump to end", "Next block", "Next policy change", "Filter timeline", "Edit policy",
+                      "Save recording", "Open file", "Diff recordings", "Toggle dark/light", "Help"):
+            assert title in titles
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"jump to end")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: timeline(app).at_end)
+
+
+async def test_mouse_click_selects_an_event(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.click(Timeline, offset=(5, 3))
+        assert timeline(app).cursor == 3
+
+
+# ------------------------------------------------------------------------ recordings
+
+
+async def test_save_open_and_diff_recordings(tmp_path: Path) -> None:
+    rec_a = tmp_path / "a.wfpr"
+    app = WfpApp(make_source(tmp_path), watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, PathModal))
+        app.screen.query_one(Input).value = str(rec_a)
+        await pilot.press("enter")
+        await until(pilot, rec_a.exists)
+    # the same scenario under the blocking policy, diffed against the recording
+    other = tmp_path / "other"
+    other.mkdir()
+    app = WfpApp(make_source(other, SERVER_POLICY_BLOCK), watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, PathModal))
+        app.screen.query_one(Input).value = str(rec_a)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
+        screen = app.screen
+        assert isinstance(screen, DiffScreen)
+        await pilot.pause()
+        left, right = screen.query_one("#diff-left", Timeline), screen.query_one("#diff-right", Timeline)
+        assert screen.comparison.index_a is not None
+        assert left.current_index == screen.comparison.index_a
+        assert right.current_index == screen.comparison.index_b
+        first = left.records[left.current_index]
+        assert isinstance(first, ClassifyRecord) and first.action == "block"
+        await pilot.press("n")
+        await pilot.press("escape")
+        assert app.screen is app.main
+        # open the recording in place of the scenario
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, PathModal))
+        app.screen.query_one(Input).value = str(rec_a)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.source.kind == "recording" and app.view is not None)
+        await pilot.pause()
+        assert not accept_block(app)
+        assert app.screen is app.main and len(timeline(app).rows) == len(app.records())
+
+
+# ------------------------------------------------------------------------- command
+
+
+def test_bad_file_exits_2_before_the_tui(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from wfptui.commands import tui
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[[host]]\nname = 3\n', encoding="utf-8")
+    args = type("Args", (), {"file": bad, "no_watch": True})()
+    assert tui.run(args) == 2  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert "bad.toml:" in err and "Traceback" not in err
+    missing = tmp_path / "missing.wfpr"
+    args = type("Args", (), {"file": missing, "no_watch": True})()
+    assert tui.run(args) == 2  # type: ignore[arg-type]
+    assert "missing.wfpr" in capsys.readouterr().err
+    broken = tmp_path / "broken.wfpr"
+    broken.write_bytes(b"\x81\xa6format\xa3bad")
+    args = type("Args", (), {"file": broken, "no_watch": True})()
+    assert tui.run(args) == 2  # type: ignore[arg-type]
+    assert "broken.wfpr" in capsys.readouterr().err

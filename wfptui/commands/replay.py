@@ -1,0 +1,115 @@
+"""``wfptui replay REC.wfpr [--policy HOST=FILE]... [--check] [--update] [--format text|jsonl|json]``.
+
+Re-drives a recording's inputs through the engine (spec §2, §6): the scenario is rebuilt
+from the recording's header, each host gets the policy embedded in the recording (or the
+one given with ``--policy HOST=FILE``), and the recorded inputs (the executed steps) run
+again with ``run_scenario``. Nothing but the file is needed.
+
+* no flag: print the new trace in ``--format`` (default text); exit 0, or 1 when an
+  expectation of the scenario failed (as ``wfptui run``);
+* ``--check``: compare the new trace with the recorded one (``core.diff``: aligned by host
+  and packet) and print the differences; exit 1 when they differ, 0 when they are the same
+  (``--format json`` prints the diff as JSON);
+* ``--update``: rewrite the recording (atomically) with the new trace and the policies
+  used; with ``--check`` the differences are printed first and the exit code is 0.
+
+Bad input (unreadable, truncated or corrupted recording, bad ``--policy``) → one message on
+stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from wfptui.io.errors import Diagnostic, InputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recording", metavar="REC", help="recording (.wfpr)")
+    parser.add_argument("--policy", action="append", default=[], metavar="HOST=FILE",
+                        help="replace HOST's recorded policy with a policy file (repeatable)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if the new trace differs from the recorded one (prints the differences)")
+    parser.add_argument("--update", action="store_true", help="rewrite the recording with the new trace")
+    parser.add_argument("--format", choices=("text", "jsonl", "json"), default="text",
+                        help="output format (default text)")
+
+
+def parse_policy_overrides(items: list[str], hosts: list[str]) -> dict[str, Any]:
+    """``HOST=FILE`` arguments → host → Policy (InputError on a bad argument or file)."""
+    from wfptui.io.policy_file import load_policy
+
+    out: dict[str, Any] = {}
+    for item in items:
+        host, sep, path = item.partition("=")
+        if not sep or not host or not path:
+            raise InputError([Diagnostic("", 0, 0, f"--policy {item!r}: expected HOST=FILE")])
+        if hosts and host not in hosts:
+            raise InputError([Diagnostic("", 0, 0, f"--policy {item!r}: no host {host!r} in the recording "
+                                                   f"(hosts: {', '.join(hosts)})")])
+        out[host] = load_policy(path)
+    return out
+
+
+def replay(rec: Any, policies: dict[str, Any]) -> Any:
+    """Run the recording's inputs again with ``policies``; returns the engine's RunResult."""
+    from wfptui.core.engine import run_scenario
+
+    scenario = rec.scenario
+    if scenario is None or isinstance(scenario, dict):
+        raise InputError([Diagnostic(rec.path, 0, 0, "the recording holds no scenario to replay")])
+    if rec.inputs:
+        scenario = dataclasses.replace(scenario, steps=tuple(rec.inputs))
+    try:
+        return run_scenario(scenario, policies=policies)
+    except (ValueError, KeyError, TypeError) as exc:  # the engine refused an input of the file
+        raise InputError([Diagnostic(rec.path, 0, 0, f"cannot replay: {exc}")]) from None
+
+
+def records_like(recorded: list[Any], result: Any) -> list[Any]:
+    """The new trace in the shape of the recorded one (with the expect records if it had them)."""
+    if any(getattr(r, "kind", None) == "expect" for r in recorded):
+        return list(result.all_records)
+    return list(result.records)
+
+
+def run(args: argparse.Namespace) -> int:
+    from wfptui.core.diff import diff_traces
+    from wfptui.io.recording import read_recording, write_recording
+
+    try:
+        rec = read_recording(args.recording)
+        recorded = list(rec.records)
+        hosts = [h.name for h in getattr(rec.scenario, "hosts", ())]
+        policies = dict(rec.policies)
+        policies.update(parse_policy_overrides(args.policy, hosts))
+        result = replay(rec, policies)
+    except InputError as exc:
+        for diag in exc.diagnostics:
+            print(diag, file=sys.stderr)
+        return 2
+    new = records_like(recorded, result)
+    code = 0
+    if args.check:
+        d = diff_traces(recorded, new)
+        if args.format == "json":
+            json.dump(d.to_json(), sys.stdout, indent=1, ensure_ascii=False, default=str)
+            sys.stdout.write("\n")
+        else:
+            sys.stdout.write(d.to_text(f"{args.recording} (recorded)", "replay"))
+        code = 0 if d.same else 1
+    if args.update:
+        write_recording(args.recording, scenario=rec.scenario, policies=policies, inputs=result.inputs,
+                        records=new, source=rec.scenario_source)
+        print(f"updated {args.recording} ({len(new)} records)", file=sys.stderr)
+        return 0
+    if not args.check:
+        from wfptui.io.export import export
+
+        export(new, args.format, sys.stdout, hosts=rec.header.get("hosts") or ())
+        code = 0 if result.ok else 1
+    return code

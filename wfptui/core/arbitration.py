@@ -1,0 +1,677 @@
+"""Filter arbitration: one classification at one layer (wfp-model.md §3.3–§3.6).
+
+Rules, as implemented (both classifiers below implement exactly these):
+
+Inside a sublayer (§3.3)
+    The enabled filters of the layer and sublayer whose conditions match (core.match,
+    §4.1) are evaluated by effective weight, highest first. The first one that returns
+    permit or block ends the sublayer; continue, inspection and skipped filters pass on.
+    Matching filters after it are *unreached*. Equal effective weights are ordered by
+    ``filter_id`` ascending, then ``key`` (Windows leaves the order unspecified, §3.2/Q5),
+    and the matching filters involved are flagged ``tie=True``. Disabled filters
+    (FilterFlag.DISABLED) do not exist for the engine (§3.7).
+
+What a filter returns (§3.1, §3.4)
+    * static BLOCK: block, hard. Static PERMIT: permit, soft unless CLEAR_ACTION_RIGHT.
+      Static CONTINUE (or NONE): continue.
+    * callout actions run ``policy.callouts[filter.callout]``, whose classifyFn returns
+      ``Callout.returns``. A callout permit is soft unless the filter has
+      CLEAR_ACTION_RIGHT or the callout is declared ``hard``; a callout block is soft unless
+      the callout is ``hard``. CALLOUT_INSPECTION never terminates: a permit/block from its
+      callout is treated as continue (and the note says so).
+    * an unregistered callout (``returns == "unregistered"`` or a key missing from
+      ``policy.callouts``): CALLOUT_TERMINATING/UNKNOWN filters act as a static BLOCK
+      (hard), or as a static PERMIT with PERMIT_IF_CALLOUT_UNREGISTERED; CALLOUT_INSPECTION
+      filters are *skipped* (D-UNREG).
+
+Across sublayers (§3.4, §3.6)
+    Every sublayer that has filters at the layer is evaluated, highest weight first;
+    equal sublayer weights are ordered by sublayer key (Q5). A sublayer's decision
+    enters the layer's decision with one ``effect``:
+
+    * ``decided``: the first decision of the layer.
+    * ``overrode``: the current decision was soft (FWPS_RIGHT_ACTION_WRITE set) and this
+      sublayer replaced it — with the other action, or with the same action made hard.
+    * ``kept``: the current decision stands: it is hard and this sublayer could not change
+      it, or this sublayer agreed with it (same action, not harder). When two soft
+      decisions agree, the first one stays the deciding filter.
+    * ``veto``: the current decision is a hard permit and this sublayer's terminating filter
+      is a *callout* that returned block: the traffic is blocked, ``veto=True`` (the
+      engine logs audit 5153). A block from an unregistered callout is a static block
+      and cannot veto.
+    * ``none``: the sublayer decided nothing.
+
+    A vetoed block is hard (the write right stays cleared). If no sublayer decides, the
+    result is action ``none``: the engine permits (§3.5). ``silent`` is set when the
+    standing block came from a callout declared ``silent`` (§2.4).
+
+``ClassifyResult.sublayers`` lists every sublayer that has at least one enabled filter
+at the layer (built-in sublayers without filters there do nothing and are omitted);
+``terminating`` lists each deciding sublayer's terminating filter in sublayer order
+(terminatingFiltersInfo, D-QUAR).
+
+Two classifiers give identical results:
+
+* :func:`classify_naive` — a straightforward scan of every filter, the reference;
+* :func:`compile_policy` → :class:`CompiledPolicy` — per layer, compiled once per policy
+  version (lazily, on the layer's first packet): filters in evaluation order (sublayer
+  rank, then filter order) so that a sorted candidate list is already in order; a
+  dispatch index that puts each filter in the buckets of one of its field groups that
+  holds exactly for a set of keys — EQUAL values (ports, protocol, app ids, exact
+  addresses, FWP_EMPTY), integer RANGEs of at most ``RANGE_EXPAND_MAX`` values (by their
+  members), or EQUAL address masks (per prefix length, by ``addr >> (bits - prefix)``) —
+  choosing the group whose fullest bucket is emptiest; filters with no such group are
+  "wildcards", candidates for every packet. Candidates = wildcards ∪ the buckets the
+  packet's values hit; each is confirmed by a closure specialised per match type
+  (``core.match.compile_filter``) that skips the group the index already proved.
+  Per-filter outcomes, FilterEval and Terminating objects are built once.
+
+  Three *exact* memo caches per layer (results are immutable and a pure function of
+  their inputs, so a hit returns exactly what a recomputation would):
+
+  1. the tuple of the packet's values of the fields the layer's filters reference →
+     ClassifyResult (no other field can change the result);
+  2. the set of matched filters → ClassifyResult (arbitration depends on nothing else);
+  3. a sublayer's matched filters and its effect → SublayerResult.
+
+  Each is bounded (cleared when full). ``compile_policy(policy, cache=False)`` turns
+  them off. Policies are treated as immutable: a change is a new Policy (a new
+  ``version``), hence a new CompiledPolicy.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING
+
+from wfptui.core.match import PacketTest, compile_filter, filter_matches, group_conditions
+from wfptui.core.model import (
+    BLOCK,
+    CONTINUE,
+    EMPTY,
+    NONE,
+    PERMIT,
+    SKIPPED,
+    ActionType,
+    AddrMask,
+    Blob,
+    Callout,
+    ClassifyResult,
+    Condition,
+    Filter,
+    FilterEval,
+    FilterFlag,
+    MatchType,
+    Policy,
+    Range,
+    Sublayer,
+    SublayerResult,
+    Terminating,
+    Value,
+)
+
+if TYPE_CHECKING:
+    from wfptui.core.layers import Layer
+
+__all__ = [
+    "CompiledLayer",
+    "CompiledPolicy",
+    "FilterOutcome",
+    "UnknownSublayerError",
+    "classify_naive",
+    "compile_policy",
+    "evaluate_filter",
+    "filter_order",
+    "sublayer_order",
+]
+
+_A = ActionType
+# Plain ints: IntFlag arithmetic builds a new enum member on every ``&``.
+_CLEAR_ACTION_RIGHT = int(FilterFlag.CLEAR_ACTION_RIGHT)
+_PERMIT_IF_CALLOUT_UNREGISTERED = int(FilterFlag.PERMIT_IF_CALLOUT_UNREGISTERED)
+_DISABLED = int(FilterFlag.DISABLED)
+
+#: Effects of a sublayer on the layer's decision (see the module docstring).
+DECIDED, OVERRODE, KEPT, VETO = "decided", "overrode", "kept", "veto"
+
+#: Cache bounds: cleared when full (cheaper than LRU bookkeeping on the hot path).
+PACKET_CACHE_MAX = 1 << 16
+MATCHSET_CACHE_MAX = 1 << 14
+
+
+# ----------------------------------------------------------------------------- ordering
+
+
+def sublayer_order(sl: Sublayer) -> tuple[int, str]:
+    """Sort key: weight descending, then key (equal weights, Q5)."""
+    return (-sl.weight, sl.key)
+
+
+def filter_order(f: Filter) -> tuple[int, int, str]:
+    """Sort key: effective weight descending, then filter id, then key (ties, §3.2)."""
+    return (-f.effective_weight, f.filter_id, f.key)
+
+
+def _resolve_layer(layer: Layer | str) -> Layer:
+    if isinstance(layer, str):
+        from wfptui.core.layers import get_layer
+
+        return get_layer(layer)
+    return layer
+
+
+class UnknownSublayerError(ValueError):
+    """A filter names a sublayer the policy does not define (loaders normally catch this)."""
+
+    def __init__(self, flt: Filter):
+        self.filter = flt
+        super().__init__(f"filter {flt.key!r} names sublayer {flt.sublayer!r}, which the policy does not define")
+
+
+def _sublayer_of(policy: Policy, f: Filter) -> Sublayer:
+    sl = policy.sublayers.get(f.sublayer)
+    if sl is None:
+        raise UnknownSublayerError(f)
+    return sl
+
+
+# ----------------------------------------------------------------------------- one filter
+
+
+class FilterOutcome:
+    """What one filter returns, independent of the packet (callout behaviour is static)."""
+
+    __slots__ = ("can_veto", "hard", "note", "outcome", "silent")
+
+    def __init__(self, outcome: str, hard: bool, note: str, can_veto: bool = False, silent: bool = False):
+        self.outcome = outcome  # permit | block | continue | skipped
+        self.hard = hard
+        self.note = note
+        self.can_veto = can_veto  # a callout returned block: may veto a hard permit
+        self.silent = silent  # ... and that callout drops silently
+
+    def __repr__(self) -> str:
+        return f"FilterOutcome({self.outcome!r}, hard={self.hard}, note={self.note!r})"
+
+
+def _hardness(hard: bool) -> str:
+    return "hard" if hard else "soft"
+
+
+def evaluate_filter(f: Filter, callouts: Mapping[str, Callout]) -> FilterOutcome:
+    """The action one matching filter returns (§3.1, §3.4, D-UNREG)."""
+    clear = bool(f.flags & _CLEAR_ACTION_RIGHT)
+    action = f.action
+    if action == _A.FWP_ACTION_BLOCK:
+        return FilterOutcome(BLOCK, True, "static block: hard")
+    if action == _A.FWP_ACTION_PERMIT:
+        return FilterOutcome(
+            PERMIT, clear, "static permit with CLEAR_ACTION_RIGHT: hard" if clear else "static permit: soft"
+        )
+    if not action.is_callout:  # CONTINUE, NONE, NONE_NO_MATCH
+        return FilterOutcome(CONTINUE, False, "continue" if action == _A.FWP_ACTION_CONTINUE else f"{action.short}: no decision")
+    name = f.callout or ""
+    callout = callouts.get(name)
+    if callout is None or callout.returns == "unregistered":
+        why = "not defined" if callout is None else "unregistered"
+        if action == _A.FWP_ACTION_CALLOUT_INSPECTION:
+            return FilterOutcome(SKIPPED, False, f"callout {name!r} {why}: inspection filter ignored")
+        if f.flags & _PERMIT_IF_CALLOUT_UNREGISTERED:
+            return FilterOutcome(
+                PERMIT, clear,
+                f"callout {name!r} {why}: permit (PERMIT_IF_CALLOUT_UNREGISTERED), {_hardness(clear)}",
+            )
+        return FilterOutcome(BLOCK, True, f"callout {name!r} {why}: treated as a static block, hard")
+    returns = callout.returns
+    if action == _A.FWP_ACTION_CALLOUT_INSPECTION:
+        if returns in (PERMIT, BLOCK):
+            return FilterOutcome(
+                CONTINUE, False,
+                f"callout {name!r} returned {returns} under an inspection action: treated as continue",
+            )
+        return FilterOutcome(CONTINUE, False, f"callout {name!r} returned {returns}")
+    if returns == PERMIT:
+        hard = clear or callout.hard
+        why = " (CLEAR_ACTION_RIGHT)" if clear else " (hard callout)" if callout.hard else ""
+        return FilterOutcome(PERMIT, hard, f"callout {name!r} returned permit: {_hardness(hard)}{why}")
+    if returns == BLOCK:
+        hard = callout.hard
+        silent = callout.silent
+        note = f"callout {name!r} returned block: {_hardness(hard)}" + (", silent drop" if silent else "")
+        return FilterOutcome(BLOCK, hard, note, can_veto=True, silent=silent)
+    return FilterOutcome(CONTINUE, False, f"callout {name!r} returned {returns}")
+
+
+# ----------------------------------------------------------------------------- combining
+
+
+class _Decision:
+    """The layer's running decision while sublayers are walked (§3.6)."""
+
+    __slots__ = ("action", "filter", "hard", "silent", "sublayer", "veto")
+
+    def __init__(self) -> None:
+        self.action: str | None = None
+        self.hard = False  # True = FWPS_RIGHT_ACTION_WRITE cleared
+        self.filter: Filter | None = None
+        self.sublayer: Sublayer | None = None
+        self.veto = False
+        self.silent = False
+
+    def offer(self, sl: Sublayer, f: Filter, out: FilterOutcome) -> str:
+        """A sublayer's terminating filter offers its decision; return its effect."""
+        if self.action is None:
+            effect = DECIDED
+        elif not self.hard:
+            if out.outcome == self.action and not out.hard:
+                return KEPT  # agreeing soft decisions: the first one stays
+            effect = OVERRODE
+        elif self.action == PERMIT and out.outcome == BLOCK and out.can_veto:
+            self.action, self.filter, self.sublayer = BLOCK, f, sl
+            self.hard, self.veto, self.silent = True, True, out.silent
+            return VETO
+        else:
+            return KEPT
+        self.action, self.filter, self.sublayer = out.outcome, f, sl
+        self.hard, self.silent = out.hard, out.silent and out.outcome == BLOCK
+        return effect
+
+    def result(self, layer: Layer, sublayers: tuple[SublayerResult, ...],
+               terminating: tuple[Terminating, ...]) -> ClassifyResult:
+        if self.action is None:
+            return ClassifyResult(layer, NONE, None, None, False, False, False, sublayers, terminating)
+        return ClassifyResult(layer, self.action, self.filter, self.sublayer, self.hard, self.veto,
+                              self.silent, sublayers, terminating)
+
+
+def _ties(weights: Sequence[int]) -> list[bool]:
+    """For weights in sorted order: does each equal a neighbour's?"""
+    n = len(weights)
+    return [
+        (i > 0 and weights[i - 1] == w) or (i + 1 < n and weights[i + 1] == w)
+        for i, w in enumerate(weights)
+    ]
+
+
+# ----------------------------------------------------------------------------- naive
+
+
+def classify_naive(policy: Policy, layer: Layer | str, values: Mapping[str, Value]) -> ClassifyResult:
+    """Reference classifier: scan every filter of the layer, as §3.6 spells it out."""
+    lay = _resolve_layer(layer)
+    by_sublayer: dict[str, list[Filter]] = {}
+    for f in policy.filters:
+        if f.layer == lay.name and not f.flags & _DISABLED:
+            by_sublayer.setdefault(f.sublayer, []).append(f)
+    sublayers = sorted(
+        (_sublayer_of(policy, fs[0]) for fs in by_sublayer.values()), key=sublayer_order
+    )
+    decision = _Decision()
+    results: list[SublayerResult] = []
+    terminating: list[Terminating] = []
+    for sl in sublayers:
+        matching = [f for f in sorted(by_sublayer[sl.key], key=filter_order) if filter_matches(f, values)]
+        ties = _ties([f.effective_weight for f in matching])
+        evaluated: list[FilterEval] = []
+        deciding: FilterEval | None = None
+        unreached: tuple[Filter, ...] = ()
+        effect = NONE
+        for i, f in enumerate(matching):
+            out = evaluate_filter(f, policy.callouts)
+            fe = FilterEval(f, out.outcome, out.hard, out.note, ties[i])
+            evaluated.append(fe)
+            if out.outcome in (PERMIT, BLOCK):
+                deciding, unreached = fe, tuple(matching[i + 1:])
+                effect = decision.offer(sl, f, out)
+                terminating.append(Terminating(f.key, f.filter_id, sl.key, out.outcome, out.hard))
+                break
+        results.append(SublayerResult(
+            sl, tuple(evaluated), unreached,
+            deciding.outcome if deciding else NONE, deciding.hard if deciding else False,
+            deciding, effect,
+        ))
+    return decision.result(lay, tuple(results), tuple(terminating))
+
+
+# ----------------------------------------------------------------------------- compiled
+
+
+def _exact_key_ok(value: Value, dtype_is_sid: bool) -> bool:
+    """Can an EQUAL condition value be looked up by hash (hash equality == match semantics)?"""
+    if dtype_is_sid:
+        return False  # SIDs compare case-insensitively
+    return isinstance(value, int | str | Blob) or value is EMPTY
+
+
+#: A RANGE on integers spanning at most this many values is indexed by its members
+#: (port ranges such as 135..139); wider ones (49152..65535) are served by another field.
+RANGE_EXPAND_MAX = 256
+
+#: Index plan for one filter: ("exact", field, keys) or ("prefix", field, ((shift, key), ...)).
+_Plan = tuple[str, str, tuple[object, ...]]
+
+
+def _exact_keys(conds: Sequence[Condition]) -> tuple[object, ...] | None:
+    """The hash keys of an OR group that only holds exactly for those values, or None."""
+    from wfptui.core.datatypes import DataType
+
+    keys: dict[object, None] = {}
+    for c in conds:
+        v = c.value
+        if c.match == MatchType.FWP_MATCH_EQUAL and _exact_key_ok(v, c.dtype == DataType.FWP_SID):
+            keys[v] = None
+        elif (
+            c.match in (MatchType.FWP_MATCH_RANGE, MatchType.FWP_MATCH_EQUAL)
+            and isinstance(v, Range)
+            and type(v.low) is int
+            and type(v.high) is int
+            and 0 <= v.high - v.low < RANGE_EXPAND_MAX
+        ):
+            keys.update(dict.fromkeys(range(v.low, v.high + 1)))
+        else:
+            return None
+        if len(keys) > 4 * RANGE_EXPAND_MAX:
+            return None
+    return tuple(keys)
+
+
+def _index_options(f: Filter) -> list[_Plan]:
+    """Field groups of a filter that an index can serve exactly (§4.1: the group must hold)."""
+    options: list[_Plan] = []
+    for fld, conds in group_conditions(f.conditions).items():
+        keys = _exact_keys(conds)
+        if keys is not None:
+            options.append(("exact", fld, keys))
+        elif all(c.match == MatchType.FWP_MATCH_EQUAL and isinstance(c.value, AddrMask) for c in conds):
+            prefixes: dict[tuple[int, int], None] = {}
+            for c in conds:
+                m = c.value
+                assert isinstance(m, AddrMask)
+                shift = m.bits - m.prefix
+                prefixes[(shift, m.addr >> shift)] = None
+            options.append(("prefix", fld, tuple(prefixes)))
+    return options
+
+
+class CompiledLayer:
+    """One layer's filters, ordered and indexed once per policy version."""
+
+    def __init__(self, policy: Policy, layer: Layer, filters: Iterable[Filter], cache: bool = True):
+        self.layer = layer
+        by_sublayer: dict[str, list[Filter]] = {}
+        for f in filters:
+            by_sublayer.setdefault(f.sublayer, []).append(f)
+        self.sublayers: tuple[Sublayer, ...] = tuple(sorted(
+            (_sublayer_of(policy, fs[0]) for fs in by_sublayer.values()), key=sublayer_order
+        ))
+        # Positions 0..n-1 = evaluation order (sublayer rank, then filter order), so a
+        # sorted candidate list is already in evaluation order.
+        order: list[Filter] = []
+        f_sl: list[int] = []
+        for rank, sl in enumerate(self.sublayers):
+            for f in sorted(by_sublayer[sl.key], key=filter_order):
+                order.append(f)
+                f_sl.append(rank)
+        self.filters: tuple[Filter, ...] = tuple(order)
+        self._f_sl = f_sl
+        self._f_weight = [f.effective_weight for f in order]
+        self._f_out = [evaluate_filter(f, policy.callouts) for f in order]
+        self._f_terminates = [o.outcome in (PERMIT, BLOCK) for o in self._f_out]
+        # FilterEval objects are immutable: build both tie variants once.
+        self._f_eval = [
+            (FilterEval(f, o.outcome, o.hard, o.note, False), FilterEval(f, o.outcome, o.hard, o.note, True))
+            for f, o in zip(order, self._f_out, strict=True)
+        ]
+        self._f_term = [
+            Terminating(f.key, f.filter_id, self.sublayers[s].key, o.outcome, o.hard)
+            for f, s, o in zip(order, f_sl, self._f_out, strict=True)
+        ]
+        self._empty_results = tuple(SublayerResult(sl, (), (), NONE, False, None, NONE) for sl in self.sublayers)
+        self._build_index(order)
+        fields: dict[str, None] = {}
+        for f in order:
+            for c in f.conditions:
+                fields[c.field] = None
+        #: The fields any filter here looks at: nothing else can change a result.
+        self.relevant_fields: tuple[str, ...] = tuple(fields)
+        self._key_of: Callable[[Mapping[str, Value]], object]
+        if len(fields) >= 2:
+            self._key_of = itemgetter(*fields)
+        else:
+            self._key_of = lambda values: tuple(map(values.__getitem__, self.relevant_fields))
+        # Position one past each sublayer's last filter, to split matches by sublayer.
+        self._sl_end = [bisect_right(f_sl, rank) for rank in range(len(self.sublayers))]
+        self._cache_on = cache
+        self._packet_cache: dict[object, ClassifyResult] = {}
+        self._matchset_cache: dict[tuple[int, ...], ClassifyResult] = {}
+        self._sublayer_cache: dict[tuple[tuple[int, ...], str], SublayerResult] = {}
+        self._none_result = ClassifyResult(layer, NONE, None, None, False, False, False, self._empty_results, ())
+
+    # -- index ---------------------------------------------------------------
+
+    def _build_index(self, order: Sequence[Filter]) -> None:
+        """Per filter, index the field group with the smallest buckets; the rest are wildcards."""
+        plans = [_index_options(f) for f in order]
+        load: dict[tuple[str, str], Counter[object]] = {}
+        for opts in plans:
+            for kind, fld, keys in opts:
+                load.setdefault((kind, fld), Counter()).update(keys)
+        exact: dict[str, dict[object, list[int]]] = {}
+        prefix: dict[str, dict[int, dict[int, list[int]]]] = {}
+        wildcard: list[int] = []
+        matchers: list[PacketTest] = []
+        for pos, (f, opts) in enumerate(zip(order, plans, strict=True)):
+            if not opts:
+                wildcard.append(pos)
+                matchers.append(compile_filter(f))
+                continue
+            # The group whose fullest bucket is emptiest (a packet hits one bucket per
+            # field, so that bounds the useless candidates it brings); then fewer keys;
+            # then field name, for determinism.
+            kind, fld, keys = min(
+                opts, key=lambda o: (max(map(load[(o[0], o[1])].__getitem__, o[2])), len(o[2]), o[1], o[0])
+            )
+            if kind == "exact":
+                table = exact.setdefault(fld, {})
+                for k in keys:
+                    table.setdefault(k, []).append(pos)
+            else:
+                shifts = prefix.setdefault(fld, {})
+                for k in keys:
+                    assert isinstance(k, tuple)
+                    shift, masked = k
+                    shifts.setdefault(shift, {}).setdefault(masked, []).append(pos)
+            # The index proved this field group when it yields the filter: skip it.
+            matchers.append(compile_filter(f, skip_field=fld))
+        self._matchers = matchers
+        self._exact = tuple((fld, {k: tuple(v) for k, v in t.items()}) for fld, t in exact.items())
+        self._prefix = tuple(
+            (fld, tuple((shift, {k: tuple(v) for k, v in t.items()}) for shift, t in sorted(s.items())))
+            for fld, s in prefix.items()
+        )
+        self._wildcard = tuple(wildcard)
+        #: For tests and the benchmark: how filters were indexed.
+        self.index_stats = {
+            "filters": len(order),
+            "wildcard": len(wildcard),
+            "exact": {fld: sum(len(v) for v in t.values()) for fld, t in exact.items()},
+            "prefix": {fld: sum(len(v) for t in s.values() for v in t.values()) for fld, s in prefix.items()},
+        }
+
+    def candidates(self, values: Mapping[str, Value]) -> list[int]:
+        """Positions of the filters that may match, in evaluation order."""
+        get = values.get
+        cands: set[int] = set(self._wildcard)
+        for fld, table in self._exact:
+            hit = table.get(get(fld, EMPTY))
+            if hit:
+                cands.update(hit)
+        for fld, shifts in self._prefix:
+            v = get(fld, EMPTY)
+            if isinstance(v, int):
+                for shift, ptable in shifts:
+                    hit = ptable.get(v >> shift)
+                    if hit:
+                        cands.update(hit)
+        return sorted(cands)
+
+    def matched(self, values: Mapping[str, Value]) -> tuple[int, ...]:
+        """Positions of the filters whose conditions all hold, in evaluation order."""
+        m = self._matchers
+        return tuple([p for p in self.candidates(values) if m[p](values)])
+
+    # -- classify ------------------------------------------------------------
+
+    def classify(self, values: Mapping[str, Value]) -> ClassifyResult:
+        """Classify one packet (see CompiledPolicy.classify)."""
+        if not self._cache_on:
+            return self._arbitrate(self.matched(values))
+        try:
+            key: object = self._key_of(values)  # C-level itemgetter: the hot path
+        except KeyError:  # some field absent (= EMPTY): None marks it in the key
+            key = tuple(map(values.get, self.relevant_fields))
+        try:
+            hit = self._packet_cache.get(key)
+        except TypeError:  # an unhashable value: classify without the cache
+            return self._arbitrate(self.matched(values))
+        if hit is not None:
+            return hit
+        matched = self.matched(values)
+        result = self._matchset_cache.get(matched)
+        if result is None:
+            result = self._arbitrate(matched)
+            if len(self._matchset_cache) >= MATCHSET_CACHE_MAX:
+                self._matchset_cache.clear()
+            self._matchset_cache[matched] = result
+        if len(self._packet_cache) >= PACKET_CACHE_MAX:
+            self._packet_cache.clear()
+        self._packet_cache[key] = result
+        return result
+
+    def clear_cache(self) -> None:
+        """Forget every memoised result (they stay valid; this only frees memory)."""
+        self._packet_cache.clear()
+        self._matchset_cache.clear()
+        self._sublayer_cache.clear()
+
+    def _arbitrate(self, matched: tuple[int, ...]) -> ClassifyResult:
+        """§3.3/§3.4 over the matched positions (already in evaluation order)."""
+        if not matched:
+            return self._none_result
+        f_sl, f_terminates, sl_end = self._f_sl, self._f_terminates, self._sl_end
+        memo = self._sublayer_cache if self._cache_on else None
+        results = list(self._empty_results)
+        terminating: list[Terminating] = []
+        decision = _Decision()
+        n = len(matched)
+        i = 0
+        while i < n:
+            rank = f_sl[matched[i]]
+            j = bisect_left(matched, sl_end[rank], i)  # matched[i:j] = this sublayer's matches
+            k = i
+            while k < j and not f_terminates[matched[k]]:
+                k += 1
+            if k == j:
+                effect = NONE
+            else:
+                p = matched[k]
+                effect = decision.offer(self.sublayers[rank], self.filters[p], self._f_out[p])
+                terminating.append(self._f_term[p])
+            group = matched[i:j]
+            if memo is None:
+                results[rank] = self._sublayer_result(rank, group, k - i, effect)
+            else:
+                # A sublayer's result depends only on its matched filters and its effect.
+                sr = memo.get((group, effect))
+                if sr is None:
+                    sr = self._sublayer_result(rank, group, k - i, effect)
+                    if len(memo) >= MATCHSET_CACHE_MAX:
+                        memo.clear()
+                    memo[(group, effect)] = sr
+                results[rank] = sr
+            i = j
+        return decision.result(self.layer, tuple(results), tuple(terminating))
+
+    def _sublayer_result(self, rank: int, group: tuple[int, ...], end: int, effect: str) -> SublayerResult:
+        """One sublayer's result: ``group`` are its matched positions, ``group[end]`` (if
+        any) the filter that ended it."""
+        f_w, f_eval = self._f_weight, self._f_eval
+        last = min(end, len(group) - 1)
+        evaluated: list[FilterEval] = []
+        for q in range(last + 1):
+            w = f_w[group[q]]
+            # tie: a neighbouring *matching* filter of this sublayer has the same weight
+            tie = (q > 0 and f_w[group[q - 1]] == w) or (q + 1 < len(group) and f_w[group[q + 1]] == w)
+            evaluated.append(f_eval[group[q]][tie])
+        sl = self.sublayers[rank]
+        if end == len(group):
+            return SublayerResult(sl, tuple(evaluated), (), NONE, False, None, NONE)
+        out = self._f_out[group[end]]
+        unreached = tuple(map(self.filters.__getitem__, group[end + 1:]))
+        return SublayerResult(sl, tuple(evaluated), unreached, out.outcome, out.hard, evaluated[-1], effect)
+
+
+class CompiledPolicy:
+    """A policy version compiled for fast classification; layers compile on first use."""
+
+    def __init__(self, policy: Policy, cache: bool = True):
+        self.policy = policy
+        self.version = policy.version
+        self._cache = cache
+        self._by_layer: dict[str, list[Filter]] = {}
+        for f in policy.filters:
+            if not f.flags & _DISABLED:
+                self._by_layer.setdefault(f.layer, []).append(f)
+        # Validate sublayer references up front, not at the first packet.
+        for f in policy.filters:
+            _sublayer_of(policy, f)
+        self._layers: dict[str, CompiledLayer] = {}
+        self._aliases: dict[str, CompiledLayer] = {}
+
+    def layer(self, layer: Layer | str) -> CompiledLayer:
+        """The compiled form of one layer (by Layer or any name get_layer accepts)."""
+        if isinstance(layer, str):
+            found = self._aliases.get(layer)
+            if found is not None:
+                return found
+        lay = _resolve_layer(layer)
+        compiled = self._layers.get(lay.name)
+        if compiled is None:
+            compiled = CompiledLayer(self.policy, lay, self._by_layer.get(lay.name, ()), self._cache)
+            self._layers[lay.name] = compiled
+        if isinstance(layer, str):
+            self._aliases[layer] = compiled
+        return compiled
+
+    def classify(self, layer: Layer | str, values: Mapping[str, Value]) -> ClassifyResult:
+        """Classify one packet at one layer: the final action and every sublayer's part in it."""
+        # Layer objects hash all their fields: look them up by name.
+        compiled = self._aliases.get(layer) if isinstance(layer, str) else self._layers.get(layer.name)
+        if compiled is None:
+            compiled = self.layer(layer)
+        # The steady state inlined: a packet-cache hit (the cache is empty when disabled).
+        try:
+            hit = compiled._packet_cache.get(compiled._key_of(values))
+        except (KeyError, TypeError):  # a field absent or unhashable: the full path
+            hit = None
+        return hit if hit is not None else compiled.classify(values)
+
+
+_COMPILED: dict[tuple[int, int, bool], tuple[Policy, CompiledPolicy]] = {}
+
+
+def compile_policy(policy: Policy, cache: bool = True) -> CompiledPolicy:
+    """Compile ``policy`` (memoised per policy object and version; the last few are kept)."""
+    key = (id(policy), policy.version, cache)
+    hit = _COMPILED.get(key)
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    compiled = CompiledPolicy(policy, cache)
+    if len(_COMPILED) >= 8:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[key] = (policy, compiled)
+    return compiled
+

@@ -1,0 +1,422 @@
+"""Semantic diff of two traces (``wfptui diff``, ``wfptui replay --check``).
+
+Records are aligned by *what happened*, never by byte or index:
+
+* a classification is identified by ``(host, layer, packet, op, direction, reauth,
+  5-tuple)`` — the 5-tuple being the ``IP_LOCAL_ADDRESS``, ``IP_REMOTE_ADDRESS``,
+  ``IP_LOCAL_PORT``, ``IP_REMOTE_PORT``, ``IP_PROTOCOL`` (and ICMP type/code) fields
+  when the layer has them — plus the occurrence number of that identity (the 3rd DATA
+  segment of that connection at that layer on that host). Flow ids, ``seq`` and ``t``
+  are not part of the identity: one extra event early on must not misalign the rest.
+* stack events by ``(host, event, detail)``, net events by ``(host, type, layer_id,
+  direction)``, audit events by ``(host, event_id, layer_id)``, policy changes by
+  ``(host, added, removed)``, expectations by their keys — each plus its occurrence.
+
+Aligned pairs are compared on everything except ``seq``, ``t`` and ``flow``. The result
+(:class:`TraceDiff`) lists the first divergence, the layers whose verdict changed, the
+filters that decided differently, the other changed records and the events present on
+one side only. When all of that is empty but the two traces are still not identical
+(order, timing, flow numbering), ``TraceDiff.same`` is still False and ``first`` points
+at the first record that differs, so ``replay --check`` stays exact.
+
+Pure: standard library only, no I/O. Renders to text (:meth:`TraceDiff.to_text`) and to
+JSON-able data (:meth:`TraceDiff.to_json`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+__all__ = ["Change", "Divergence", "FilterChange", "TraceDiff", "VerdictChange", "diff_traces", "describe"]
+
+#: Packet identity fields (when the layer has them).
+IDENTITY_FIELDS = ("IP_LOCAL_ADDRESS", "IP_REMOTE_ADDRESS", "IP_LOCAL_PORT", "IP_REMOTE_PORT",
+                   "IP_PROTOCOL", "ICMP_TYPE", "ICMP_CODE")
+#: Compared attributes that do not make two aligned records different events.
+MINOR = frozenset({"seq", "t", "flow", "kind"})
+DECISION = ("action", "filter", "filter_id", "sublayer", "veto", "terminating")
+
+
+def _as_dict(rec: Any) -> JsonDict:
+    if isinstance(rec, Mapping):
+        return dict(rec)
+    to_dict = getattr(rec, "to_dict", None)
+    if callable(to_dict):
+        d = to_dict()
+        if isinstance(d, dict):
+            return d
+    raise TypeError(f"not a trace record: {rec!r}")
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def _layer(d: Mapping[str, Any]) -> str:
+    return str(d.get("layer", "")).removeprefix("FWPM_LAYER_")
+
+
+def identity(d: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The alignment identity of a record (without the occurrence number)."""
+    kind = d.get("kind")
+    host = d.get("host")
+    if kind == "classify":
+        fields = d.get("fields") or {}
+        five = tuple(_hashable(fields.get(k)) for k in IDENTITY_FIELDS)
+        return (kind, host, _layer(d), d.get("packet"), d.get("op"), d.get("direction"), bool(d.get("reauth")),
+                five)
+    if kind == "stack":
+        return (kind, host, d.get("event"), d.get("detail"))
+    if kind == "net_event":
+        return (kind, host, d.get("type"), d.get("layer_id"), d.get("direction"))
+    if kind == "audit":
+        return (kind, host, d.get("event_id"), d.get("layer_id"))
+    if kind == "policy":
+        return (kind, host, _hashable(d.get("added")), _hashable(d.get("removed")))
+    if kind == "expect":
+        return (kind, _hashable(d.get("expect")))
+    return (kind, host, _hashable({k: v for k, v in d.items() if k not in MINOR}))
+
+
+def describe(d: Mapping[str, Any]) -> str:
+    """A one-line description of a record: who, where, what."""
+    kind = d.get("kind")
+    host = d.get("host", "")
+    if kind == "classify":
+        what = d.get("packet") or d.get("op") or "?"
+        direction = f" {d['direction']}" if d.get("direction") else ""
+        reauth = " reauth" if d.get("reauth") else ""
+        return f"{host} FWPM_LAYER_{_layer(d)} {what}{direction}{reauth}: {verdict(d)}"
+    if kind == "stack":
+        detail = f" ({d['detail']})" if d.get("detail") else ""
+        return f"{host} stack {d.get('event')}{detail}"
+    if kind == "net_event":
+        return f"{host} net event {d.get('type')} layer {d.get('layer_id')} filter {d.get('filter_id')}"
+    if kind == "audit":
+        return f"{host} audit {d.get('event_id')} layer {d.get('layer_id')} filter {d.get('filter_id')}"
+    if kind == "policy":
+        return f"{host} policy change +{list(d.get('added') or [])} -{list(d.get('removed') or [])}"
+    if kind == "expect":
+        return f"expect {d.get('expect')}: {'ok' if d.get('ok') else 'FAILED'} ({d.get('message')})"
+    return f"{host} {kind}"
+
+
+def verdict(d: Mapping[str, Any]) -> str:
+    """``block by no-web``, ``permit by allow-web``, ``none (no filter decided)``."""
+    action = d.get("action")
+    filt = d.get("filter")
+    if filt:
+        veto = " (veto)" if d.get("veto") else ""
+        return f"{action} by {filt}{veto}"
+    return f"{action} (no filter decided)" if action == "none" else f"{action} (no filter)"
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first place the traces part ways (indices into A and B; -1 = none on that side)."""
+
+    index_a: int
+    index_b: int
+    message: str
+
+    def to_json(self) -> JsonDict:
+        return {"index_a": self.index_a if self.index_a >= 0 else None,
+                "index_b": self.index_b if self.index_b >= 0 else None, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Change:
+    """Two aligned records that differ; ``attrs`` names the differing attributes."""
+
+    index_a: int
+    index_b: int
+    a: JsonDict
+    b: JsonDict
+    attrs: tuple[str, ...]
+
+    def text(self) -> str:
+        parts = []
+        for attr in self.attrs:
+            if attr == "fields":
+                fa, fb = self.a.get("fields") or {}, self.b.get("fields") or {}
+                for k in sorted(set(fa) | set(fb)):
+                    if fa.get(k, "∅") != fb.get(k, "∅"):
+                        parts.append(f"{k} {fa.get(k, '∅')} -> {fb.get(k, '∅')}")
+            elif attr == "terminating":
+                parts.append("terminating " + _terms(self.a) + " -> " + _terms(self.b))
+            else:
+                parts.append(f"{attr} {self.a.get(attr)} -> {self.b.get(attr)}")
+        return "; ".join(parts)
+
+    def to_json(self) -> JsonDict:
+        return {"index_a": self.index_a, "index_b": self.index_b, "what": describe(self.a),
+                "attrs": list(self.attrs), "a": {k: self.a.get(k) for k in self.attrs},
+                "b": {k: self.b.get(k) for k in self.attrs}}
+
+
+def _terms(d: Mapping[str, Any]) -> str:
+    items = d.get("terminating") or []
+    return "[" + ", ".join(f"{t.get('sublayer')}:{t.get('filter')}={t.get('action')}" for t in items) + "]"
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    """A layer whose decision changed, for ``count`` aligned classifications."""
+
+    host: str
+    layer: str
+    action_a: str
+    filter_a: str | None
+    action_b: str
+    filter_b: str | None
+    count: int
+    packets: tuple[str, ...]
+    first_a: int
+    first_b: int
+
+    def text(self) -> str:
+        fa = f" by {self.filter_a}" if self.filter_a else ""
+        fb = f" by {self.filter_b}" if self.filter_b else ""
+        pk = ", ".join(self.packets)
+        return (f"{self.host} FWPM_LAYER_{self.layer}: {self.action_a}{fa} -> {self.action_b}{fb}"
+                f"  ({self.count}x: {pk}; first A#{self.first_a} B#{self.first_b})")
+
+    def to_json(self) -> JsonDict:
+        return {"host": self.host, "layer": "FWPM_LAYER_" + self.layer, "a": {"action": self.action_a,
+                "filter": self.filter_a}, "b": {"action": self.action_b, "filter": self.filter_b},
+                "count": self.count, "packets": list(self.packets), "first_a": self.first_a,
+                "first_b": self.first_b}
+
+
+@dataclass(frozen=True)
+class FilterChange:
+    """A filter that decided differently: how many aligned classifications it decided in A and B."""
+
+    host: str
+    filter: str
+    decided_a: int
+    decided_b: int
+    layers: tuple[str, ...]
+
+    def text(self) -> str:
+        layers = ", ".join("FWPM_LAYER_" + x for x in self.layers)
+        return f"{self.host} {self.filter}: decided {self.decided_a} in A, {self.decided_b} in B  ({layers})"
+
+    def to_json(self) -> JsonDict:
+        return {"host": self.host, "filter": self.filter, "decided_a": self.decided_a,
+                "decided_b": self.decided_b, "layers": ["FWPM_LAYER_" + x for x in self.layers]}
+
+
+@dataclass(frozen=True)
+class TraceDiff:
+    """The semantic difference between trace A and trace B."""
+
+    len_a: int
+    len_b: int
+    first: Divergence | None
+    verdicts: tuple[VerdictChange, ...] = ()
+    filters: tuple[FilterChange, ...] = ()
+    changes: tuple[Change, ...] = ()
+    only_a: tuple[tuple[int, JsonDict], ...] = ()
+    only_b: tuple[tuple[int, JsonDict], ...] = ()
+    minor_only: bool = False  # only order / timing / flow numbering differ
+    limit: int = field(default=50, compare=False)
+
+    @property
+    def same(self) -> bool:
+        return self.first is None
+
+    def summary(self) -> str:
+        if self.same:
+            return f"traces are the same ({self.len_a} records)"
+        if self.minor_only:
+            return "traces differ only in order, timing or flow numbering"
+        return (f"traces differ: {len(self.changes)} changed, {len(self.only_a)} only in A, "
+                f"{len(self.only_b)} only in B ({self.len_a} vs {self.len_b} records)")
+
+    def to_text(self, name_a: str = "A", name_b: str = "B") -> str:
+        lines = [self.summary()]
+        if self.same:
+            return lines[0] + "\n"
+        if name_a != "A" or name_b != "B":
+            lines.append(f"A = {name_a}\nB = {name_b}")
+        assert self.first is not None
+        lines.append(f"first divergence: {self.first.message}")
+        if self.verdicts:
+            lines.append("verdict changes by layer:")
+            lines += [f"  {v.text()}" for v in self.verdicts[: self.limit]]
+            lines += _more(len(self.verdicts), self.limit)
+        if self.filters:
+            lines.append("filters that decided differently:")
+            lines += [f"  {f.text()}" for f in self.filters[: self.limit]]
+            lines += _more(len(self.filters), self.limit)
+        other = [c for c in self.changes if not _verdict_attrs(c.attrs)]
+        if other:
+            lines.append("other changed records:")
+            lines += [f"  A#{c.index_a} B#{c.index_b} {describe(c.a)}: {c.text()}" for c in other[: self.limit]]
+            lines += _more(len(other), self.limit)
+        for label, items in (("only in A", self.only_a), ("only in B", self.only_b)):
+            if items:
+                side = label[-1]
+                lines.append(f"{label}:")
+                lines += [f"  {side}#{i} {describe(d)}" for i, d in items[: self.limit]]
+                lines += _more(len(items), self.limit)
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> JsonDict:
+        return {
+            "same": self.same,
+            "summary": self.summary(),
+            "records": {"a": self.len_a, "b": self.len_b},
+            "first_divergence": self.first.to_json() if self.first else None,
+            "verdict_changes": [v.to_json() for v in self.verdicts],
+            "filters": [f.to_json() for f in self.filters],
+            "changes": [c.to_json() for c in self.changes],
+            "only_a": [{"index": i, "what": describe(d), "record": d} for i, d in self.only_a],
+            "only_b": [{"index": i, "what": describe(d), "record": d} for i, d in self.only_b],
+            "minor_only": self.minor_only,
+        }
+
+
+def _more(n: int, limit: int) -> list[str]:
+    return [f"  ... and {n - limit} more"] if n > limit else []
+
+
+def _verdict_attrs(attrs: Sequence[str]) -> bool:
+    return "action" in attrs or "filter" in attrs
+
+
+def _keyed(records: Sequence[JsonDict]) -> list[tuple[Any, ...]]:
+    seen: dict[tuple[Any, ...], int] = defaultdict(int)
+    keys = []
+    for d in records:
+        ident = identity(d)
+        n = seen[ident]
+        seen[ident] = n + 1
+        keys.append((ident, n))
+    return keys
+
+
+def _differing(a: JsonDict, b: JsonDict) -> tuple[str, ...]:
+    attrs = []
+    for k in list(a) + [k for k in b if k not in a]:
+        if k in MINOR:
+            continue
+        if _hashable(a.get(k)) != _hashable(b.get(k)):
+            attrs.append(k)
+    return tuple(attrs)
+
+
+def diff_traces(a: Iterable[Any], b: Iterable[Any], *, limit: int = 50) -> TraceDiff:
+    """Compare trace A with trace B (records or their ``to_dict()`` forms)."""
+    da = [_as_dict(r) for r in a]
+    db = [_as_dict(r) for r in b]
+    ka = _keyed(da)
+    kb = _keyed(db)
+    index_b = {k: i for i, k in enumerate(kb)}
+    matched_b: set[int] = set()
+    changes: list[Change] = []
+    only_a: list[tuple[int, JsonDict]] = []
+    for i, k in enumerate(ka):
+        j = index_b.get(k)
+        if j is None:
+            only_a.append((i, da[i]))
+            continue
+        matched_b.add(j)
+        attrs = _differing(da[i], db[j])
+        if attrs:
+            changes.append(Change(i, j, da[i], db[j], attrs))
+    only_b = [(j, db[j]) for j in range(len(db)) if j not in matched_b]
+
+    verdicts = _verdict_changes(changes)
+    filters = _filter_changes(changes)
+    first = _first(changes, only_a, only_b)
+    minor_only = False
+    if first is None and da != db:
+        minor_only = True
+        first = _first_exact(da, db)
+    return TraceDiff(len_a=len(da), len_b=len(db), first=first, verdicts=verdicts, filters=filters,
+                     changes=tuple(changes), only_a=tuple(only_a), only_b=tuple(only_b), minor_only=minor_only,
+                     limit=limit)
+
+
+def _first(changes: list[Change], only_a: list[tuple[int, JsonDict]],
+           only_b: list[tuple[int, JsonDict]]) -> Divergence | None:
+    candidates: list[tuple[int, int, Divergence]] = []
+    if changes:
+        c = changes[0]
+        candidates.append((min(c.index_a, c.index_b), 0,
+                           Divergence(c.index_a, c.index_b, f"A#{c.index_a} B#{c.index_b} {describe(c.a)}"
+                                      f" | in B: {c.text()}")))
+    if only_a:
+        i, d = only_a[0]
+        candidates.append((i, 1, Divergence(i, -1, f"A#{i} only in A: {describe(d)}")))
+    if only_b:
+        j, d = only_b[0]
+        candidates.append((j, 2, Divergence(-1, j, f"B#{j} only in B: {describe(d)}")))
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: (c[0], c[1]))[2]
+
+
+def _first_exact(da: list[JsonDict], db: list[JsonDict]) -> Divergence:
+    for i, (x, y) in enumerate(zip(da, db, strict=False)):
+        if x != y:
+            attrs = [k for k in list(x) + [k for k in y if k not in x] if x.get(k) != y.get(k)]
+            what = ", ".join(f"{k} {x.get(k)!r} -> {y.get(k)!r}" for k in attrs[:4])
+            return Divergence(i, i, f"A#{i} B#{i} {describe(x)}: {what}")
+    n = min(len(da), len(db))
+    if len(da) > n:
+        return Divergence(n, -1, f"A#{n} only in A: {describe(da[n])}")
+    return Divergence(-1, n, f"B#{n} only in B: {describe(db[n])}")
+
+
+def _verdict_changes(changes: list[Change]) -> tuple[VerdictChange, ...]:
+    groups: dict[tuple[Any, ...], list[Change]] = {}
+    for c in changes:
+        if c.a.get("kind") != "classify" or not _verdict_attrs(c.attrs):
+            continue
+        key = (c.a.get("host"), _layer(c.a), c.a.get("action"), c.a.get("filter"), c.b.get("action"),
+               c.b.get("filter"))
+        groups.setdefault(key, []).append(c)
+    out = []
+    for (host, layer, aa, fa, ab, fb), items in groups.items():
+        packets = tuple(dict.fromkeys(str(c.a.get("packet") or c.a.get("op")) for c in items))
+        out.append(VerdictChange(str(host), layer, str(aa), fa, str(ab), fb, len(items), packets,
+                                 items[0].index_a, items[0].index_b))
+    return tuple(out)
+
+
+def _filter_changes(changes: list[Change]) -> tuple[FilterChange, ...]:
+    counts: dict[tuple[str, str], list[int]] = {}
+    layers: dict[tuple[str, str], dict[str, None]] = {}
+    for c in changes:
+        if c.a.get("kind") != "classify" or not any(x in c.attrs for x in DECISION):
+            continue
+        host = str(c.a.get("host"))
+        fa, fb = c.a.get("filter"), c.b.get("filter")
+        involved: dict[str, None] = {}
+        if fa != fb or c.a.get("action") != c.b.get("action"):
+            for f in (fa, fb):
+                if f:
+                    involved[str(f)] = None
+        ta = {(t.get("filter"), t.get("action")) for t in c.a.get("terminating") or []}
+        tb = {(t.get("filter"), t.get("action")) for t in c.b.get("terminating") or []}
+        for f, _act in ta ^ tb:
+            if f:
+                involved[str(f)] = None
+        for f in involved:
+            entry = counts.setdefault((host, f), [0, 0])
+            entry[0] += fa == f
+            entry[1] += fb == f
+            layers.setdefault((host, f), {})[_layer(c.a)] = None
+    return tuple(FilterChange(h, f, n[0], n[1], tuple(layers[(h, f)])) for (h, f), n in counts.items())

@@ -1,0 +1,244 @@
+"""Packet-tracer rendering of one classification (spec §2 ``wfptui explain``; wfp-model.md §3.3–§3.6).
+
+:func:`explain_text` prints, like Cisco ASA ``packet-tracer``, one *phase* per sublayer in
+evaluation order (name, weight), each matching filter with its conditions (field, match,
+value, and whether that condition held) and its effective weight, which filter ended the
+sublayer, the sublayer's result and its effect on the layer's decision, then how the
+final decision came about (hard/soft, veto, or nothing decided = permitted by default).
+:func:`explain_json` gives the same as one JSON-able dict whose ``action`` and
+``filter`` mean what they mean in the trace (spec §5).
+
+Both take the ``ClassifyResult`` and the values that were classified; they never
+classify themselves, so what is explained is exactly what the engine decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wfptui.core.match import condition_matches
+from wfptui.core.model import (
+    BLOCK,
+    EMPTY,
+    NONE,
+    PERMIT,
+    ClassifyResult,
+    Condition,
+    Filter,
+    FilterEval,
+    SublayerResult,
+    Value,
+)
+from wfptui.core.values import format_value, json_value
+
+__all__ = ["explain_json", "explain_text", "final_sentence"]
+
+
+
+def _dtype_of(result: ClassifyResult, fld: str) -> Any:
+    lf = result.layer.field(fld)
+    return lf.dtype if lf is not None else None
+
+
+def _fmt(value: Value, dtype: Any, fld: str) -> str:
+    try:
+        return format_value(value, dtype, fld)
+    except (KeyError, ValueError):  # a field the catalogue does not know: plain repr
+        return repr(value)
+
+
+def _json(value: Value, dtype: Any, fld: str) -> object:
+    try:
+        return json_value(value, dtype, fld)
+    except (KeyError, ValueError):
+        return repr(value)
+
+
+def _label(f: Filter) -> str:
+    return f"'{f.key}'" + (f" ({f.name})" if f.name and f.name != f.key else "")
+
+
+def _weight(w: int) -> str:
+    return f"0x{w:016x}"
+
+
+def _condition_text(c: Condition, values: Mapping[str, Value]) -> str:
+    held = condition_matches(c, values.get(c.field, EMPTY))
+    return f"[{'x' if held else ' '}] {c.field} {c.match.short} {_fmt(c.value, c.dtype, c.field)}"
+
+
+def _action_words(action: str, hard: bool) -> str:
+    return f"{'hard' if hard else 'soft'} {action}"
+
+
+class _Walk:
+    """Replays the layer's running decision over the sublayer results, for the words."""
+
+    def __init__(self) -> None:
+        self.action: str | None = None
+        self.hard = False
+        self.filter: Filter | None = None
+
+    def effect_text(self, sr: SublayerResult) -> str:
+        d = sr.deciding
+        if sr.effect == "none" or d is None:
+            return "none: this sublayer decided nothing"
+        who = _label(self.filter) if self.filter else "(none)"
+        prev = f"the {_action_words(self.action or '', self.hard)} of {who}"
+        if sr.effect == "decided":
+            text = "decided: the first decision at this layer"
+        elif sr.effect == "overrode":
+            text = f"overrode {prev} (it was soft: FWPS_RIGHT_ACTION_WRITE was set)"
+        elif sr.effect == "veto":
+            text = (f"veto: a callout block against {prev}; the traffic is blocked "
+                    "and the conflict is audited (event 5153)")
+        elif self.hard:
+            text = f"kept: the {self.action} of {who} is hard; a lower sublayer cannot change it"
+        else:
+            text = f"kept: agrees with {prev}, which stays the deciding filter"
+        if sr.effect in ("decided", "overrode"):
+            self.action, self.hard, self.filter = sr.action, sr.hard, d.filter
+        elif sr.effect == "veto":
+            self.action, self.hard, self.filter = BLOCK, True, d.filter
+        return text
+
+
+def final_sentence(result: ClassifyResult) -> str:
+    """One sentence: the final decision and why it stood."""
+    if result.action == NONE or result.filter is None or result.sublayer is None:
+        return "Final: nothing decided: permitted by default (action none)"
+    where = f"by filter {_label(result.filter)} in sublayer '{result.sublayer.key}'"
+    head = f"Final: {result.action.upper()} {where}"
+    if result.veto:
+        vetoed = next(
+            (sr.deciding.filter for sr in result.sublayers
+             if sr.deciding is not None and sr.action == PERMIT and sr.hard and sr.effect in ("decided", "overrode")),
+            None,
+        )
+        target = f" of filter {_label(vetoed)}" if vetoed else ""
+        why = f"veto: a callout block overrode the hard permit{target}; audit 5153"
+    elif result.action == BLOCK:
+        why = ("hard block; lower sublayers cannot override" if result.hard
+               else "soft block; no lower sublayer permitted")
+    else:
+        why = ("hard permit; only a callout veto in a lower sublayer could block" if result.hard
+               else "soft permit; no lower sublayer blocked")
+    if result.silent and result.action == BLOCK:
+        why += "; silent drop: no RST or ICMP error, no net event, no audit"
+    return f"{head} ({why})"
+
+
+def _filter_lines(fe: FilterEval, values: Mapping[str, Value], ends: bool) -> list[str]:
+    f = fe.filter
+    tie = ", tie: same weight as another matching filter (ordered by filter id)" if fe.tie else ""
+    lines = [f"  filter {_label(f)} id {f.filter_id}, weight {_weight(f.effective_weight)}, "
+             f"action {f.action.short}{' -> callout ' + repr(f.callout) if f.callout else ''}{tie}"]
+    if not f.conditions:
+        lines.append("      (no conditions: matches everything)")
+    lines += [f"      {_condition_text(c, values)}" for c in f.conditions]
+    marker = "  <- ends the sublayer" if ends else ""
+    note = f" ({fe.note})" if fe.note else ""
+    lines.append(f"      => {fe.outcome}{note}{marker}")
+    return lines
+
+
+def explain_text(result: ClassifyResult, values: Mapping[str, Value]) -> str:
+    """The packet-tracer text (module docstring)."""
+    lay = result.layer
+    out = [f"Layer: {lay.name} (layer id {lay.layer_id})", "Values classified:"]
+    if values:
+        width = max(len(k) for k in values)
+        for k, v in values.items():
+            out.append(f"  {k:<{width}} = {_fmt(v, _dtype_of(result, k), k)}")
+    out.append("  (every other field is FWP_EMPTY)")
+    if not result.sublayers:
+        out.append("")
+        out.append("No filters at this layer.")
+    walk = _Walk()
+    for phase, sr in enumerate(result.sublayers, 1):
+        sl = sr.sublayer
+        out.append("")
+        out.append(f"Phase {phase}: sublayer '{sl.key}'{' (' + sl.name + ')' if sl.name and sl.name != sl.key else ''}"
+                   f", weight {sl.weight} (0x{sl.weight:04x})")
+        if not sr.evaluated:
+            out.append("  no matching filter")
+        for fe in sr.evaluated:
+            out += _filter_lines(fe, values, fe is sr.deciding)
+        for f in sr.unreached:
+            out.append(f"  unreached: filter {_label(f)} id {f.filter_id}, weight {_weight(f.effective_weight)} "
+                       f"(matches, but the sublayer had already decided)")
+        if sr.deciding is None:
+            out.append("  Result: NONE")
+        else:
+            out.append(f"  Result: {sr.action.upper()} ({_action_words(sr.action, sr.hard)}) "
+                       f"by filter {_label(sr.deciding.filter)}")
+        out.append(f"  Effect: {walk.effect_text(sr)}")
+    if result.terminating:
+        out.append("")
+        out.append("Terminating filters: " + ", ".join(
+            f"{t.filter} ({t.sublayer}, {t.action}{', hard' if t.hard else ''})" for t in result.terminating))
+    out.append("")
+    out.append(final_sentence(result))
+    return "\n".join(out) + "\n"
+
+
+def _filter_json(fe: FilterEval, values: Mapping[str, Value]) -> dict[str, Any]:
+    f = fe.filter
+    return {
+        "filter": f.key,
+        "filter_id": f.filter_id,
+        "name": f.name,
+        "action": f.action.short,
+        "callout": f.callout,
+        "outcome": fe.outcome,
+        "hard": fe.hard,
+        "effective_weight": f.effective_weight,
+        "tie": fe.tie,
+        "note": fe.note,
+        "conditions": [
+            {"field": c.field, "match": c.match.short, "value": _json(c.value, c.dtype, c.field),
+             "text": _fmt(c.value, c.dtype, c.field),
+             "matched": condition_matches(c, values.get(c.field, EMPTY))}
+            for c in f.conditions
+        ],
+    }
+
+
+def explain_json(result: ClassifyResult, values: Mapping[str, Value]) -> dict[str, Any]:
+    """The same explanation as a JSON-able dict (``action``/``filter`` as in the trace, spec §5)."""
+    walk = _Walk()
+    sublayers = []
+    for sr in result.sublayers:
+        sublayers.append({
+            "sublayer": sr.sublayer.key,
+            "weight": sr.sublayer.weight,
+            "action": sr.action,
+            "hard": sr.hard,
+            "effect": sr.effect,
+            "effect_text": walk.effect_text(sr),
+            "deciding": sr.deciding.filter.key if sr.deciding else None,
+            "filters": [_filter_json(fe, values) for fe in sr.evaluated],
+            "unreached": [
+                {"filter": f.key, "filter_id": f.filter_id, "effective_weight": f.effective_weight}
+                for f in sr.unreached
+            ],
+        })
+    return {
+        "action": result.action,
+        "filter": result.filter.key if result.filter else None,
+        "filter_id": result.filter.filter_id if result.filter else None,
+        "sublayer": result.sublayer.key if result.sublayer else None,
+        "hard": result.hard,
+        "veto": result.veto,
+        "silent": result.silent,
+        "layer": result.layer.fwpm_name,
+        "layer_id": result.layer.layer_id,
+        "values": {k: _json(v, _dtype_of(result, k), k) for k, v in values.items()},
+        "sublayers": sublayers,
+        "terminating": [
+            {"filter": t.filter, "filter_id": t.filter_id, "sublayer": t.sublayer, "action": t.action, "hard": t.hard}
+            for t in result.terminating
+        ],
+        "explanation": final_sentence(result),
+    }

@@ -1,0 +1,485 @@
+"""Consistent redaction of addresses, app paths, user SIDs and host names (``wfptui redact``).
+
+A :class:`Redactor` works in two passes over everything a recording holds (scenario,
+policies, inputs, trace records): :meth:`Redactor.collect_json` / :meth:`collect_policy`
+see every value first, :meth:`Redactor.build` fixes the stand-ins, then
+:meth:`Redactor.json`, :meth:`policy` and :meth:`text` rewrite. The same input always
+becomes the same stand-in, and the stand-ins keep what filters can test, so the redacted
+recording replays to the redacted trace (``replay --check`` passes):
+
+* **IPv4** addresses map into 192.0.2.0/24, 198.18.0.0/15 or 10.0.0.0/8 (the smallest that
+  fits), **IPv6** into 2001:db8::/32. The map is *order- and prefix-preserving* for the
+  addresses and masks present: every mask (``10.0.0.0/8`` in a filter) becomes a mask that
+  contains exactly the images of the addresses it contained, and ranges and comparisons
+  keep their order. Loopback, unspecified, multicast, broadcast and link-local addresses
+  stay as they are. Built by laying out the laminar tree of masks and addresses in order
+  (each mask an aligned power-of-two block), then checked (:class:`RedactError` when a
+  filter's meaning could not be kept).
+* **SIDs**: domain/user SIDs ``S-1-5-21-a-b-c-RID`` become ``S-1-5-21-1-2-N-RID'`` (one N
+  per domain, RIDs below 1000 — Administrator, Domain Admins — kept, others renumbered
+  from 1001). Well-known SIDs (``S-1-5-18``, ``S-1-1-0`` ...) and the engine's default
+  user SID stay.
+* **App paths**: each path component is replaced consistently and case-insensitively
+  (``dir1``, ``dir2`` ..., the file ``app1.exe`` keeping its extension) and the volume is
+  kept, so ``C:\\Program Files\\Browser\\browser.exe`` → ``C:\\dir1\\dir2\\app1.exe`` and its
+  app id ``\\device\\harddiskvolume3\\program files\\browser\\browser.exe`` →
+  ``\\device\\harddiskvolume3\\dir1\\dir2\\app1.exe`` (prefix matches still hold).
+* **Host names** → ``host1``, ``host2`` ... in scenario order: in host fields, ``to =
+  "server:80"``, and as whole words in free text (stack details, messages, filter names).
+
+Limits (documented in docs/recording-format.md): a mask containing both kept and moved
+addresses (e.g. ``0.0.0.0/1``) cannot be preserved and is refused; paths inside free
+text are not recognized; MAC addresses are not changed.
+
+Pure: standard library and ``wfptui.core`` only, no I/O; mypy --strict.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from wfptui.core.datatypes import DataType
+from wfptui.core.model import AddrMask, Condition, Filter, Policy, Range, SecurityDescriptor, Token, Value
+from wfptui.core.scenario import DEFAULT_USER_SID
+from wfptui.core.sddl import parse_sddl
+from wfptui.core.stack import DEFAULT_APP, PING_APP
+from wfptui.core.values import ValueParseError, normalize_app_id
+
+__all__ = ["RedactError", "Redactor", "AddressMap"]
+
+JsonDict = dict[str, Any]
+
+#: SIDs that are not personal: the engine's default user.
+DEFAULT_KEEP_SIDS = frozenset({DEFAULT_USER_SID})
+#: App paths that are not personal: the apps the engine uses when a step names none.
+DEFAULT_KEEP_PATHS = frozenset({DEFAULT_APP.path, PING_APP.path})
+
+_SID_RE = re.compile(r"S-1-5-21-(\d+)-(\d+)-(\d+)(?:-(\d+))?(?![\d-])")
+_V4_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w.])")
+#: An IPv6 candidate: a maximal run of hex digits, colons and dots with two colons or more,
+#: an optional /prefix; "addr:port" (as in "to fd00::1:49153") is split in ``_v6_parts``.
+_V6_RE = re.compile(r"(?<![\w:.])([0-9A-Fa-f]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)(?:/(\d{1,3}))?(?![\w:.])")
+_PATH_RE = re.compile(r"^(?P<vol>[A-Za-z]:|\\device\\[^\\]+|\\\\\?\\[A-Za-z]:|%[A-Za-z_]+%)(?P<rest>(?:\\[^\\]+)+)$",
+                      re.IGNORECASE)
+
+#: Address fields of conditions (FWP_UINT32 = IPv4, FWP_BYTE_ARRAY16_TYPE = IPv6, or a mask).
+_ADDRESS_FIELDS = frozenset({
+    "IP_LOCAL_ADDRESS", "IP_REMOTE_ADDRESS", "IP_SOURCE_ADDRESS", "IP_DESTINATION_ADDRESS",
+    "EMBEDDED_REMOTE_ADDRESS", "IP_LOCAL_ADDRESS_V4", "IP_LOCAL_ADDRESS_V6", "IP_REMOTE_ADDRESS_V4",
+    "IP_REMOTE_ADDRESS_V6", "IP_NEXTHOP_ADDRESS",
+})
+#: JSON keys whose string values are host names.
+_HOST_KEYS = frozenset({"host", "hosts"})
+#: JSON keys whose string values are free text (host names replaced as whole words).
+_TEXT_KEYS = frozenset({"detail", "message", "name", "description"})
+
+
+class RedactError(ValueError):
+    """The data cannot be redacted without changing what a filter would decide."""
+
+
+def _pow2(n: int) -> int:
+    p = 1
+    while p < n:
+        p <<= 1
+    return p
+
+
+@dataclass
+class _Node:
+    start: int
+    size: int  # 1 for a point
+    children: list[_Node]
+    new_start: int = 0
+    new_size: int = 0
+
+
+class AddressMap:
+    """An order- and prefix-preserving map of the addresses and masks of one family."""
+
+    def __init__(self, bits: int, targets: Sequence[tuple[int, int]]) -> None:
+        self.bits = bits
+        self.targets = targets  # (base, prefix) candidate blocks, smallest first
+        self.points: set[int] = set()
+        self.masks: set[tuple[int, int]] = set()
+        self._map: dict[int, int] = {}
+        self._mask_map: dict[tuple[int, int], tuple[int, int]] = {}
+        self.built = False
+
+    # -- classification of addresses that stay
+    def fixed(self, addr: int) -> bool:
+        if self.bits == 32:
+            ip4 = ipaddress.IPv4Address(addr)
+            return bool(ip4.is_loopback or ip4.is_unspecified or ip4.is_multicast or ip4.is_link_local
+                        or addr == 0xFFFFFFFF or ip4.is_reserved or addr >> 24 == 0)
+        ip6 = ipaddress.IPv6Address(addr)
+        return bool(ip6.is_loopback or ip6.is_unspecified or ip6.is_multicast or ip6.is_link_local
+                    or ip6.ipv4_mapped is not None)
+
+    def add_point(self, addr: int) -> None:
+        self.points.add(addr)
+
+    def add_mask(self, addr: int, prefix: int) -> None:
+        prefix = max(0, min(prefix, self.bits))
+        net = addr >> (self.bits - prefix) << (self.bits - prefix) if prefix else 0
+        self.masks.add((net, prefix))
+
+    def _mask_fixed(self, net: int, prefix: int) -> bool:
+        if prefix == 0:
+            return True
+        size = 1 << (self.bits - prefix)
+        return self.fixed(net) or self.fixed(net + size - 1) or any(
+            net <= p < net + size for p in self.points if self.fixed(p))
+
+    def build(self) -> None:
+        movable_masks = sorted(((n, 1 << (self.bits - p)) for n, p in self.masks if not self._mask_fixed(n, p)),
+                               key=lambda m: (m[0], -m[1]))
+        movable_points = sorted(p for p in self.points if not self.fixed(p))
+        items = sorted([*(_Node(s, z, []) for s, z in movable_masks), *(_Node(p, 1, []) for p in movable_points)],
+                       key=lambda n: (n.start, -n.size))
+        root = _Node(0, 1 << self.bits, [])
+        stack = [root]
+        for node in items:
+            while not (stack[-1].start <= node.start and node.start + node.size <= stack[-1].start + stack[-1].size):
+                stack.pop()
+            parent = stack[-1]
+            if node.size == 1 and parent.children and parent.children[-1].size == 1 \
+                    and parent.children[-1].start == node.start:
+                continue
+            parent.children.append(node)
+            if node.size > 1:
+                stack.append(node)
+        need = self._measure(root)
+        for base, prefix in self.targets:
+            if need <= 1 << (self.bits - prefix):
+                self._place(root, base)
+                break
+        else:
+            raise RedactError(f"too many IPv{4 if self.bits == 32 else 6} addresses to redact ({need} slots)")
+        self.built = True
+
+    def _measure(self, node: _Node) -> int:
+        cursor = 1  # slot 0 (the network address) is left free
+        for child in node.children:
+            if child.size == 1:
+                child.new_size = 1
+                cursor += 1
+            else:
+                size = self._measure(child)
+                cursor = (cursor + size - 1) // size * size
+                cursor += size
+        node.new_size = max(4, _pow2(cursor + 1))  # and the last slot (broadcast) too
+        return node.new_size
+
+    def _place(self, node: _Node, base: int) -> None:
+        node.new_start = base
+        cursor = 1
+        for child in node.children:
+            if child.size == 1:
+                self._map[child.start] = base + cursor
+                cursor += 1
+            else:
+                size = child.new_size
+                cursor = (cursor + size - 1) // size * size
+                self._place(child, base + cursor)
+                prefix = self.bits - (size.bit_length() - 1)
+                orig_prefix = self.bits - (child.size.bit_length() - 1)
+                self._mask_map[(child.start, orig_prefix)] = (base + cursor, prefix)
+                cursor += size
+
+    def addr(self, addr: int) -> int:
+        if addr in self._map:
+            return self._map[addr]
+        if self.fixed(addr):
+            return addr
+        raise RedactError(f"address {addr} was not seen before redaction")
+
+    def mask(self, addr: int, prefix: int) -> tuple[int, int]:
+        prefix = max(0, min(prefix, self.bits))
+        net = addr >> (self.bits - prefix) << (self.bits - prefix) if prefix else 0
+        got = self._mask_map.get((net, prefix))
+        return got if got is not None else (net, prefix)
+
+    def check(self) -> None:
+        """Every mask contains exactly the images of the addresses it contained."""
+        for net, prefix in self.masks:
+            nnet, nprefix = self.mask(net, prefix)
+            for p in self.points:
+                before = prefix == 0 or (p ^ net) >> (self.bits - prefix) == 0
+                q = self.addr(p)
+                after = nprefix == 0 or (q ^ nnet) >> (self.bits - nprefix) == 0
+                if before != after:
+                    fam = 4 if self.bits == 32 else 6
+                    raise RedactError(f"cannot redact IPv{fam} addresses and keep the meaning of the mask "
+                                      f"{_fmt(net, self.bits)}/{prefix}")
+
+
+def _v6_parts(text: str, prefix: str | None) -> tuple[ipaddress.IPv6Address, str] | None:
+    """An IPv6 candidate as (address, ":port" or ""), or None when it is not an address."""
+    try:
+        return ipaddress.IPv6Address(text), ""
+    except ValueError:
+        pass
+    addr, sep, port = text.rpartition(":")
+    if prefix is None and sep and port.isdigit() and addr.count(":") >= 2:
+        try:
+            return ipaddress.IPv6Address(addr), ":" + port
+        except ValueError:
+            return None
+    return None
+
+
+def _norm(path: str) -> str:
+    try:
+        return normalize_app_id(path)
+    except ValueParseError:
+        return path.lower()
+
+
+def _fmt(addr: int, bits: int) -> str:
+    return str(ipaddress.IPv4Address(addr) if bits == 32 else ipaddress.IPv6Address(addr))
+
+
+class Redactor:
+    """Two-pass consistent redaction (module docstring). ``hosts``: the scenario's host names."""
+
+    def __init__(self, hosts: Iterable[str] = (), keep_sids: Iterable[str] = DEFAULT_KEEP_SIDS,
+                 keep_paths: Iterable[str] = DEFAULT_KEEP_PATHS) -> None:
+        self.v4 = AddressMap(32, [(0xC0000200, 24), (0xC6120000, 15), (0x0A000000, 8)])
+        self.v6 = AddressMap(128, [(0x20010DB8 << 96, 32)])
+        self.hosts: dict[str, str] = {}
+        for h in hosts:
+            self.add_host(h)
+        self.keep_sids = frozenset(keep_sids)
+        self.keep_paths = frozenset(_norm(p) for p in keep_paths)
+        self._domains: dict[tuple[str, str, str], int] = {}
+        self._rids: dict[tuple[int, str], int] = {}
+        self._components: dict[str, str] = {}
+        self._ndirs = 0
+        self._napps = 0
+        self._host_re: re.Pattern[str] | None = None
+        self.built = False
+
+    # ------------------------------------------------------------------ collecting
+    def add_host(self, name: str) -> None:
+        if name and name not in self.hosts:
+            self.hosts[name] = f"host{len(self.hosts) + 1}"
+
+    def collect_text(self, s: str) -> None:
+        for m in _V4_RE.finditer(s):
+            self._collect_v4(m.group(1), m.group(2))
+        for m in _V6_RE.finditer(s):
+            self._collect_v6(m.group(1), m.group(2))
+
+    def _collect_v4(self, text: str, prefix: str | None) -> None:
+        try:
+            a = int(ipaddress.IPv4Address(text))
+        except ValueError:
+            return
+        if prefix is None:
+            self.v4.add_point(a)
+        elif int(prefix) <= 32:
+            self.v4.add_mask(a, int(prefix))
+
+    def _collect_v6(self, text: str, prefix: str | None) -> None:
+        parts = _v6_parts(text, prefix)
+        if parts is None:
+            return
+        ip, _port = parts
+        if ip.ipv4_mapped is not None:
+            self.v4.add_point(int(ip.ipv4_mapped))
+        if prefix is None:
+            self.v6.add_point(int(ip))
+        elif int(prefix) <= 128:
+            self.v6.add_mask(int(ip), int(prefix))
+
+    def collect_json(self, obj: Any) -> None:
+        if isinstance(obj, str):
+            self.collect_text(obj)
+        elif isinstance(obj, Mapping):
+            for v in obj.values():
+                self.collect_json(v)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                self.collect_json(v)
+
+    def collect_policy(self, policy: Policy) -> None:
+        for f in policy.filters:
+            self.collect_text(f.name)
+            self.collect_text(f.description)
+            for c in f.conditions:
+                self._collect_value(c, c.value)
+
+    def _collect_value(self, c: Condition, v: Value) -> None:
+        if isinstance(v, AddrMask):
+            (self.v4 if v.bits == 32 else self.v6).add_mask(v.addr, v.prefix)
+        elif isinstance(v, Range):
+            self._collect_value(c, v.low)
+            self._collect_value(c, v.high)
+        elif isinstance(v, int) and not isinstance(v, bool) and c.field in _ADDRESS_FIELDS:
+            if c.dtype == DataType.FWP_UINT32 or v < 1 << 32 and c.dtype != DataType.FWP_BYTE_ARRAY16_TYPE:
+                self.v4.add_point(v)
+            else:
+                self.v6.add_point(v)
+        elif isinstance(v, str):
+            self.collect_text(v)
+
+    def build(self) -> None:
+        """Fix every stand-in (after collecting everything)."""
+        self.v4.build()
+        self.v6.build()
+        self.v4.check()
+        self.v6.check()
+        if self.hosts:
+            names = sorted(self.hosts, key=len, reverse=True)
+            self._host_re = re.compile(r"(?<![\w.-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])")
+        self.built = True
+
+    # ------------------------------------------------------------------ rewriting
+    def host(self, name: str) -> str:
+        return self.hosts.get(name, name)
+
+    def sid(self, sid: str) -> str:
+        return _SID_RE.sub(self._sid_sub, sid)
+
+    def _sid_sub(self, m: re.Match[str]) -> str:
+        if m.group(0) in self.keep_sids:
+            return m.group(0)
+        dom = (m.group(1), m.group(2), m.group(3))
+        k = self._domains.setdefault(dom, len(self._domains) + 1)
+        out = f"S-1-5-21-1-2-{k + 2}"
+        rid = m.group(4)
+        if rid is None:
+            return out
+        if int(rid) < 1000:
+            return f"{out}-{rid}"
+        n = self._rids.setdefault((k, rid), 1001 + sum(1 for key in self._rids if key[0] == k))
+        return f"{out}-{n}"
+
+    def path(self, path: str) -> str:
+        """An app path (DOS, NT device or env-var form) with every component replaced."""
+        m = _PATH_RE.match(path.strip())
+        if m is None or _norm(path) in self.keep_paths:
+            return path
+        parts = m.group("rest").split("\\")[1:]
+        out = []
+        for i, part in enumerate(parts):
+            out.append(self._component(part, last=i == len(parts) - 1))
+        return m.group("vol") + "\\" + "\\".join(out)
+
+    def _component(self, part: str, last: bool) -> str:
+        key = part.lower()
+        got = self._components.get(key)
+        if got is None:
+            stem, dot, ext = part.rpartition(".")
+            if last and dot and stem and 1 <= len(ext) <= 4 and ext.isalnum():
+                self._napps += 1
+                got = f"app{self._napps}.{ext.lower()}"
+            else:
+                self._ndirs += 1
+                got = f"dir{self._ndirs}"
+            self._components[key] = got
+        return got
+
+    def _v4_sub(self, m: re.Match[str]) -> str:
+        try:
+            a = int(ipaddress.IPv4Address(m.group(1)))
+        except ValueError:
+            return m.group(0)
+        if m.group(2) is None:
+            return str(ipaddress.IPv4Address(self.v4.addr(a)))
+        net, prefix = self.v4.mask(a, int(m.group(2)))
+        return f"{ipaddress.IPv4Address(net)}/{prefix}"
+
+    def _v6_sub(self, m: re.Match[str]) -> str:
+        parts = _v6_parts(m.group(1), m.group(2))
+        if parts is None:
+            return m.group(0)
+        ip, port = parts
+        if ip.ipv4_mapped is not None:
+            return "::ffff:" + str(ipaddress.IPv4Address(self.v4.addr(int(ip.ipv4_mapped)))) + port
+        if m.group(2) is None:
+            return str(ipaddress.IPv6Address(self.v6.addr(int(ip)))) + port
+        net, prefix = self.v6.mask(int(ip), int(m.group(2)))
+        return f"{ipaddress.IPv6Address(net)}/{prefix}"
+
+    def text(self, s: str, *, hosts: bool = False) -> str:
+        """Addresses, SIDs and (whole-string) paths in ``s``; host names as words if ``hosts``."""
+        if not self.built:
+            raise RuntimeError("Redactor.build() first")
+        p = self.path(s)
+        if p != s:
+            return p
+        s = _SID_RE.sub(self._sid_sub, s)
+        s = _V6_RE.sub(self._v6_sub, s)
+        s = _V4_RE.sub(self._v4_sub, s)
+        if hosts and self._host_re is not None:
+            s = self._host_re.sub(lambda m: self.hosts[m.group(1)], s)
+        return s
+
+    def json(self, obj: Any, key: str | None = None) -> Any:
+        """JSON-like data with every string rewritten (host names where the key says so)."""
+        if isinstance(obj, str):
+            if key in _HOST_KEYS:
+                return self.host(obj)
+            if key == "to":
+                if obj in self.hosts:
+                    return self.hosts[obj]
+                host, sep, port = obj.rpartition(":")
+                if sep and host in self.hosts:
+                    return f"{self.hosts[host]}:{port}"
+            return self.text(obj, hosts=key in _TEXT_KEYS)
+        if isinstance(obj, Mapping):
+            return {k: self.json(v, k) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [self.json(v, key) for v in obj]
+        if isinstance(obj, tuple):
+            return tuple(self.json(v, key) for v in obj)
+        return obj
+
+    def scenario_dict(self, d: Mapping[str, Any]) -> JsonDict:
+        """A ``Scenario.to_dict()`` rewritten; the scenario's source text is dropped."""
+        out: JsonDict = self.json(dict(d))
+        if "source" in out:
+            out["source"] = None
+        for h in out.get("hosts") or []:
+            if isinstance(h, dict) and "policy_file" in h:
+                h["policy_file"] = None
+        return out
+
+    def policy(self, policy: Policy) -> Policy:
+        """A policy with addresses, app ids, SIDs (and text) in filters rewritten."""
+        filters = tuple(self.filter(f) for f in policy.filters)
+        return replace(policy, filters=filters, source=None)
+
+    def filter(self, f: Filter) -> Filter:
+        conds = tuple(replace(c, value=self._value(c, c.value)) for c in f.conditions)
+        return replace(f, conditions=conds, name=self.text(f.name, hosts=True),
+                       description=self.text(f.description, hosts=True))
+
+    def _value(self, c: Condition, v: Value) -> Value:
+        if isinstance(v, AddrMask):
+            amap = self.v4 if v.bits == 32 else self.v6
+            net, prefix = amap.mask(v.addr, v.prefix)
+            return AddrMask(net, prefix, v.bits)
+        if isinstance(v, Range):
+            return Range(self._value(c, v.low), self._value(c, v.high))
+        if isinstance(v, int) and not isinstance(v, bool) and c.field in _ADDRESS_FIELDS:
+            if c.dtype == DataType.FWP_UINT32 or v < 1 << 32 and c.dtype != DataType.FWP_BYTE_ARRAY16_TYPE:
+                return self.v4.addr(v)
+            return self.v6.addr(v)
+        if isinstance(v, str):
+            return self.text(v)
+        if isinstance(v, Token):
+            return Token(self.sid(v.user), frozenset(self.sid(g) for g in v.groups))
+        if isinstance(v, SecurityDescriptor):
+            new = self.sid(v.sddl)
+            if new == v.sddl:
+                return v
+            return parse_sddl(new)
+        return v
+

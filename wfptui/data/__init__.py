@@ -1,0 +1,1 @@
+"""Data shipped in the package: the built-in default scenario (``builtin.toml``)."""

@@ -1,0 +1,84 @@
+"""The migration ladder: older recording format versions are upgraded step by step.
+
+``UPGRADES[n]`` turns a format-``n`` recording into a format-``n+1`` one. It receives the
+header map (already decoded, lists not tuples) and an iterator over the raw body objects
+(msgpack-decoded with ``use_list=False``, so arrays are tuples) and returns the new header
+and a new body iterator; the reader applies upgrades until the version is current and then
+reads the body as if the file had been written by this version. Upgrades stream: they
+never hold the whole body.
+
+History:
+
+* **1** (first draft): body objects were maps — ``{"input": step}``,
+  ``{"record": TraceRecord.to_dict()}``, ``{"end": count}``; the header's ``scenario``
+  was ``Scenario.to_dict()`` directly. No checksum.
+* **2** (current): arrays with kind tags and interning tables, end record with a CRC-32
+  (see ``docs/recording-format.md``).
+
+When the format changes: bump ``recording.CURRENT_FORMAT_VERSION``, add
+``UPGRADES[old] = upgrade_old_to_new`` here, commit a fixture for the old version in
+``tests/data/recordings/`` and make sure ``tests/io/test_migrate.py`` loads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+__all__ = ["UPGRADES", "upgrade", "upgrade_1_to_2"]
+
+Body = Iterable[Any]
+Upgrade = Callable[[dict[str, Any], Body], tuple[dict[str, Any], Body]]
+
+
+def upgrade_1_to_2(header: dict[str, Any], body: Body) -> tuple[dict[str, Any], Body]:
+    """Format 1 (maps) → format 2 (tagged arrays with interning)."""
+    from wfptui.core.trace import record_from_dict
+    from wfptui.io import recording as r
+
+    new = dict(header)
+    scenario = header.get("scenario")
+    new["scenario"] = {"data": scenario, "source": header.get("scenario_source")}
+    new.pop("scenario_source", None)
+    new["format_version"] = 2
+    new.setdefault("clock", "t_us")
+    new.setdefault("hosts", r._hosts(scenario))
+    new.setdefault("created", header.get("created_at", ""))
+
+    def objects() -> Iterator[Any]:
+        enc = r._Encoder()
+        for obj in body:
+            if type(obj) is not dict or len(obj) != 1:
+                raise ValueError("format 1 record is not a one-key map")
+            ((key, value),) = obj.items()
+            if key == "input":
+                yield from enc.encode_input(r._thaw(value))
+            elif key == "record":
+                rec = record_from_dict(r._thaw(value))
+                yield from enc.encode_record(rec)
+            elif key == "end":
+                yield (r.K_END, value, None)
+            else:
+                raise ValueError(f"unknown format 1 record {key!r}")
+
+    return new, objects()
+
+
+#: from-version → upgrade to from-version + 1
+UPGRADES: dict[int, Upgrade] = {1: upgrade_1_to_2}
+
+
+def upgrade(header: dict[str, Any], body: Body, *, target: int | None = None) -> tuple[dict[str, Any], Body]:
+    """Apply the ladder from ``header["format_version"]`` up to ``target`` (default: current)."""
+    from wfptui.io.recording import CURRENT_FORMAT_VERSION
+
+    goal = CURRENT_FORMAT_VERSION if target is None else target
+    version = int(header["format_version"])
+    while version < goal:
+        step = UPGRADES.get(version)
+        if step is None:
+            raise ValueError(f"no upgrade from recording format {version}")
+        header, body = step(header, body)
+        version += 1
+        header["format_version"] = version
+    return header, body

@@ -1,0 +1,507 @@
+"""Scenario files (TOML) → :class:`~wfptui.core.scenario.Scenario` (spec §4).
+
+Top level: ``name``, ``[[host]]``, ``[[step]]``, ``[[expect]]``.
+
+* ``[[host]]``: ``name`` (required, unique), ``windows`` (vista | win7 | win8 | win8.1 |
+  win10 | win11; default win11), ``address`` (one address or a list), ``policy`` (a path
+  relative to the scenario file, or an inline ``[host.policy]`` table; absent = no
+  filters), ``app`` (list of ``{ name, path, user }``), ``interface`` (``{ index, type,
+  profile_id, luid, tunnel_type }``).
+* ``[[step]]``: ``do`` (listen | bind | connect | send | close | probe | ping | policy |
+  wait), ``host``, ``app``, ``proto`` (tcp | udp), ``port``, ``socket``, ``address``, ``to``
+  (``"host:port"``, ``"10.0.0.2:80"``, ``"[fd00::2]:80"``), ``bytes``, ``at`` (seconds),
+  ``add`` (filter tables, as in a policy file), ``remove`` (filter keys); extensions:
+  ``packets`` (segments/datagrams per send), ``count`` (echo requests per ping),
+  ``seconds`` (wait).
+* ``[[expect]]``: ``host``, ``layer``, ``packet``, ``op``, ``reauth``, ``action``,
+  ``filter``, ``count``.
+
+Every problem is reported with ``file:line:col`` (io.tomlpos) and all are raised together
+as one :class:`~wfptui.io.errors.InputError`: unknown keys, unknown step kinds, hosts,
+apps or sockets, a socket used before a step creates it, bad addresses and ports, an
+address of a family the host does not have, policy files that do not load.
+
+API: ``load_scenario(path, policy_overrides=None) -> Scenario``,
+``parse_scenario(text, filename, base_dir=None, policy_overrides=None) -> Scenario``,
+``load_builtin_scenario() -> Scenario`` (``wfptui/data/builtin.toml``),
+``scenario_from_dict(d, policies) -> Scenario`` (for recordings: binds the filter parser).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from wfptui.core.datatypes import WinVersion
+from wfptui.core.layers import UnknownNameError, get_layer
+from wfptui.core.model import Filter, Policy
+from wfptui.core.scenario import (
+    STEP_KINDS,
+    AppSpec,
+    Expect,
+    HostSpec,
+    InterfaceSpec,
+    Scenario,
+    Step,
+    apply_change,
+    empty_policy,
+)
+from wfptui.core.stack import resolve_target
+from wfptui.core.values import parse_address
+from wfptui.io.errors import Diagnostic, DiagnosticCollector, InputError
+from wfptui.io.policy_file import load_policy, parse_filter_tables, policy_from_tables
+from wfptui.io.tomlpos import KeyPath, TomlLocator, parse_toml
+
+_TOP_KEYS = ("name", "host", "step", "expect")
+_HOST_KEYS = ("name", "windows", "address", "policy", "app", "interface")
+_APP_KEYS = ("name", "path", "user")
+_IFACE_KEYS = ("index", "type", "profile_id", "luid", "tunnel_type")
+_STEP_KEYS = ("do", "host", "app", "proto", "port", "socket", "address", "to", "bytes", "at", "add", "remove",
+              "packets", "count", "seconds")
+_EXPECT_KEYS = ("host", "layer", "packet", "op", "reauth", "action", "filter", "count")
+_PACKETS = ("SYN", "SYN-ACK", "ACK", "DATA", "RST", "DATAGRAM", "ICMP-ERROR", "ICMP")
+_OPS = ("bind", "listen", "connect", "close")
+_ACTIONS = ("permit", "block", "none")
+#: Keys each step kind may use (besides do, host, at).
+_STEP_ALLOWED: dict[str, tuple[str, ...]] = {
+    "listen": ("app", "proto", "port", "socket", "address"),
+    "bind": ("app", "proto", "port", "socket", "address"),
+    "connect": ("app", "proto", "port", "socket", "to"),
+    "send": ("socket", "bytes", "to", "packets"),
+    "close": ("socket",),
+    "probe": ("proto", "to", "bytes"),
+    "ping": ("app", "to", "count"),
+    "policy": ("add", "remove"),
+    "wait": ("seconds",),
+}
+_NEEDS_HOST = ("listen", "bind", "connect", "probe", "ping", "policy")
+
+
+def _hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Loader:
+    def __init__(self, text: str, filename: str, base_dir: Path | None,
+                 overrides: Mapping[str, str | os.PathLike[str]] | None) -> None:
+        self.text = text
+        self.filename = filename
+        self.base_dir = base_dir
+        self.overrides = dict(overrides or {})
+        self.diags = DiagnosticCollector()
+        self.doc: dict[str, Any] = {}
+        self.loc: TomlLocator | None = None
+
+    # -- diagnostics ----------------------------------------------------------------
+    def err(self, path: KeyPath, message: str, value: bool = False) -> None:
+        assert self.loc is not None
+        line, col = self.loc.locate_value(path) if value else self.loc.locate(path)
+        self.diags.add(self.filename, line, col, message)
+
+    def check_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], path: KeyPath, what: str) -> None:
+        for k in table:
+            if k not in allowed:
+                self.err((*path, k), f"unknown key {k!r} in {what}{_hint(k, allowed)}")
+
+    def get_str(self, table: Mapping[str, Any], key: str, path: KeyPath) -> str | None:
+        v = table.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, str):
+            self.err((*path, key), f"{key} must be a string, not {type(v).__name__}", value=True)
+            return None
+        return v
+
+    def get_int(self, table: Mapping[str, Any], key: str, path: KeyPath, lo: int, hi: int) -> int | None:
+        v = table.get(key)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.err((*path, key), f"{key} must be an integer, not {v!r}", value=True)
+            return None
+        if not lo <= v <= hi:
+            self.err((*path, key), f"{key} {v} out of range {lo}..{hi}", value=True)
+            return None
+        return v
+
+    def get_num(self, table: Mapping[str, Any], key: str, path: KeyPath) -> float | None:
+        v = table.get(key)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+            self.err((*path, key), f"{key} must be a number of seconds >= 0, not {v!r}", value=True)
+            return None
+        return float(v)
+
+    def tables(self, key: str) -> list[tuple[KeyPath, dict[str, Any]]]:
+        raw = self.doc.get(key, [])
+        if isinstance(raw, dict):
+            raw = [raw]
+        if not isinstance(raw, list):
+            self.err((key,), f"{key} must be an array of tables ([[{key}]])")
+            return []
+        out: list[tuple[KeyPath, dict[str, Any]]] = []
+        for i, t in enumerate(raw):
+            if not isinstance(t, dict):
+                self.err((key, i), f"each {key} must be a table")
+                continue
+            out.append(((key, i), t))
+        return out
+
+    # -- load -------------------------------------------------------------------------
+    def load(self) -> Scenario:
+        if self.text.startswith("\ufeff"):
+            self.text = self.text[1:]
+        self.doc, self.loc = parse_toml(self.text, self.filename)
+        if "host" not in self.doc and any(k in self.doc for k in ("filter", "sublayer", "callout")):
+            raise InputError([Diagnostic(self.filename, 1, 1, "this is a policy file, not a scenario "
+                                         "(a scenario has [[host]] tables; see spec §4)")])
+        self.check_keys(self.doc, _TOP_KEYS, (), "a scenario")
+        name = self.get_str(self.doc, "name", ())
+        if name is None:
+            name = Path(self.filename).stem if self.filename else "scenario"
+        hosts = self.load_hosts()
+        if not hosts and not self.diags:
+            self.diags.add(self.filename, 1, 1, "a scenario needs at least one [[host]]")
+        for hname in self.overrides:
+            if hname not in {h.name for h in hosts}:
+                self.diags.add(self.filename, 0, 0,
+                               f"--policy names unknown host {hname!r}{_hint(hname, [h.name for h in hosts])}")
+        steps = self.load_steps(hosts)
+        expects = self.load_expects(hosts)
+        self.diags.raise_if_any()
+        return Scenario(name=name, hosts=tuple(hosts), steps=tuple(steps), expects=tuple(expects),
+                        source=self.text)
+
+    def load_hosts(self) -> list[HostSpec]:
+        hosts: list[HostSpec] = []
+        seen: set[str] = set()
+        for path, t in self.tables("host"):
+            self.check_keys(t, _HOST_KEYS, path, "a [[host]]")
+            name = self.get_str(t, "name", path)
+            if name is None:
+                self.err(path, "a [[host]] needs a name")
+                continue
+            if name in seen:
+                self.err((*path, "name"), f"host {name!r} is defined twice", value=True)
+            seen.add(name)
+            windows = WinVersion.WIN11
+            wtext = self.get_str(t, "windows", path)
+            if wtext is not None:
+                try:
+                    windows = WinVersion.parse(wtext)
+                except ValueError as exc:
+                    self.err((*path, "windows"), str(exc), value=True)
+            addrs = self.load_addresses(t, path)
+            policy, policy_file = self.load_host_policy(name, t, path)
+            apps = self.load_apps(t, path)
+            iface = self.load_interface(t, path)
+            hosts.append(HostSpec(name=name, windows=windows, addresses=tuple(addrs), policy=policy,
+                                  policy_file=policy_file, apps=tuple(apps), interface=iface))
+        return hosts
+
+    def load_addresses(self, t: Mapping[str, Any], path: KeyPath) -> list[str]:
+        raw = t.get("address", [])
+        items: list[tuple[KeyPath, object]]
+        if isinstance(raw, str):
+            items = [((*path, "address"), raw)]
+        elif isinstance(raw, list):
+            items = [((*path, "address", i), a) for i, a in enumerate(raw)]
+        else:
+            self.err((*path, "address"), "address must be a string or a list of strings", value=True)
+            return []
+        out = []
+        for p, a in items:
+            if not isinstance(a, str):
+                self.err(p, f"bad address {a!r}: expected a string", value=True)
+                continue
+            try:
+                v, bits = parse_address(a)
+            except ValueError:
+                self.err(p, f"bad address {a!r}", value=True)
+                continue
+            if v == 0:
+                self.err(p, f"a host address cannot be the wildcard {a!r}", value=True)
+                continue
+            out.append(a)
+        return out
+
+    def load_host_policy(self, name: str, t: Mapping[str, Any], path: KeyPath) -> tuple[Policy, str | None]:
+        override = self.overrides.get(name)
+        if override is not None:
+            return load_policy(override), os.fspath(override)
+        raw = t.get("policy")
+        if raw is None:
+            return empty_policy(), None
+        if isinstance(raw, dict):
+            try:
+                return policy_from_tables(raw, self.filename, self.loc, (*path, "policy")), None
+            except InputError as exc:
+                self.diags.extend(exc.diagnostics)
+                return empty_policy(), None
+        if not isinstance(raw, str):
+            self.err((*path, "policy"), "policy must be a file name or a table", value=True)
+            return empty_policy(), None
+        file = Path(raw)
+        if not file.is_absolute() and self.base_dir is not None:
+            file = self.base_dir / file
+        if not file.exists():
+            self.err((*path, "policy"), f"policy file {raw!r} not found (looked at {file})", value=True)
+            return empty_policy(), None
+        try:
+            return load_policy(file), raw
+        except InputError as exc:
+            self.diags.extend(exc.diagnostics)
+            return empty_policy(), raw
+
+    def load_apps(self, t: Mapping[str, Any], path: KeyPath) -> list[AppSpec]:
+        raw = t.get("app", [])
+        if isinstance(raw, dict):
+            raw = [raw]
+        if not isinstance(raw, list):
+            self.err((*path, "app"), "app must be a list of { name, path, user } tables", value=True)
+            return []
+        apps: list[AppSpec] = []
+        for i, a in enumerate(raw):
+            p = (*path, "app", i)
+            if not isinstance(a, dict):
+                self.err(p, "each app must be a { name, path, user } table")
+                continue
+            self.check_keys(a, _APP_KEYS, p, "an app")
+            name = self.get_str(a, "name", p)
+            apath = self.get_str(a, "path", p)
+            user = self.get_str(a, "user", p)
+            if name is None or apath is None:
+                self.err(p, "an app needs a name and a path")
+                continue
+            if any(x.name == name for x in apps):
+                self.err((*p, "name"), f"app {name!r} is defined twice on this host", value=True)
+            if user is not None and not user.upper().startswith("S-1-"):
+                self.err((*p, "user"), f"user must be a SID like S-1-5-21-..., not {user!r}", value=True)
+                user = None
+            apps.append(AppSpec(name=name, path=apath) if user is None else AppSpec(name=name, path=apath,
+                                                                                      user=user.upper()))
+        return apps
+
+    def load_interface(self, t: Mapping[str, Any], path: KeyPath) -> InterfaceSpec:
+        raw = t.get("interface")
+        if raw is None:
+            return InterfaceSpec()
+        p = (*path, "interface")
+        if not isinstance(raw, dict):
+            self.err(p, "interface must be a table { index, type, profile_id, luid, tunnel_type }", value=True)
+            return InterfaceSpec()
+        self.check_keys(raw, _IFACE_KEYS, p, "interface")
+        d = InterfaceSpec()
+        index = self.get_int(raw, "index", p, 0, 0xFFFFFFFF)
+        itype = self.get_int(raw, "type", p, 0, 0xFFFF)
+        prof = self.get_int(raw, "profile_id", p, 0, 0xFFFFFFFF)
+        luid = self.get_int(raw, "luid", p, 0, (1 << 64) - 1)
+        tunnel = self.get_int(raw, "tunnel_type", p, 0, 0xFFFFFFFF)
+        return InterfaceSpec(index=d.index if index is None else index, type=d.type if itype is None else itype,
+                             profile_id=d.profile_id if prof is None else prof, luid=luid,
+                             tunnel_type=d.tunnel_type if tunnel is None else tunnel)
+
+    # -- steps --------------------------------------------------------------------------
+    def load_steps(self, hosts: list[HostSpec]) -> list[Step]:
+        by_name = {h.name: h for h in hosts}
+        addr_map = {h.name: [parse_address(a) for a in h.addresses] for h in hosts}
+        policies = {h.name: h.policy for h in hosts}
+        sockets: dict[str, tuple[str, str, str]] = {}  # name -> (host, kind, proto)
+        steps: list[Step] = []
+        for path, t in self.tables("step"):
+            index = int(path[1])
+            do = self.get_str(t, "do", path)
+            if do is None:
+                self.err(path, f"a [[step]] needs `do` (one of {', '.join(STEP_KINDS)})")
+                continue
+            if do not in STEP_KINDS:
+                self.err((*path, "do"), f"unknown step kind {do!r}{_hint(do, STEP_KINDS)}; expected one of "
+                         f"{', '.join(STEP_KINDS)}", value=True)
+                continue
+            self.check_keys(t, ("do", "host", "at", *_STEP_ALLOWED[do]), path, f"a {do!r} step")
+            host_name = self.get_str(t, "host", path)
+            host = by_name.get(host_name) if host_name is not None else None
+            if host_name is not None and host is None:
+                self.err((*path, "host"), f"unknown host {host_name!r}{_hint(host_name, list(by_name))}", value=True)
+            elif host_name is None and do in _NEEDS_HOST:
+                self.err(path, f"a {do!r} step needs `host`")
+            at = self.get_num(t, "at", path)
+            app = self.get_str(t, "app", path)
+            if app is not None and host is not None and host.app(app) is None:
+                self.err((*path, "app"), f"host {host.name!r} has no app {app!r}"
+                         f"{_hint(app, [a.name for a in host.apps])}", value=True)
+            proto = self.get_str(t, "proto", path)
+            if proto is not None:
+                proto = proto.lower()
+                if proto not in ("tcp", "udp"):
+                    self.err((*path, "proto"), f"proto must be tcp or udp, not {proto!r}", value=True)
+                    proto = None
+            port = self.get_int(t, "port", path, 0, 65535)
+            sock = self.get_str(t, "socket", path)
+            address = self.get_str(t, "address", path)
+            if address is not None:
+                try:
+                    v, bits = parse_address(address)
+                    if host is not None and v != 0 and (v, bits) not in addr_map[host.name]:
+                        self.err((*path, "address"), f"host {host.name!r} has no address {address!r}", value=True)
+                except ValueError:
+                    self.err((*path, "address"), f"bad address {address!r}", value=True)
+            elif do in ("listen", "bind") and host is not None and not host.addresses:
+                self.err(path, f"host {host.name!r} has no address to {do} on")
+            to = self.get_str(t, "to", path)
+            if to is not None:
+                try:
+                    raddr, bits, rport = resolve_target(to, addr_map)
+                    if host is not None and do in ("connect", "probe", "ping") \
+                            and not any(b == bits for _, b in addr_map[host.name]):
+                        self.err((*path, "to"), f"host {host.name!r} has no IPv{4 if bits == 32 else 6} address "
+                                 f"to reach {to!r} from", value=True)
+                    if do in ("connect", "probe") and rport == 0:
+                        self.err((*path, "to"), f"{to!r} needs a port (\"host:port\")", value=True)
+                except ValueError as exc:
+                    self.err((*path, "to"), str(exc), value=True)
+            elif do in ("connect", "probe", "ping"):
+                self.err(path, f"a {do!r} step needs `to`")
+            nbytes = self.get_int(t, "bytes", path, 0, 1 << 31)
+            packets = self.get_int(t, "packets", path, 1, 10_000_000)
+            count = self.get_int(t, "count", path, 1, 1_000_000)
+            seconds = self.get_num(t, "seconds", path)
+            if do == "wait" and seconds is None and at is None:
+                self.err(path, "a 'wait' step needs `seconds` (or `at`)")
+            # sockets: created by listen/bind/connect, used by send/close
+            if do in ("listen", "bind", "connect"):
+                if sock is not None:
+                    if sock in sockets:
+                        self.err((*path, "socket"), f"socket {sock!r} is already defined", value=True)
+                    elif "#" in sock:
+                        self.err((*path, "socket"), f"socket names cannot contain '#': {sock!r}", value=True)
+                    else:
+                        kind = "listen" if (do == "listen" and proto != "udp") else do
+                        sockets[sock] = (host_name or "", kind, proto or ("udp" if do == "bind" else "tcp"))
+            elif do in ("send", "close"):
+                if sock is None:
+                    self.err(path, f"a {do!r} step needs `socket`")
+                else:
+                    base, hash_, n = sock.partition("#")
+                    known = sockets.get(base)
+                    if known is None or (hash_ and (known[1] != "listen" or not n.isdigit() or int(n) < 1)):
+                        self.err((*path, "socket"), f"unknown socket {sock!r}: no earlier listen/bind/connect "
+                                 f"step creates it{_hint(base, list(sockets))}", value=True)
+                    elif host is not None and known[0] != host.name:
+                        self.err((*path, "host"), f"socket {sock!r} belongs to host {known[0]!r}", value=True)
+                    elif do == "send" and known[2] == "udp" and known[1] == "bind" and to is None:
+                        pass  # a reply: goes to the last peer (docs/decisions-engine.md)
+            add: tuple[Filter, ...] = ()
+            remove: tuple[str, ...] = ()
+            if do == "policy":
+                raw_add = t.get("add", [])
+                if not isinstance(raw_add, list) or not all(isinstance(x, dict) for x in raw_add):
+                    self.err((*path, "add"), "add must be a list of filter tables", value=True)
+                    raw_add = []
+                raw_remove = t.get("remove", [])
+                if isinstance(raw_remove, str):
+                    raw_remove = [raw_remove]
+                if not isinstance(raw_remove, list) or not all(isinstance(x, str) for x in raw_remove):
+                    self.err((*path, "remove"), "remove must be a list of filter keys", value=True)
+                    raw_remove = []
+                if not raw_add and not raw_remove:
+                    self.err(path, "a 'policy' step needs `add` and/or `remove`")
+                if host is not None:
+                    try:
+                        add = parse_filter_tables(raw_add, policies[host.name], self.filename, locator=self.loc,
+                                                  path_prefix=(*path, "add"))
+                    except InputError as exc:
+                        self.diags.extend(exc.diagnostics)
+                    known_keys = {f.key for f in policies[host.name].filters}
+                    for i, key in enumerate(raw_remove):
+                        if key not in known_keys:
+                            p: KeyPath = (*path, "remove", i) if isinstance(t.get("remove"), list) \
+                                else (*path, "remove")
+                            self.err(p, f"host {host.name!r} has no filter {key!r} to remove"
+                                     f"{_hint(key, sorted(known_keys))}", value=True)
+                    remove = tuple(raw_remove)
+                    policies[host.name] = apply_change(policies[host.name], add, remove)
+            steps.append(Step(index=index, do=do, host=host_name, at=at, app=app, proto=proto, port=port,
+                              socket=sock, address=address, to=to, bytes=nbytes,
+                              packets=1 if packets is None else packets, count=1 if count is None else count,
+                              seconds=seconds, add=add, remove=remove, raw=dict(t)))
+        return steps
+
+    def load_expects(self, hosts: list[HostSpec]) -> list[Expect]:
+        names = [h.name for h in hosts]
+        out: list[Expect] = []
+        for path, t in self.tables("expect"):
+            self.check_keys(t, _EXPECT_KEYS, path, "an [[expect]]")
+            host = self.get_str(t, "host", path)
+            if host is not None and host not in names:
+                self.err((*path, "host"), f"unknown host {host!r}{_hint(host, names)}", value=True)
+            layer = self.get_str(t, "layer", path)
+            if layer is not None:
+                try:
+                    get_layer(layer)
+                except (UnknownNameError, KeyError, ValueError) as exc:
+                    self.err((*path, "layer"), str(exc) if isinstance(exc, UnknownNameError)
+                             else f"unknown layer {layer!r}", value=True)
+            packet = self.get_str(t, "packet", path)
+            if packet is not None and packet.upper() not in _PACKETS:
+                self.err((*path, "packet"), f"packet must be one of {', '.join(_PACKETS)}, not {packet!r}", value=True)
+            op = self.get_str(t, "op", path)
+            if op is not None and op.lower() not in _OPS:
+                self.err((*path, "op"), f"op must be one of {', '.join(_OPS)}, not {op!r}", value=True)
+            action = self.get_str(t, "action", path)
+            if action is not None and action.lower() not in _ACTIONS:
+                self.err((*path, "action"), f"action must be permit, block or none, not {action!r}", value=True)
+            reauth = t.get("reauth")
+            if reauth is not None and not isinstance(reauth, bool):
+                self.err((*path, "reauth"), "reauth must be true or false", value=True)
+                reauth = None
+            flt = self.get_str(t, "filter", path)
+            count = self.get_int(t, "count", path, 0, 1 << 40)
+            out.append(Expect(host=host, layer=layer, packet=packet, op=op, reauth=reauth, action=action,
+                              filter=flt, count=count, raw=dict(t)))
+        return out
+
+
+def parse_scenario(text: str, filename: str, base_dir: Path | None = None,
+                   policy_overrides: Mapping[str, str | os.PathLike[str]] | None = None) -> Scenario:
+    """Parse scenario TOML text (policy files relative to ``base_dir``)."""
+    return _Loader(text, filename, base_dir, policy_overrides).load()
+
+
+def load_scenario(path: str | os.PathLike[str],
+                  policy_overrides: Mapping[str, str | os.PathLike[str]] | None = None) -> Scenario:
+    """Read and parse a scenario file; ``policy_overrides`` maps host → policy file
+    (``run --policy HOST=FILE``)."""
+    name = os.fspath(path)
+    try:
+        data = Path(name).read_bytes()
+    except OSError as exc:
+        raise InputError([Diagnostic(name, 0, 0, f"cannot read scenario file: {exc.strerror or exc}")]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError([Diagnostic(name, line, 0, "scenario file is not UTF-8 text")]) from None
+    return parse_scenario(text, name, Path(name).parent, policy_overrides)
+
+
+def load_builtin_scenario() -> Scenario:
+    """The built-in default scenario (``wfptui/data/builtin.toml``; inline policies)."""
+    text = resources.files("wfptui.data").joinpath("builtin.toml").read_text(encoding="utf-8")
+    return parse_scenario(text, "<builtin>/builtin.toml", None)
+
+
+def is_scenario_text(doc: Mapping[str, Any]) -> bool:
+    """A parsed TOML document is a scenario (has hosts), not a policy."""
+    return "host" in doc
+
+
+def scenario_from_dict(d: Mapping[str, Any], policies: Mapping[str, Policy] | None = None) -> Scenario:
+    """``Scenario.from_dict`` with the policy-file filter parser bound (recordings)."""
+    return Scenario.from_dict(d, policies, parse_filter_tables)

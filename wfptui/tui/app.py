@@ -1,0 +1,522 @@
+"""The wfptui Textual app: session state, workers, and the handlers that mutate state.
+
+Workers compute (engine runs, file reads and writes, the folder watcher) and post
+messages (``tui.messages``); the handlers here own every state change and hand data
+down to the screens. Policy files are watched through ``io.watch`` (folders, not
+files, so editors' write-and-rename saves are seen). A valid change re-runs the
+scenario; while playback is in the middle of the run it is applied as a policy change
+at the cursor's virtual time, so live flows reauthorize. An invalid change keeps the
+last good policy and shows the error at its line.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from wfptui.core.model import Policy
+from wfptui.core.scenario import Step
+from wfptui.core.trace import PolicyRecord, TraceRecord
+from wfptui.io.errors import Diagnostic, InputError
+from wfptui.tui.backend import Backend, Source, env_flag, policy_change_step, policy_path
+from wfptui.tui.messages import (
+    ActionFailed,
+    DiffReady,
+    PolicyFilesChanged,
+    PolicyLoaded,
+    RecordingSaved,
+    RunFailed,
+    RunFinished,
+    SourceOpened,
+)
+from wfptui.tui.runview import RunView, find_flips
+from wfptui.tui.screens.dialogs import ConfirmModal, PathModal
+from wfptui.tui.screens.main import MainScreen
+from wfptui.tui.state import HostPolicy
+
+#: Set to make the app report the first frame that shows a run, then exit (benchmarks).
+BENCH_ENV = "WFPTUI_BENCH_EXIT_AFTER_FIRST_FRAME"
+
+DARK, LIGHT = "textual-dark", "textual-light"
+
+
+class WfpApp(App[int]):
+    """wfptui: host panes, timeline, inspector, policy editor, recordings."""
+
+    CSS_PATH = "tcss/app.tcss"
+    TITLE = "wfptui"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("e", "edit", "Edit policy"),
+        Binding("t", "toggle_theme", "Theme"),
+        Binding("o", "open", "Open", show=False),
+        Binding("w", "save_recording", "Save rec", show=False),
+        Binding("d", "diff", "Diff", show=False),
+        Binding("r", "rerun", "Re-run", show=False),
+    ]
+    """
+    | Key | Action |
+    | :- | :- |
+    | q | Quit (asks first when a policy has unsaved edits). |
+    | ? | Every key. |
+    | e | Edit the policies (opens on the selected event's host). |
+    | t | Dark / light theme. |
+    | o | Open a scenario or recording. |
+    | w | Save this session as a recording. |
+    | d | Diff this session against a recording (or two recordings). |
+    | r | Re-run the scenario from the start. |
+    | ctrl+p | Command palette (every action). |
+    """
+
+    def __init__(self, source: Source, *, backend: Backend | None = None, watch: bool = True,
+                 view: RunView | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.backend = backend or Backend()
+        self.watch_enabled = watch
+        self.view: RunView | None = None
+        self._preloaded = view
+        self.host_policies: dict[str, HostPolicy] = {}
+        self.base_policies: dict[str, Policy] = {}
+        self.live_steps: list[Step] = []
+        self.bench = env_flag(BENCH_ENV)
+        self.main = MainScreen([h.name for h in source.scenario.hosts])
+        self._init_policies()
+
+    # ------------------------------------------------------------ start-up
+
+    def _init_policies(self) -> None:
+        scenario = self.source.scenario
+        self.host_policies = {}
+        for spec in scenario.hosts:
+            policy = self.source.policies.get(spec.name, spec.policy)
+            base = self.source.path.parent if self.source.path is not None else None
+            path = policy_path(scenario, spec.name, base) if self.source.kind != "recording" else None
+            self.host_policies[spec.name] = HostPolicy(spec.name, policy, path)
+        self.base_policies = {h: hp.good for h, hp in self.host_policies.items()}
+        self.live_steps = []
+
+    def on_mount(self) -> None:
+        self.theme = DARK
+        self.push_screen(self.main)
+        self.sub_title = self.source.label
+        if self._preloaded is not None:
+            self._show(self._preloaded, reason="open")
+        elif self.source.kind == "recording":
+            self._index_recording(self.source)
+        else:
+            self.start_run("start")
+        self._read_policy_texts()
+        self.start_watching()
+
+    @work(thread=True, exclusive=True, group="read-policies", exit_on_error=False,
+          description="read the policy files")
+    def _read_policy_texts(self) -> None:
+        for host, hp in self.host_policies.items():
+            if hp.path is not None and hp.path.exists():
+                text = self.backend.read_text(hp.path)
+                self.call_from_thread(self._set_disk_text, host, text)
+
+    def _set_disk_text(self, host: str, text: str) -> None:
+        hp = self.host_policies.get(host)
+        if hp is not None and hp.disk_text is None:
+            hp.disk_text = text
+            hp.applied_text = text
+
+    def start_watching(self) -> None:
+        """(Re)start the folder watcher on every host's policy file."""
+        paths = {hp.path for hp in self.host_policies.values() if hp.path is not None}
+        if self.watch_enabled and paths:
+            self._monitor_policy_files(sorted(paths))
+
+    @work(exclusive=True, group="policy-watcher", exit_on_error=False, description="watch policy files")
+    async def _monitor_policy_files(self, paths: list[Path]) -> None:
+        from wfptui.io.watch import watch_files
+
+        async for changed in watch_files(paths):
+            self.post_message(PolicyFilesChanged(changed))
+
+    # ---------------------------------------------------------------- runs
+
+    def start_run(self, reason: str, cursor_t: float | None = None, changed: tuple[str, ...] = ()) -> None:
+        """Run the scenario with the base policies plus live policy steps, in a worker."""
+        old = self.view.records if self.view is not None else ()
+        self._run_engine(self.source.scenario, dict(self.base_policies), list(self.live_steps),
+                         reason, cursor_t, old, changed)
+
+    @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="run the engine")
+    def _run_engine(self, scenario, policies, steps, reason, cursor_t, old, changed) -> None:  # type: ignore[no-untyped-def]
+        try:
+            view = self.backend.run(scenario, policies, steps)
+        except InputError as exc:
+            self.post_message(RunFailed(str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - an engine bug is shown, the old run stays
+            self.post_message(RunFailed(f"engine error: {type(exc).__name__}: {exc}"))
+            return
+        if old and reason != "start":
+            view.mark_flips(find_flips(old, view.records))
+        self.post_message(RunFinished(view, reason, cursor_t, changed))
+
+    @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="index a recording")
+    def _index_recording(self, source: Source) -> None:
+        self.post_message(RunFinished(self.backend.recording_view(source.recording), "open"))
+
+    @on(RunFinished)
+    def _run_finished(self, message: RunFinished) -> None:
+        self._show(message.view, message.reason, message.cursor_t, message.changed_hosts)
+
+    def _show(self, view: RunView, reason: str, cursor_t: float | None = None,
+              changed: Sequence[str] = ()) -> None:
+        main = self.main
+        cursor = 0
+        if self.view is not None and reason in ("reload", "live"):
+            cursor = self._cursor_after_rerun(view, reason, cursor_t, changed)
+        self.view = view
+        main.show_run(view, cursor)
+        if reason in ("reload", "live"):
+            names = ", ".join(self.host_policies[h].label for h in changed if h in self.host_policies)
+            how = "applied at the cursor (live flows reauthorize)" if reason == "live" else "re-ran the scenario"
+            flips = len(view.flipped)
+            main.status_note = f"reloaded {names}: {flips} verdict{'s' * (flips != 1)} flipped"
+            self.notify(f"{names}: {how}; {flips} verdict{'s' * (flips != 1)} flipped", timeout=4)
+        if self.bench:
+            self.bench = False
+            self.call_after_refresh(self._bench_exit)
+
+    def _cursor_after_rerun(self, view: RunView, reason: str, cursor_t: float | None,
+                            changed: Sequence[str]) -> int:
+        if reason == "live" and cursor_t is not None:
+            for i in view.policy_rows:
+                r = view.records[i]
+                if isinstance(r, PolicyRecord) and r.t >= cursor_t - 1e-9 and r.host in changed:
+                    return i
+        if self.main.timeline.at_end:
+            return max(0, len(view.records) - 1)
+        if cursor_t is None:
+            return 0
+        for i, r in enumerate(view.records):
+            t = getattr(r, "t", None)
+            if t is not None and t >= cursor_t:
+                return i
+        return max(0, len(view.records) - 1)
+
+    def _bench_exit(self) -> None:
+        print(f"WFPTUI_FIRST_FRAME {time.time():.6f} records={len(self.view.records) if self.view else 0}",
+              file=sys.__stderr__, flush=True)
+        self.exit(0)
+
+    @on(RunFailed)
+    def _run_failed(self, message: RunFailed) -> None:
+        self.main.set_banner(f"✖ run failed: {message.error}")
+        self.notify(message.error, title="run failed", severity="error", timeout=6)
+
+    # ------------------------------------------------------- live reload
+
+    @on(PolicyFilesChanged)
+    def _files_changed(self, message: PolicyFilesChanged) -> None:
+        for host, hp in self.host_policies.items():
+            if hp.path is not None and hp.path in message.paths:
+                self._load_policy(host, hp.path)
+
+    @work(thread=True, group="policy-load", exit_on_error=False, description="reload a policy file")
+    def _load_policy(self, host: str, path: Path) -> None:
+        try:
+            text = self.backend.read_text(path)
+        except OSError:
+            return  # gone for a moment (mid-save): the next event brings it back
+        self.post_message(self._parse(host, text, str(path), "disk"))
+
+    def _parse(self, host: str, text: str, filename: str, origin: str) -> PolicyLoaded:
+        try:
+            policy = self.backend.parse_policy(text, filename)
+        except InputError as exc:
+            return PolicyLoaded(host, text, None, list(exc.diagnostics), origin)
+        except Exception as exc:  # noqa: BLE001 - a parser bug must not stop live reload
+            return PolicyLoaded(host, text, None, [Diagnostic(filename, 0, 0, f"internal error: {exc}")], origin)
+        return PolicyLoaded(host, text, policy, [], origin)
+
+    @on(PolicyLoaded)
+    def _policy_loaded(self, message: PolicyLoaded) -> None:
+        hp = self.host_policies.get(message.host)
+        if hp is None:
+            return
+        external = message.origin == "disk"
+        if not external:  # saved from the editor
+            hp.disk_text = message.text
+            if hp.buffer == message.text:
+                hp.buffer = None
+            self.notify(f"Saved {hp.label}" + ("" if message.policy else " (with errors: not applied)"),
+                        timeout=3)
+        else:
+            if hp.dirty and message.text != hp.disk_text:
+                self.notify(f"{hp.label} changed on disk; your unsaved edits are kept in the editor.",
+                            severity="warning", timeout=5)
+            hp.disk_text = message.text
+        if not hp.dirty or not external:
+            hp.diagnostics = list(message.diagnostics)
+            self._refresh_editor(message.host)
+        if message.policy is None:
+            first = message.diagnostics[0] if message.diagnostics else Diagnostic(hp.filename, 0, 0, "invalid")
+            self.main.set_banner(f"✖ {first} — keeping the last good policy of {message.host}")
+            self.notify(str(first), title=f"{hp.label}: not applied", severity="error", timeout=6)
+            return
+        self.main.set_banner("")
+        if message.text == hp.applied_text:
+            return
+        self.apply_policy(message.host, message.policy, message.text)
+
+    def apply_policy(self, host: str, policy: Policy, text: str | None) -> None:
+        """Make ``policy`` the host's running policy and re-run (live at the cursor, or from the start)."""
+        hp = self.host_policies[host]
+        old = hp.good
+        hp.good = policy
+        hp.applied_text = text
+        main = self.main
+        cursor_t = main.cursor_record_t
+        if main.running and cursor_t is not None:
+            index = len(self.source.scenario.steps) + len(self.live_steps) + 1
+            step = policy_change_step(host, cursor_t, old, policy, index)
+            if step is not None:
+                self.live_steps.append(step)
+                self.start_run("live", cursor_t, (host,))
+                return
+        self.base_policies[host] = policy
+        self.live_steps = [s for s in self.live_steps if s.host != host]
+        self.start_run("reload", cursor_t, (host,))
+
+    def _refresh_editor(self, host: str) -> None:
+        from wfptui.tui.screens.editor import EditorScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, EditorScreen):
+                screen.reload_from_app(host)
+
+    # ------------------------------------------------------------- editor
+
+    def action_edit(self) -> None:
+        from wfptui.tui.screens.editor import EditorScreen
+
+        for hp in self.host_policies.values():
+            if hp.disk_text is None and hp.path is None:
+                try:
+                    hp.disk_text = self.backend.dump_policy(hp.good)
+                except Exception:  # noqa: BLE001 - no writer: start from an empty file
+                    hp.disk_text = ""
+                hp.applied_text = hp.disk_text
+        host = self.main.selected_host() or next(iter(self.host_policies), None)
+        self.push_screen(EditorScreen(host))
+
+    def save_policy(self, host: str, text: str) -> None:
+        """Save the editor's text for ``host`` atomically (asking where when it has no file)."""
+        hp = self.host_policies[host]
+        if hp.path is None:
+            def chosen(answer: str | None) -> None:
+                if answer:
+                    hp.path = Path(answer).expanduser().resolve()
+                    self._save_policy(host, hp.path, text)
+                    self.start_watching()
+
+            self.push_screen(PathModal(f"Save {host}'s policy as", f"{host}-policy.toml"), chosen)
+            return
+        self._save_policy(host, hp.path, text)
+
+    @work(thread=True, group="policy-save", exit_on_error=False, description="save a policy file")
+    def _save_policy(self, host: str, path: Path, text: str) -> None:
+        try:
+            self.backend.write_text(path, text)
+        except OSError as exc:
+            self.post_message(ActionFailed(f"save {path.name}", str(exc)))
+            return
+        self.post_message(self._parse(host, text, str(path), "editor"))
+
+    # --------------------------------------------------------- recordings
+
+    def action_save_recording(self) -> None:
+        default = (self.source.path.with_suffix(".wfpr").name if self.source.path else "session.wfpr")
+
+        def chosen(answer: str | None) -> None:
+            if answer and self.view is not None:
+                self._save_recording(Path(answer).expanduser(), self.view)
+
+        self.push_screen(PathModal("Save this session as a recording", default), chosen)
+
+    @work(thread=True, group="recording", exit_on_error=False, description="save a recording")
+    def _save_recording(self, path: Path, view: RunView) -> None:
+        try:
+            policies = {h: hp.good for h, hp in self.host_policies.items()}
+            inputs = self.backend.inputs_of(self.source.scenario, self.live_steps)
+            self.backend.write_recording(path, self.source.scenario, policies, inputs, view.records)
+        except (OSError, InputError, ValueError) as exc:
+            self.post_message(ActionFailed(f"save {path.name}", str(exc)))
+            return
+        self.post_message(RecordingSaved(path))
+
+    @on(RecordingSaved)
+    def _recording_saved(self, message: RecordingSaved) -> None:
+        self.notify(f"Saved recording {message.path}", timeout=3)
+
+    def action_open(self) -> None:
+        def chosen(answer: str | None) -> None:
+            if answer:
+                self._open(Path(answer).expanduser())
+
+        self.confirm_discard(lambda: self.push_screen(
+            PathModal("Open a scenario (.toml) or recording (.wfpr)", placeholder="path"), chosen))
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False, description="open a file")
+    def _open(self, path: Path) -> None:
+        try:
+            source = self.backend.open(path)
+            view = (self.backend.recording_view(source.recording) if source.kind == "recording"
+                    else self.backend.run(source.scenario, source.policies))
+        except (OSError, InputError, ValueError) as exc:
+            self.post_message(ActionFailed(f"open {path.name}", str(exc)))
+            return
+        self.post_message(SourceOpened(source, view))
+
+    @on(SourceOpened)
+    def _source_opened(self, message: SourceOpened) -> None:
+        self.source = message.source
+        self._init_policies()
+        self.view = None
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.main = MainScreen([h.name for h in self.source.scenario.hosts])
+        self.switch_screen(self.main)
+        self.sub_title = self.source.label
+        if message.view is not None:
+            self.call_after_refresh(self._show, message.view, "open")
+        self._read_policy_texts()
+        self.start_watching()
+        self.notify(f"Opened {self.source.label}", timeout=3)
+
+    def action_diff(self) -> None:
+        def chosen(answer: str | None) -> None:
+            if answer:
+                self._diff([Path(p).expanduser() for p in answer.split()])
+
+        self.push_screen(PathModal("Diff this session against a recording (or give two: A.wfpr B.wfpr)",
+                                   placeholder="other.wfpr"), chosen)
+
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False, description="diff recordings")
+    def _diff(self, paths: list[Path]) -> None:
+        try:
+            if len(paths) >= 2:
+                a, b = (self.backend.read_recording(p) for p in paths[:2])
+                left, right = self.backend.recording_view(a), self.backend.recording_view(b)
+                left_label, right_label = paths[0].name, paths[1].name
+            else:
+                if self.view is None:
+                    raise ValueError("nothing to diff yet: the run has not finished")
+                left, left_label = self.view, f"this session ({self.source.label})"
+                right = self.backend.recording_view(self.backend.read_recording(paths[0]))
+                right_label = paths[0].name
+            comparison = self.backend.diff(left.records, right.records)
+        except (OSError, InputError, ValueError) as exc:
+            self.post_message(ActionFailed("diff", str(exc)))
+            return
+        self.post_message(DiffReady(left_label, left, right_label, right, comparison))
+
+    @on(DiffReady)
+    def _diff_ready(self, m: DiffReady) -> None:
+        from wfptui.tui.screens.diff import DiffScreen
+
+        self.push_screen(DiffScreen(m.left_label, m.left, m.right_label, m.right, m.comparison))
+
+    @on(ActionFailed)
+    def _action_failed(self, message: ActionFailed) -> None:
+        self.notify(message.error, title=f"{message.what} failed", severity="error", timeout=6)
+
+    # ------------------------------------------------------------- misc
+
+    def action_rerun(self) -> None:
+        self.live_steps = []
+        self.base_policies = {h: hp.good for h, hp in self.host_policies.items()}
+        self.start_run("reload" if self.view is not None else "start", None, ())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme == DARK else DARK
+
+    def action_help(self) -> None:
+        from wfptui.tui.screens.diff import DiffScreen
+        from wfptui.tui.screens.editor import EditorScreen
+        from wfptui.tui.screens.help import HelpScreen
+        from wfptui.tui.widgets.timeline import Timeline
+
+        self.push_screen(HelpScreen([
+            ("app", [*self.BINDINGS, Binding("ctrl+p", "command_palette", "Command palette (every action)")]),
+            ("main", MainScreen.BINDINGS), ("timeline", Timeline.BINDINGS),
+            ("editor", EditorScreen.BINDINGS), ("diff", DiffScreen.BINDINGS),
+        ]))
+
+    @property
+    def unsaved(self) -> list[HostPolicy]:
+        return [hp for hp in self.host_policies.values() if hp.dirty]
+
+    def confirm_discard(self, then: partial[object] | object) -> None:
+        """Run ``then`` now, or after the user agrees to drop unsaved policy edits."""
+        unsaved = self.unsaved
+        if not unsaved:
+            then()  # type: ignore[operator]
+            return
+        names = ", ".join(hp.label for hp in unsaved)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()  # type: ignore[operator]
+
+        self.push_screen(ConfirmModal(f"Unsaved changes in {names}. Discard them?", "Discard", "Keep editing"),
+                         answered)
+
+    async def action_quit(self) -> None:
+        self.confirm_discard(lambda: self.exit(0))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]
+        yield from super().get_system_commands(screen)
+        main_actions = [
+            ("Play / pause", "Start or stop playback (space)", "toggle_play"),
+            ("Step forward", "Next event (→ n .)", "step(1)"),
+            ("Step back", "Previous event (← ,)", "step(-1)"),
+            ("Faster", "Speed up playback (+)", "speed(1)"),
+            ("Slower", "Slow down playback (-)", "speed(-1)"),
+            ("Jump to start", "First event (home g)", "jump_start"),
+            ("Jump to end", "Last event (end G)", "jump_end"),
+            ("Next block", "Next blocked classification (b)", "next_block"),
+            ("Next policy change", "Next policy change (p)", "next_policy"),
+            ("Filter timeline", "host: layer: verdict: filter: packet: (/)", "filter"),
+            ("Clear filter", "Show every event (escape)", "clear_filter"),
+        ]
+        for title, help_text, action in main_actions:
+            yield SystemCommand(title, help_text, partial(self._main_action, action))
+        app_actions = [
+            ("Edit policy", "Open the policy editor (e)", self.action_edit),
+            ("Save recording", "Save this session as a .wfpr recording (w)", self.action_save_recording),
+            ("Open file", "Open a scenario or recording (o)", self.action_open),
+            ("Diff recordings", "Diff against a recording, first divergence selected (d)", self.action_diff),
+            ("Re-run scenario", "Run again from the start (r)", self.action_rerun),
+            ("Toggle dark/light", "Switch theme (t)", self.action_toggle_theme),
+            ("Help", "Every key (?)", self.action_help),
+        ]
+        for title, help_text, callback in app_actions:
+            yield SystemCommand(title, help_text, callback)
+
+    def _main_action(self, action: str) -> None:
+        if self.screen is not self.main:
+            return
+        self.call_later(self.main.run_action, action)
+
+    def records(self) -> Sequence[TraceRecord]:
+        """The records on screen (tests and benchmarks)."""
+        return self.view.records if self.view is not None else ()

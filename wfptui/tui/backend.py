@@ -1,0 +1,228 @@
+"""The TUI's only door to the engine and to files: run, parse, read, write, diff.
+
+Every call here may block, so the app calls them from thread workers. Imports of the
+engine and the file formats are deferred to the first call, which keeps them off the
+start-up path. Tests can pass a different :class:`Backend` to the app.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from wfptui.core.model import Policy
+from wfptui.core.scenario import Scenario, Step
+from wfptui.core.trace import TraceRecord
+from wfptui.tui.runview import RunView
+
+
+@dataclass
+class Source:
+    """What the TUI was opened on: a scenario (file or built-in) or a recording."""
+
+    kind: str  # "scenario" | "builtin" | "recording"
+    scenario: Scenario
+    path: Path | None = None
+    recording: Any = None  # io.recording.Recording when kind == "recording"
+    policies: dict[str, Policy] = field(default_factory=dict)  # each host's policy at the start
+
+    @property
+    def label(self) -> str:
+        if self.kind == "builtin":
+            return f"built-in: {self.scenario.name}"
+        return f"{self.path.name if self.path else self.kind}: {self.scenario.name}"
+
+
+def policy_path(scenario: Scenario, host: str, base_dir: Path | None) -> Path | None:
+    """Where ``host``'s policy file is (relative paths resolve against the scenario's folder)."""
+    spec = scenario.host(host)
+    if spec is None or not spec.policy_file:
+        return None
+    path = Path(spec.policy_file)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return path.resolve()
+
+
+def policy_change_step(host: str, t: float, old: Policy, new: Policy, index: int) -> Step | None:
+    """A ``policy`` step turning ``old`` into ``new`` at virtual time ``t``.
+
+    None when the change is not expressible as filters added and removed (sublayers or
+    callouts changed): then the caller re-runs from the start.
+    """
+    if old.sublayers != new.sublayers or old.callouts != new.callouts:
+        return None
+    before = old.by_key()
+    after = new.by_key()
+    removed = tuple(k for k, f in before.items() if after.get(k) != f)
+    added = tuple(f for k, f in after.items() if before.get(k) != f)
+    raw: dict[str, Any] = {"do": "policy", "host": host, "at": t, "remove": list(removed),
+                           "add": [], "source": "tui live reload"}
+    return Step(index=index, do="policy", host=host, at=t, add=added, remove=removed, raw=raw)
+
+
+class Backend:
+    """Real engine and file formats. Every method may block: call from a thread."""
+
+    def load_builtin(self) -> Scenario:
+        from wfptui.io.scenario_file import load_builtin_scenario
+
+        return load_builtin_scenario()
+
+    def load_scenario(self, path: Path) -> Scenario:
+        from wfptui.io.scenario_file import load_scenario
+
+        scenario: Scenario = load_scenario(path)
+        return scenario
+
+    def read_recording(self, path: Path) -> Any:
+        from wfptui.io.recording import read_recording
+
+        return read_recording(path)
+
+    def open(self, path: Path | None) -> Source:
+        """Load what ``wfptui [FILE]`` names; InputError when it is bad."""
+        if path is None:
+            scenario = self.load_builtin()
+            return Source("builtin", scenario, None, policies={h.name: h.policy for h in scenario.hosts})
+        if path.suffix.lower() == ".wfpr":
+            rec = self.read_recording(path)
+            scenario = rec.scenario
+            if scenario is None:  # a recording without its scenario: hosts from the header
+                from wfptui.core.scenario import HostSpec
+
+                names = [str(h.get("name")) for h in rec.header.get("hosts", ()) if isinstance(h, dict)]
+                scenario = Scenario(name=path.name, hosts=tuple(HostSpec(n) for n in names))
+            policies = dict(rec.policies or {h.name: h.policy for h in scenario.hosts})
+            return Source("recording", scenario, path, rec, policies)
+        scenario = self.load_scenario(path)
+        return Source("scenario", scenario, path, policies={h.name: h.policy for h in scenario.hosts})
+
+    def run(self, scenario: Scenario, policies: Mapping[str, Policy] | None = None,
+            extra_steps: Sequence[Step] = ()) -> RunView:
+        """Run the engine and index the result for the panes and the timeline.
+
+        ``extra_steps`` are live policy changes, each with its virtual time ``at``; they
+        are placed among the scenario's steps where that time falls (see
+        :meth:`place_steps`), so traffic after them is classified by the new policy.
+        """
+        from wfptui.core.engine import run_scenario
+
+        pols = dict(policies) if policies else None
+        if extra_steps:
+            scenario = self.place_steps(scenario, pols, extra_steps)
+        result = run_scenario(scenario, policies=pols)
+        return RunView.build(result.records, result.hosts, result.layer_order, result.results,
+                             ok=getattr(result, "ok", None))
+
+    def place_steps(self, scenario: Scenario, policies: Mapping[str, Policy] | None,
+                    extra: Sequence[Step]) -> Scenario:
+        """``scenario`` with each step of ``extra`` inserted where its time ``at`` falls.
+
+        The engine runs a scenario's steps in order and ``at`` only waits, so a change at
+        time t must come right after the step whose traffic is under way at t. The step
+        boundaries are found by running prefixes of the scenario (binary search; the
+        scenarios are small).
+        """
+        from wfptui.core.engine import run_scenario
+
+        steps = list(scenario.steps)
+        ends: dict[int, float] = {0: 0.0}
+
+        def end_of(k: int) -> float:
+            if k not in ends:
+                prefix = replace(scenario, steps=tuple(steps[:k]), expects=())
+                records = run_scenario(prefix, policies=policies).records
+                ends[k] = max((getattr(r, "t", 0.0) for r in records), default=0.0)
+            return ends[k]
+
+        placed: list[tuple[int, int, Step]] = []
+        for order, step in enumerate(extra):
+            t = step.at if step.at is not None else float("inf")
+            lo, hi = 0, len(steps)  # largest k whose first k steps are all over by t
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if end_of(mid) <= t + 1e-12:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            # the step under way at t runs first, unless it is scheduled after t
+            next_at = steps[lo].at if lo < len(steps) else None
+            position = lo if lo >= len(steps) or (next_at is not None and next_at > t) else lo + 1
+            placed.append((position, order, step))
+        merged: list[Step] = []
+        by_position = sorted(placed, key=lambda p: (p[0], p[1]))
+        j = 0
+        for i in range(len(steps) + 1):
+            while j < len(by_position) and by_position[j][0] == i:
+                merged.append(by_position[j][2])
+                j += 1
+            if i < len(steps):
+                merged.append(steps[i])
+        return replace(scenario, steps=tuple(merged))
+
+    def recording_view(self, recording: Any) -> RunView:
+        """Index a recording's own trace (no engine run)."""
+        hosts = [h.name for h in recording.scenario.hosts]
+        return RunView.build(recording.records, hosts)
+
+    def read_text(self, path: Path) -> str:
+        return path.read_text(encoding="utf-8")
+
+    def write_text(self, path: Path, text: str) -> None:
+        from wfptui.io.atomic import atomic_write_text
+
+        atomic_write_text(path, text)
+
+    def parse_policy(self, text: str, filename: str) -> Policy:
+        """Parse a policy file's text; InputError with diagnostics when it is bad."""
+        from wfptui.io.policy_file import parse_policy
+
+        return parse_policy(text, filename)
+
+    def dump_policy(self, policy: Policy) -> str:
+        from wfptui.io.policy_file import dump_policy
+
+        return dump_policy(policy)
+
+    def write_recording(self, path: Path, scenario: Scenario, policies: Mapping[str, Policy],
+                        inputs: Any, records: Sequence[TraceRecord]) -> None:
+        from wfptui.io.recording import write_recording
+
+        write_recording(path, scenario=scenario, policies=dict(policies), inputs=inputs, records=list(records))
+
+    def inputs_of(self, scenario: Scenario, extra_steps: Sequence[Step]) -> Any:
+        """What a recording stores as its inputs: the steps that were driven."""
+        return [s.to_dict() for s in (*scenario.steps, *extra_steps)]
+
+    def diff(self, a: Sequence[TraceRecord], b: Sequence[TraceRecord]) -> TraceComparison:
+        """Semantic diff (core.diff): first divergence and the records that differ on each side."""
+        from wfptui.core.diff import diff_traces
+
+        d = diff_traces(a, b)
+        if d.first is None:
+            return TraceComparison(None, None, d.summary(), set(), set())
+        marked_a = {c.index_a for c in d.changes} | {i for i, _ in d.only_a}
+        marked_b = {c.index_b for c in d.changes} | {i for i, _ in d.only_b}
+        ia = d.first.index_a if d.first.index_a >= 0 else None
+        ib = d.first.index_b if d.first.index_b >= 0 else None
+        return TraceComparison(ia, ib, f"{d.summary()} — first divergence: {d.first.message}", marked_a, marked_b)
+
+
+@dataclass
+class TraceComparison:
+    """What the diff screen shows: where the traces part ways and what differs."""
+
+    index_a: int | None
+    index_b: int | None
+    summary: str
+    marked_a: set[int]
+    marked_b: set[int]
+
+
+def env_flag(name: str) -> bool:
+    """An environment switch is on (anything but empty, 0, false, no)."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")

@@ -1,0 +1,136 @@
+"""What the TUI shows of one run: records, per-host layer order and counts, flips.
+
+Built off the UI thread (a run or a big recording is indexed in a worker), then
+handed to the widgets, which only index into it: no per-record widgets, so a
+million records cost one list.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wfptui.core.trace import ClassifyRecord, PolicyRecord, TraceRecord
+from wfptui.tui.render import is_discard_layer
+
+
+@dataclass
+class LayerCounts:
+    """Permits, blocks and discards seen at one layer of one host."""
+
+    permit: int = 0
+    block: int = 0
+    discard: int = 0
+    flipped: int = 0
+
+
+@dataclass
+class RunView:
+    """Records plus the indexes the panes and the timeline need."""
+
+    records: Sequence[TraceRecord]
+    hosts: list[str]
+    layer_order: dict[str, list[str]]
+    results: Mapping[int, Any] = field(default_factory=dict)  # seq -> ClassifyResult
+    counts: dict[str, dict[str, LayerCounts]] = field(default_factory=dict)
+    flipped: set[int] = field(default_factory=set)  # record indexes whose verdict flipped
+    block_rows: list[int] = field(default_factory=list)  # record indexes of blocks (for `b`)
+    policy_rows: list[int] = field(default_factory=list)  # record indexes of policy changes (for `p`)
+    ok: bool | None = None
+
+    @classmethod
+    def build(
+        cls,
+        records: Sequence[TraceRecord],
+        hosts: Sequence[str] = (),
+        layer_order: Mapping[str, Sequence[str]] | None = None,
+        results: Mapping[int, Any] | None = None,
+        ok: bool | None = None,
+    ) -> RunView:
+        """Index ``records`` once: counts, layer order (when not given), blocks, policy changes."""
+        host_list = list(hosts)
+        order = {h: list(v) for h, v in (layer_order or {}).items()}
+        seen: dict[str, dict[str, None]] = {}
+        counts: dict[str, dict[str, LayerCounts]] = {}
+        blocks: list[int] = []
+        policies: list[int] = []
+        for i, r in enumerate(records):
+            if isinstance(r, ClassifyRecord):
+                per_host = counts.get(r.host)
+                if per_host is None:
+                    per_host = counts[r.host] = {}
+                    seen[r.host] = {}
+                c = per_host.get(r.layer)
+                if c is None:
+                    c = per_host[r.layer] = LayerCounts()
+                    seen[r.host][r.layer] = None
+                if r.action == "block":
+                    blocks.append(i)
+                    if is_discard_layer(r.layer):
+                        c.discard += 1
+                    else:
+                        c.block += 1
+                elif is_discard_layer(r.layer):
+                    c.discard += 1
+                else:
+                    c.permit += 1
+            elif isinstance(r, PolicyRecord):
+                policies.append(i)
+        for h, layers in seen.items():
+            if h not in host_list:
+                host_list.append(h)
+            listed = order.setdefault(h, [])
+            listed.extend(layer for layer in layers if layer not in listed)
+        for h in host_list:
+            order.setdefault(h, [])
+        return cls(records=records, hosts=host_list, layer_order=order, results=dict(results or {}),
+                   counts=counts, block_rows=blocks, policy_rows=policies, ok=ok)
+
+    def mark_flips(self, flipped: set[int]) -> None:
+        """Remember which records flipped and count them per layer."""
+        self.flipped = flipped
+        for per_host in self.counts.values():
+            for c in per_host.values():
+                c.flipped = 0
+        for i in flipped:
+            r = self.records[i]
+            if isinstance(r, ClassifyRecord):
+                self.counts.setdefault(r.host, {}).setdefault(r.layer, LayerCounts()).flipped += 1
+
+    def result_for(self, record: TraceRecord) -> Any:
+        """The full ClassifyResult of a classification, when the run kept it."""
+        return self.results.get(getattr(record, "seq", -1))
+
+
+def _classify_key(r: ClassifyRecord) -> tuple[Any, ...]:
+    return (r.host, r.layer, r.packet, r.op, r.direction, r.flow, r.reauth)
+
+
+def find_flips(old: Sequence[TraceRecord], new: Sequence[TraceRecord]) -> set[int]:
+    """Indexes into ``new`` of classifications whose verdict differs from ``old``'s.
+
+    Classifications are paired by (host, layer, packet, op, direction, flow, reauth)
+    and occurrence; a classification that only exists in ``new`` counts as flipped
+    when it blocks (new traffic stopped by the change shows up too).
+    """
+    before: dict[tuple[Any, ...], list[str]] = {}
+    for r in old:
+        if isinstance(r, ClassifyRecord):
+            before.setdefault(_classify_key(r), []).append(r.action)
+    seen: Counter[tuple[Any, ...]] = Counter()
+    flipped: set[int] = set()
+    for i, r in enumerate(new):
+        if not isinstance(r, ClassifyRecord):
+            continue
+        key = _classify_key(r)
+        n = seen[key]
+        seen[key] += 1
+        earlier = before.get(key)
+        if earlier is None or n >= len(earlier):
+            if r.action == "block" and old:
+                flipped.add(i)
+        elif (earlier[n] == "block") != (r.action == "block"):
+            flipped.add(i)
+    return flipped

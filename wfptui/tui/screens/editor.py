@@ -1,0 +1,168 @@
+"""The policy editor screen: one tab per host, errors marked at their line as you type.
+
+Typing validates after a short pause (the parse is the real policy parser); the
+diagnostics list sits under the editor and each bad line is marked in the gutter.
+``ctrl+s`` asks the app to save atomically; the buffer lives on the app, so leaving
+the screen loses nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static, TabbedContent, TabPane, TextArea
+
+from wfptui.io.errors import Diagnostic, InputError
+from wfptui.tui.widgets.policy_editor import PolicyEditor, toml_highlighting
+
+if TYPE_CHECKING:
+    from wfptui.tui.app import WfpApp
+
+#: Seconds of quiet typing before the text is validated.
+VALIDATE_DELAY = 0.25
+
+
+class EditorScreen(Screen[None]):
+    """Policy editors, one tab per host."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "close", "Back", priority=True),
+        Binding("ctrl+r", "revert", "Revert to file"),
+    ]
+    """
+    | Key | Action |
+    | :- | :- |
+    | ctrl+s | Save this host's policy (atomic) and apply it. |
+    | ctrl+r | Throw away unsaved edits: reload the file. |
+    | escape | Back to the main screen (edits are kept). |
+    """
+
+    def __init__(self, host: str | None = None) -> None:
+        super().__init__(id="editor")
+        self.initial_host = host
+        self._validate_timers: dict[str, Timer] = {}
+
+    @property
+    def wfp_app(self) -> WfpApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        policies = self.wfp_app.host_policies
+        with TabbedContent(id="editor-tabs", initial=f"tab-{self.initial_host}" if self.initial_host else ""):
+            for host, hp in policies.items():
+                with TabPane(f"{host}: {hp.label}", id=f"tab-{host}"):
+                    yield PolicyEditor(hp.editor_text(), host, id=f"edit-{host}")
+                    yield Static("", id=f"diag-{host}", classes="diagnostics")
+        hint = "" if toml_highlighting() else " · TOML highlighting off (needs textual[syntax])"
+        yield Static(f"ctrl+s save · ctrl+r revert · escape back{hint}", id="editor-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for host in self.wfp_app.host_policies:
+            self.show_diagnostics(host)
+        editor = self.current_editor()
+        if editor is not None:
+            editor.focus()
+
+    def current_editor(self) -> PolicyEditor | None:
+        tabs = self.query_one(TabbedContent)
+        active = tabs.active
+        if not active:
+            return None
+        return self.query_one(f"#edit-{active.removeprefix('tab-')}", PolicyEditor)
+
+    @on(TabbedContent.TabActivated)
+    def _tab(self, _event: TabbedContent.TabActivated) -> None:
+        editor = self.current_editor()
+        if editor is not None:
+            editor.focus()
+
+    @on(TextArea.Changed)
+    def _changed(self, event: TextArea.Changed) -> None:
+        editor = event.text_area
+        if not isinstance(editor, PolicyEditor):
+            return
+        hp = self.wfp_app.host_policies[editor.host]
+        if editor.text == hp.editor_text():
+            return
+        hp.buffer = editor.text
+        self._update_title(editor.host)
+        timer = self._validate_timers.get(editor.host)
+        if timer is not None:
+            timer.stop()
+        self._validate_timers[editor.host] = self.set_timer(VALIDATE_DELAY, lambda: self.validate(editor.host))
+
+    def validate(self, host: str) -> list[Diagnostic]:
+        """Parse the buffer now and mark what is wrong."""
+        hp = self.wfp_app.host_policies[host]
+        try:
+            self.wfp_app.backend.parse_policy(hp.editor_text(), hp.filename)
+        except InputError as exc:
+            hp.diagnostics = list(exc.diagnostics)
+        except Exception as exc:  # noqa: BLE001 - a parser bug must not kill the editor
+            hp.diagnostics = [Diagnostic(hp.filename, 0, 0, f"internal error: {exc}")]
+        else:
+            hp.diagnostics = []
+        self.show_diagnostics(host)
+        return hp.diagnostics
+
+    def show_diagnostics(self, host: str) -> None:
+        """Mark the host's current diagnostics in its editor and list them below."""
+        hp = self.wfp_app.host_policies.get(host)
+        if hp is None:
+            return
+        try:
+            editor = self.query_one(f"#edit-{host}", PolicyEditor)
+        except NoMatches:
+            return
+        editor.mark_errors({d.line - 1 for d in hp.diagnostics if d.line > 0})
+        box = self.query_one(f"#diag-{host}", Static)
+        if hp.diagnostics:
+            box.update("\n".join(f"✖ line {d.line}:{d.col}  {d.message}" if d.line else f"✖ {d.message}"
+                                 for d in hp.diagnostics))
+            box.add_class("-error")
+        else:
+            box.update("✔ valid policy")
+            box.remove_class("-error")
+        self._update_title(host)
+
+    def _update_title(self, host: str) -> None:
+        hp = self.wfp_app.host_policies[host]
+        tabs = self.query_one(TabbedContent)
+        mark = " ●" if hp.dirty else ""
+        err = " ✖" if hp.diagnostics else ""
+        tab = tabs.get_tab(f"tab-{host}")
+        tab.label = f"{host}: {hp.label}{mark}{err}"
+
+    def reload_from_app(self, host: str) -> None:
+        """The app replaced the host's text (file changed on disk, no unsaved edits)."""
+        hp = self.wfp_app.host_policies[host]
+        editor = self.query_one(f"#edit-{host}", PolicyEditor)
+        if editor.text != hp.editor_text():
+            editor.load_text(hp.editor_text())
+        self.show_diagnostics(host)
+
+    def action_save(self) -> None:
+        editor = self.current_editor()
+        if editor is not None:
+            self.validate(editor.host)
+            self.wfp_app.save_policy(editor.host, editor.text)
+
+    def action_revert(self) -> None:
+        editor = self.current_editor()
+        if editor is None:
+            return
+        hp = self.wfp_app.host_policies[editor.host]
+        hp.buffer = None
+        editor.load_text(hp.editor_text())
+        self.validate(editor.host)
+
+    def action_close(self) -> None:
+        self.app.pop_screen()

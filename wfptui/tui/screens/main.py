@@ -1,0 +1,351 @@
+"""The main screen: host panes side by side, the timeline, the inspector and the transport.
+
+The screen shows the app's current :class:`RunView`; the app hands it over with
+:meth:`MainScreen.show_run`. Transport keys move the timeline's cursor; the panes and
+the inspector follow the cursor.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from wfptui.core.trace import ClassifyRecord
+from wfptui.tui.query import HELP as QUERY_HELP
+from wfptui.tui.query import Query, QueryError, filter_indexes, parse_query
+from wfptui.tui.runview import RunView
+from wfptui.tui.widgets.host_pane import HostPane
+from wfptui.tui.widgets.inspector import Inspector
+from wfptui.tui.widgets.timeline import HEADER, Timeline
+
+if TYPE_CHECKING:
+    from wfptui.tui.app import WfpApp
+
+#: Playback speeds in events per second.
+SPEEDS = (1, 2, 5, 10, 20, 50, 100, 500)
+DEFAULT_SPEED = 2  # index into SPEEDS
+#: Above this many records the filter runs in a thread.
+_THREADED_FILTER = 50_000
+
+
+class MainScreen(Screen[None]):
+    """Host panes, timeline, inspector, transport bar."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_play", "Play/Pause"),
+        Binding("right,n,full_stop", "step(1)", "Step"),
+        Binding("left,comma", "step(-1)", "Back"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", show=False),
+        Binding("minus", "speed(-1)", "Slower", show=False),
+        Binding("home,g", "jump_start", "Start", show=False),
+        Binding("end,G", "jump_end", "End", show=False),
+        Binding("b", "next_block", "Next block"),
+        Binding("p", "next_policy", "Next policy", show=False),
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("tab", "focus_next", "Focus", show=False),
+    ]
+    """
+    | Key | Action |
+    | :- | :- |
+    | space | Play or pause. |
+    | right / n / . | Step to the next event. |
+    | left / , | Step back. |
+    | + / - | Faster / slower playback. |
+    | home / g | First event. |
+    | end / G | Last event. |
+    | b | Next block. |
+    | p | Next policy change. |
+    | / | Filter the timeline. |
+    | escape | Clear the filter. |
+    """
+
+    def __init__(self, hosts: list[str]) -> None:
+        super().__init__(id="main")
+        self.hosts = hosts
+        self.view: RunView | None = None
+        self.query_text = ""
+        self.playing = False
+        self.speed_index = DEFAULT_SPEED
+        self._play_timer: Timer | None = None
+        self.status_note = ""
+
+    @property
+    def wfp_app(self) -> WfpApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            with Vertical(id="left"):
+                with Horizontal(id="hosts"):
+                    for host in self.hosts:
+                        yield HostPane(host, id=f"pane-{host}")
+                with Vertical(id="timeline-box"):
+                    yield Input(placeholder="filter: host:server layer:recv verdict:block filter:no-web packet:syn",
+                                id="filter")
+                    yield Static(QUERY_HELP, id="filter-help")
+                    yield Static(HEADER, id="timeline-header")
+                    yield Timeline(id="timeline")
+            yield Inspector(id="inspector")
+        yield Static("", id="banner")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#timeline-box").border_title = "timeline"
+        self.query_one(Inspector).border_title = "inspector"
+        self.timeline.focus()
+        self.update_status()
+
+    # ------------------------------------------------------------- accessors
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.query_one("#timeline", Timeline)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    def pane(self, host: str) -> HostPane | None:
+        for pane in self.query(HostPane):
+            if pane.host == host:
+                return pane
+        return None
+
+    # ------------------------------------------------------------------ data
+
+    def show_run(self, view: RunView, cursor_index: int | None = None) -> None:
+        """Show a run (new or re-run); the cursor goes to record ``cursor_index``."""
+        self.view = view
+        for host in view.hosts:
+            if self.pane(host) is None:
+                self.query_one("#hosts", Horizontal).mount(HostPane(host, id=f"pane-{host}"))
+        for pane in self.query(HostPane):
+            pane.show(view.layer_order.get(pane.host, []), view.counts.get(pane.host, {}))
+        self.query_one("#timeline-box").border_subtitle = f"{len(view.records):,} events"
+        self._apply_filter(cursor_index)
+
+    def _apply_filter(self, cursor_index: int | None) -> None:
+        view = self.view
+        if view is None:
+            return
+        try:
+            query = parse_query(self.query_text, view.hosts)
+        except QueryError:
+            query = Query()
+        if not query:
+            self.timeline.set_data(view.records, None, view.flipped, cursor_index)
+            self.update_status()
+        elif len(view.records) > _THREADED_FILTER:
+            self._filter_worker(view, query, cursor_index)
+        else:
+            rows = filter_indexes(view.records, query, view.flipped)
+            self.timeline.set_data(view.records, rows, view.flipped, cursor_index)
+            self.update_status()
+
+    @work(thread=True, exclusive=True, group="timeline-filter", exit_on_error=False,
+          description="filter the timeline")
+    def _filter_worker(self, view: RunView, query: Query, cursor_index: int | None) -> None:
+        rows = filter_indexes(view.records, query, view.flipped)
+        self.app.call_from_thread(self._filtered, view, rows, cursor_index)
+
+    def _filtered(self, view: RunView, rows: list[int], cursor_index: int | None) -> None:
+        if view is self.view:
+            self.timeline.set_data(view.records, rows, view.flipped, cursor_index)
+            self.update_status()
+
+    @on(Timeline.CursorMoved, "#timeline")
+    def _cursor_moved(self, event: Timeline.CursorMoved) -> None:
+        view = self.view
+        record = view.records[event.index] if view is not None and event.index is not None else None
+        for pane in self.query(HostPane):
+            pane.light(record)
+        result = view.result_for(record) if view is not None and record is not None else None
+        flipped = view is not None and event.index in view.flipped
+        self.query_one(Inspector).show(record, result, flipped)
+        if self.playing and self.timeline.at_end:
+            self._stop_playing()
+        self.update_status()
+
+    def update_status(self) -> None:
+        """Refresh the transport bar."""
+        tl = self.timeline
+        view = self.view
+        state = "▶ playing" if self.playing else "⏸ paused"
+        parts = [state, f"{SPEEDS[self.speed_index]} ev/s"]
+        if view is None:
+            parts.append("running…")
+        else:
+            index = tl.current_index
+            shown = len(tl.rows)
+            parts.append(f"event {tl.cursor + 1 if shown else 0:,}/{shown:,}")
+            if shown != len(view.records):
+                parts.append(f"(filtered from {len(view.records):,})")
+            if index is not None:
+                t = getattr(view.records[index], "t", None)
+                if t is not None:
+                    parts.append(f"t={t:.6f}s")
+            if view.flipped:
+                parts.append(f"Δ {len(view.flipped)} flipped")
+            if view.ok is not None:
+                parts.append("expectations ✔ pass" if view.ok else "expectations ✖ FAIL")
+        if self.query_text:
+            parts.append(f"filter: {self.query_text}")
+        if self.status_note:
+            parts.append(self.status_note)
+        self.query_one("#status", Static).update("  │  ".join(parts), layout=False)
+
+    def set_banner(self, text: str) -> None:
+        """Show (or with "" hide) an error line above the transport bar."""
+        banner = self.query_one("#banner", Static)
+        banner.update(text)
+        banner.set_class(bool(text), "-visible")
+
+    # --------------------------------------------------------------- actions
+
+    def action_toggle_play(self) -> None:
+        if self.playing:
+            self._stop_playing()
+        else:
+            if self.timeline.at_end:
+                self.timeline.move_to(0)
+            self.playing = True
+            self._restart_timer()
+        self.update_status()
+
+    def _restart_timer(self) -> None:
+        if self._play_timer is not None:
+            self._play_timer.stop()
+        self._play_timer = self.set_interval(1 / SPEEDS[self.speed_index], self._tick, name="playback")
+
+    def _stop_playing(self) -> None:
+        self.playing = False
+        if self._play_timer is not None:
+            self._play_timer.stop()
+            self._play_timer = None
+
+    def _tick(self) -> None:
+        if self.timeline.at_end:
+            self._stop_playing()
+            self.update_status()
+        else:
+            self.timeline.move_to(self.timeline.cursor + 1)
+
+    def action_step(self, delta: int) -> None:
+        self.timeline.move_to(self.timeline.cursor + delta)
+
+    def action_speed(self, delta: int) -> None:
+        self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))
+        if self.playing:
+            self._restart_timer()
+        self.update_status()
+
+    def action_jump_start(self) -> None:
+        self.timeline.move_to(0)
+
+    def action_jump_end(self) -> None:
+        self.timeline.move_to(len(self.timeline.rows) - 1)
+
+    def _jump_after(self, targets: list[int], what: str) -> None:
+        import bisect
+
+        current = self.timeline.current_index
+        start = -1 if current is None else current
+        i = bisect.bisect_right(targets, start)
+        rows = self.timeline.rows
+        while i < len(targets):
+            row = self.timeline.row_of(targets[i])
+            if rows and rows[row] == targets[i]:
+                self.timeline.move_to(row)
+                return
+            i += 1
+        self.app.notify(f"No further {what}.", timeout=2)
+
+    def action_next_block(self) -> None:
+        if self.view is not None:
+            self._jump_after(self.view.block_rows, "block")
+
+    def action_next_policy(self) -> None:
+        if self.view is not None:
+            self._jump_after(self.view.policy_rows, "policy change")
+
+    def action_filter(self) -> None:
+        box = self.filter_input
+        self.set_class(True, "-filtering")
+        box.value = self.query_text
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        if self.query_text:
+            self.query_text = ""
+            self._apply_filter(self.timeline.current_index)
+
+    # ---------------------------------------------------------------- filter
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        hosts = self.view.hosts if self.view else self.hosts
+        help_line = self.query_one("#filter-help", Static)
+        try:
+            parse_query(event.value, hosts)
+        except QueryError as exc:
+            event.input.add_class("-invalid")
+            help_line.add_class("-invalid")
+            help_line.update(f"✖ col {exc.col}: {exc}")
+        else:
+            event.input.remove_class("-invalid")
+            help_line.remove_class("-invalid")
+            help_line.update("✔ " + QUERY_HELP)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        hosts = self.view.hosts if self.view else self.hosts
+        try:
+            parse_query(event.value, hosts)
+        except QueryError as exc:
+            self.app.notify(f"Filter not applied: {exc}", severity="error", timeout=3)
+            return
+        self.query_text = event.value.strip()
+        self._close_filter()
+        self._apply_filter(self.timeline.current_index)
+
+    def _close_filter(self) -> None:
+        self.set_class(False, "-filtering")
+        self.timeline.focus()
+
+    def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+        if event.key == "escape" and self.has_class("-filtering"):
+            event.stop()
+            self._close_filter()
+
+    # ---------------------------------------------------------- for the app
+
+    @property
+    def cursor_record_t(self) -> float | None:
+        view = self.view
+        index = self.timeline.current_index
+        if view is None or index is None:
+            return None
+        return getattr(view.records[index], "t", None)
+
+    @property
+    def running(self) -> bool:
+        """Playback has started and not reached the end: changes apply at the cursor."""
+        tl = self.timeline
+        return self.view is not None and tl.cursor > 0 and not tl.at_end
+
+    def selected_host(self) -> str | None:
+        view = self.view
+        index = self.timeline.current_index
+        if view is None or index is None:
+            return None
+        record = view.records[index]
+        return record.host if isinstance(record, ClassifyRecord) else getattr(record, "host", None)

@@ -1,0 +1,93 @@
+"""One host's pane: the layers its traffic crosses, in traversal order, with counts.
+
+Each row shows the layer, its permits (✔), blocks (✖), discards (⇣) and verdicts
+flipped by the last policy change (Δ). The layer of the selected event is lit, with
+the event's verdict in symbol and word.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.widget import Widget
+
+from wfptui.core.trace import ClassifyRecord, TraceRecord
+from wfptui.tui.render import verdict_of
+from wfptui.tui.runview import LayerCounts
+
+
+class HostPane(Widget):
+    """Layers of one host; set ``layers``/``counts`` with :meth:`show` and the selection with :meth:`light`."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "host-pane--active", "host-pane--permit", "host-pane--block", "host-pane--discard",
+        "host-pane--flip", "host-pane--dim", "host-pane--none", "host-pane--reauth",
+    }
+
+    def __init__(self, host: str, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="host-pane")
+        self.host = host
+        self.border_title = host
+        self.layer_names: list[str] = []
+        self.counts: dict[str, LayerCounts] = {}
+        self.active: ClassifyRecord | None = None
+
+    def show(self, layer_names: list[str], counts: dict[str, LayerCounts]) -> None:
+        """Show this host's layers (traversal order) and their counts."""
+        self.layer_names = layer_names
+        self.counts = counts
+        total = sum(c.permit + c.block + c.discard for c in counts.values())
+        blocks = sum(c.block for c in counts.values())
+        self.border_subtitle = f"{len(layer_names)} layers · {total} classifications · {blocks} blocked"
+        self.refresh(layout=True)
+
+    def light(self, record: TraceRecord | None) -> None:
+        """Light the layer of ``record`` when it is a classification on this host."""
+        active = record if isinstance(record, ClassifyRecord) and record.host == self.host else None
+        if active is not self.active:
+            self.active = active
+            self.set_class(active is not None, "-active")
+            self.refresh()
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
+        return max(1, len(self.layer_names))
+
+    def render(self) -> Text:
+        style = self.get_component_rich_style
+        out = Text(no_wrap=True, overflow="ellipsis")
+        if not self.layer_names:
+            out.append("(no traffic on this host)", style("host-pane--dim", partial=True))
+            return out
+        counts = [self.counts.get(layer, LayerCounts()) for layer in self.layer_names]
+        digits = max(1, *(len(str(max(c.permit, c.block))) for c in counts))
+        any_discard = any(c.discard for c in counts)
+        any_flip = any(c.flipped for c in counts)
+        tail_width = 2 * (digits + 3) + (digits + 3 if any_discard else 0) + (5 if any_flip else 0)
+        name_width = max(8, min(max(len(n) for n in self.layer_names), self.content_size.width - 2 - tail_width))
+        dim = style("host-pane--dim", partial=True)
+        for i, (layer, c) in enumerate(zip(self.layer_names, counts, strict=True)):
+            if i:
+                out.append("\n")
+            is_active = self.active is not None and self.active.layer == layer
+            name = layer if len(layer) <= name_width else layer[: name_width - 1] + "…"
+            line = Text(no_wrap=True)
+            line.append("▶ " if is_active else "  ")
+            line.append(name.ljust(name_width))
+            if is_active and self.active is not None:
+                key, word, symbol = verdict_of(self.active)
+                tail = f" {symbol} {word}" + (" ↻" if self.active.reauth else "")
+                span = 2 * (digits + 3) + (digits + 3 if any_discard else 0)
+                line.append(tail.ljust(span), style(f"host-pane--{key}", partial=True))
+            else:
+                line.append(f" ✔{c.permit:>{digits}} ", style("host-pane--permit", partial=True) if c.permit else dim)
+                line.append(f" ✖{c.block:>{digits}} ", style("host-pane--block", partial=True) if c.block else dim)
+            if any_discard and not is_active:
+                line.append(f" ⇣{c.discard:>{digits}} ", style("host-pane--discard", partial=True) if c.discard
+                            else dim)
+            if c.flipped:
+                line.append(f" Δ{c.flipped:<3}", style("host-pane--flip", partial=True))
+            if is_active:
+                line.stylize(style("host-pane--active", partial=True))
+            out.append_text(line)
+        return out

@@ -1,0 +1,184 @@
+"""The inspector: everything about the selected event.
+
+For a classification: the packet's fields, each sublayer in evaluation order with
+its matching filters (and the policy file line of each), which filter ended it, the
+final decision and why (hard or soft, veto, nothing matched). Other events show
+their own fields.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+from rich.text import Text
+from textual import events
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from wfptui.core.trace import ClassifyRecord, TraceRecord
+from wfptui.tui.render import VERDICTS, verdict_of, what_of
+
+_OUTCOME = {"permit": ("✔", "green"), "block": ("✖", "red"), "continue": ("→", "cyan"),
+            "skipped": ("·", "bright_black")}
+
+
+def _loc(obj: Any) -> str:
+    """`` file:line`` of where a filter was written (file name only), or ""."""
+    loc = getattr(obj, "loc", None)
+    if loc is None:
+        return ""
+    return f"  {PurePath(loc.file).name}:{loc.line}"
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    return str(v)
+
+
+def why(record: ClassifyRecord, result: Any) -> str:
+    """One sentence: why the decision stood."""
+    if record.action == "none":
+        return "nothing matched (FWP_ACTION_NONE): the engine permits"
+    parts = []
+    hard = result.hard if result is not None else any(t.hard for t in record.terminating if
+                                                      t.filter == record.filter)
+    parts.append("hard" if hard else "soft")
+    parts.append(f"{record.action} by {record.filter}")
+    if record.sublayer:
+        parts.append(f"in sublayer {record.sublayer}")
+    if record.veto:
+        parts.append("— a veto: a block overrode a permit from a higher-weight sublayer")
+    elif result is not None and result.silent:
+        parts.append("— silent drop (no RST, ICMP error or audit)")
+    elif len(record.terminating) > 1:
+        parts.append(f"— {len(record.terminating)} sublayers decided; this decision stood")
+    return " ".join(parts)
+
+
+def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool = False) -> Text:
+    """The inspector's contents for ``record`` (``result``: its ClassifyResult, if kept)."""
+    out = Text()
+    if record is None:
+        out.append("No event selected.", "dim")
+        return out
+    key, word, symbol = verdict_of(record)
+    if not isinstance(record, ClassifyRecord):
+        out.append(f"{record.kind} event", "bold")
+        out.append(f"  {symbol} {word}\n\n")
+        for k, v in record.to_dict().items():
+            if k != "kind":
+                out.append(f"{k:<14}", "dim")
+                out.append(f"{_value(v)}\n")
+        return out
+
+    out.append(f"{record.host} · {record.layer}\n", "bold")
+    out.append(f"seq {record.seq}  t={record.t:.6f}s  {what_of(record)}  flow {record.flow if record.flow is not None else '—'}", "dim")
+    if record.reauth:
+        out.append("  ↻ reauthorization", "cyan")
+    out.append("\n")
+    if flipped:
+        out.append("Δ verdict flipped by the last policy change\n", "bold yellow")
+
+    out.append("\nDecision  ", "bold")
+    style = {"permit": "bold green", "block": "bold red", "discard": "bold yellow"}.get(key, "bold")
+    out.append(f"{symbol} {word}", style)
+    if key == "discard":
+        sym, w = VERDICTS[record.action if record.action in ("permit", "block") else "none"]
+        out.append(f" (classified {sym} {w})")
+    out.append("\n")
+    out.append("Why       ", "bold")
+    out.append(why(record, result) + "\n")
+    if record.terminating:
+        out.append("Terminating  ", "bold")
+        out.append(", ".join(f"{t.filter}@{t.sublayer}={t.action}{' hard' if t.hard else ''}"
+                             for t in record.terminating) + "\n")
+
+    out.append("\nSublayers (evaluation order)\n", "bold underline")
+    if result is None:
+        out.append("  (full arbitration not kept for this event — recorded verdicts only)\n", "dim")
+    elif not result.sublayers:
+        out.append("  no filter at this layer matched\n", "dim")
+    else:
+        for sub in result.sublayers:
+            s = sub.sublayer
+            sub_style = {"permit": "green", "block": "red"}.get(sub.action, "dim")
+            out.append(f"  {s.key}", "bold")
+            out.append(f" (weight {s.weight:#06x})", "dim")
+            out.append(f" → {sub.action}{' hard' if sub.hard else ''}", sub_style)
+            out.append(f"  [{sub.effect}]\n", "dim")
+            for ev in sub.evaluated:
+                sym, color = _OUTCOME.get(ev.outcome, ("?", ""))
+                ended = sub.deciding is not None and ev.filter.key == sub.deciding.filter.key
+                out.append(f"    {sym} ", color)
+                out.append(ev.filter.label, "bold" if ended else "")
+                out.append(f"  {ev.outcome}{' hard' if ev.hard else ''}", color)
+                out.append(f"  w={ev.filter.effective_weight:#x}", "dim")
+                if ev.tie:
+                    out.append("  (tie)", "yellow")
+                out.append(_loc(ev.filter), "cyan")
+                if ended:
+                    out.append("  ◀ ended it", "bold")
+                out.append("\n")
+                if ev.note:
+                    out.append(f"        {ev.note}\n", "dim")
+            for f in sub.unreached:
+                out.append(f"    · {f.label}  not evaluated", "dim")
+                out.append(_loc(f) + "\n", "cyan")
+
+    out.append("\nPacket fields\n", "bold underline")
+    if not record.fields:
+        out.append("  (none)\n", "dim")
+    for name, value in record.fields.items():
+        out.append(f"  {name:<22}", "dim")
+        out.append(f"{_value(value)}\n")
+    return out
+
+
+class Inspector(ScrollView, can_focus=True):
+    """Scrollable details of the selected event; set with :meth:`show`.
+
+    A Line API widget: a new event re-renders the text into strips and changes the
+    virtual size, without a layout pass of the whole screen (stepping stays fast).
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.text = Text()
+        self._lines: list[Strip] = []
+        self._width = 0
+
+    def show(self, record: TraceRecord | None, result: Any = None, flipped: bool = False) -> None:
+        self.text = inspect_text(record, result, flipped)
+        self._lines = []
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self._layout_text()
+        self.refresh()
+
+    @property
+    def plain(self) -> str:
+        """The shown text without styles (tests)."""
+        return self.text.plain
+
+    def _layout_text(self) -> None:
+        width = max(10, self.scrollable_content_region.width)
+        console = self.app.console
+        options = console.options.update_width(width)
+        self._lines = [Strip(line) for line in console.render_lines(self.text, options, pad=False)]
+        self._width = width
+        self.virtual_size = Size(width, len(self._lines))
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._layout_text()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if width != self._width:
+            self._layout_text()
+        row = int(self.scroll_offset.y) + y
+        base = self.rich_style
+        if row >= len(self._lines):
+            return Strip.blank(width, base)
+        return self._lines[row].apply_style(base).crop_extend(0, width, base)

@@ -1,0 +1,222 @@
+"""The timeline: every event of a run, one line each, rendered only where visible.
+
+A Line API widget (``ScrollView`` + ``render_line``, as toolong does): it holds the
+record list and a list of row → record indexes (the filter's result), and builds a
+strip for each visible row on demand. A million records cost two lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from wfptui.core.trace import ClassifyRecord, TraceRecord
+from wfptui.tui.render import FLIP_MARK, detail_of, verdict_of, what_of, where_of
+
+#: Column widths: mark, seq, t, host, layer/kind, packet, verdict.
+_W_SEQ, _W_T, _W_HOST, _W_WHERE, _W_WHAT, _W_VERDICT = 7, 9, 7, 28, 15, 9
+#: Width of everything before the detail column, plus room for the detail.
+LINE_WIDTH = 1 + _W_SEQ + _W_T + _W_HOST + _W_WHERE + _W_WHAT + _W_VERDICT + 6 + 40
+HEADER = (
+    f" {'seq':>{_W_SEQ}} {'t (s)':>{_W_T}} {'host':<{_W_HOST}} {'layer / event':<{_W_WHERE}} "
+    f"{'packet':<{_W_WHAT}} {'verdict':<{_W_VERDICT}} filter / detail"
+)
+
+
+def _fit(text: str, width: int) -> str:
+    if len(text) > width:
+        return text[: width - 1] + "…"
+    return text.ljust(width)
+
+
+class Timeline(ScrollView, can_focus=True):
+    """All events of a run; the cursor row is the selected event.
+
+    Posts :class:`Timeline.CursorMoved` when the cursor moves.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        # The screen's transport owns these (ScrollView would scroll sideways / to the ends).
+        Binding("right", "screen.step(1)", "Step", show=False),
+        Binding("left", "screen.step(-1)", "Back", show=False),
+        Binding("home", "screen.jump_start", "Start", show=False),
+        Binding("end", "screen.jump_end", "End", show=False),
+    ]
+    """
+    | Key | Action |
+    | :- | :- |
+    | up / k | Select the previous event. |
+    | down / j | Select the next event. |
+    | pageup / pagedown | Move a page. |
+    | left / right / home / end | The screen's step back / step / start / end. |
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "timeline--cursor", "timeline--flip", "timeline--dim", "timeline--reauth",
+        "timeline--permit", "timeline--block", "timeline--discard", "timeline--none",
+        "timeline--policy", "timeline--stack", "timeline--net", "timeline--audit",
+        "timeline--pass", "timeline--fail", "timeline--diverge",
+    }
+
+    cursor: reactive[int] = reactive(0, init=False, repaint=False)
+    """Row (in the filtered view) of the selected event."""
+
+    class CursorMoved(Message):
+        """The selected event changed (``on_timeline_cursor_moved``)."""
+
+        def __init__(self, timeline: Timeline, row: int, index: int | None) -> None:
+            super().__init__()
+            self.timeline = timeline
+            self.row = row
+            self.index = index  # record index, None when the view is empty
+
+        @property
+        def control(self) -> Timeline:
+            return self.timeline
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.records: Sequence[TraceRecord] = ()
+        self.rows: Sequence[int] = ()
+        self.flipped: set[int] = set()
+        self.marked: set[int] = set()  # extra rows to mark (diff view: differing records)
+        self._styles: dict[str, Style] = {}
+        self.show_cursor = True
+
+    # ------------------------------------------------------------------ data
+
+    def set_data(self, records: Sequence[TraceRecord], rows: Sequence[int] | None = None,
+                 flipped: set[int] | None = None, cursor_index: int | None = None) -> None:
+        """Show ``records`` through ``rows`` (default: all); put the cursor on ``cursor_index``."""
+        self.records = records
+        self.rows = range(len(records)) if rows is None else rows
+        self.flipped = flipped or set()
+        self.virtual_size = Size(LINE_WIDTH, len(self.rows))
+        row = self.row_of(cursor_index) if cursor_index is not None else 0
+        self._set_cursor(row, force=True)
+        self.refresh()
+
+    def row_of(self, index: int) -> int:
+        """The view row showing record ``index``, or the first row after it."""
+        rows = self.rows
+        if isinstance(rows, range):
+            return max(0, min(index, len(rows) - 1))
+        import bisect
+
+        return max(0, min(bisect.bisect_left(rows, index), len(rows) - 1))
+
+    @property
+    def current_index(self) -> int | None:
+        """Record index under the cursor."""
+        if not self.rows:
+            return None
+        return self.rows[min(self.cursor, len(self.rows) - 1)]
+
+    @property
+    def at_end(self) -> bool:
+        return not self.rows or self.cursor >= len(self.rows) - 1
+
+    def move_to(self, row: int) -> None:
+        """Put the cursor on ``row`` (clamped) and scroll it into view."""
+        self._set_cursor(row)
+
+    def _set_cursor(self, row: int, force: bool = False) -> None:
+        row = max(0, min(row, len(self.rows) - 1)) if self.rows else 0
+        changed = row != self.cursor
+        self.set_reactive(Timeline.cursor, row)
+        self._scroll_to_cursor()
+        self.refresh()
+        if changed or force:
+            self.post_message(self.CursorMoved(self, row, self.current_index))
+
+    def _scroll_to_cursor(self) -> None:
+        height = max(1, self.scrollable_content_region.height)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._scroll_to_cursor()
+
+    # --------------------------------------------------------------- actions
+
+    def action_cursor_up(self) -> None:
+        self._set_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self._set_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self._set_cursor(self.cursor - max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_down(self) -> None:
+        self._set_cursor(self.cursor + max(1, self.scrollable_content_region.height - 1))
+
+    def on_click(self, event: events.Click) -> None:
+        self._set_cursor(int(self.scroll_offset.y) + event.y)
+
+    # ------------------------------------------------------------- rendering
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
+    def _style(self, key: str) -> Style:
+        style = self._styles.get(key)
+        if style is None:
+            style = self._styles[key] = self.get_component_rich_style(f"timeline--{key}", partial=True)
+        return style
+
+    def line_segments(self, index: int) -> list[Segment]:
+        """The segments of one record's line (no cursor, no crop)."""
+        record = self.records[index]
+        key, word, symbol = verdict_of(record)
+        flipped = index in self.flipped
+        marked = index in self.marked
+        mark = FLIP_MARK if flipped else ("≠" if marked else " ")
+        seq = getattr(record, "seq", index)
+        t = getattr(record, "t", None)
+        host = getattr(record, "host", "")
+        what = what_of(record)
+        if isinstance(record, ClassifyRecord) and record.reauth:
+            what += " ↻reauth"
+        dim = self._style("dim")
+        verdict_style = self._style(key)
+        return [
+            Segment(mark, self._style("flip") if flipped else (self._style("diverge") if marked else dim)),
+            Segment(f"{seq:>{_W_SEQ}} ", dim),
+            Segment(f"{t:>{_W_T}.6f} " if t is not None else " " * (_W_T + 1), dim),
+            Segment(_fit(host, _W_HOST) + " "),
+            Segment(_fit(where_of(record), _W_WHERE) + " "),
+            Segment(_fit(what, _W_WHAT) + " ", self._style("reauth") if "↻" in what else Style()),
+            Segment(_fit(f"{symbol} {word}", _W_VERDICT) + " ", verdict_style),
+            Segment(detail_of(record)),
+        ]
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = int(scroll_y) + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if row >= len(self.rows):
+            return Strip.blank(width, base)
+        index = self.rows[row]
+        post = self._style("cursor") if row == self.cursor and self.show_cursor else None
+        segments = list(Segment.apply_style(self.line_segments(index), base, post))
+        return Strip(segments).crop_extend(int(scroll_x), int(scroll_x) + width, base)
