@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python benchmarks/classify.py            # ~1 s per measurement
-    python benchmarks/classify.py --quick    # ~0.2 s per measurement
+    python benchmarks/classify.py            # ~1 CPU s per number (best of 3 runs)
+    python benchmarks/classify.py --quick    # ~0.2 CPU s per number
     python benchmarks/classify.py --no-write # print only, leave benchmarks/README.md alone
 
 Synthetic policies of 10, 100, 1,000 and 5,000 filters (seeded, so every run uses the

@@ -87,8 +87,9 @@ async def test_selected_event_lights_its_layer(source: Source) -> None:
         tl = timeline(app)
         target = next(i for i, r in enumerate(app.records()) if isinstance(r, ClassifyRecord)
                       and r.layer == "ALE_AUTH_RECV_ACCEPT_V4")
-        while tl.current_index != target:
-            await pilot.press("n")
+        tl.move_to(target - 1)
+        await pilot.press("n")
+        assert tl.current_index == target
         server = app.main.pane("server")
         client = app.main.pane("client")
         assert server is not None and client is not None
@@ -195,8 +196,8 @@ async def test_inspector_explains_the_decision(source: Source) -> None:
         await started(app, pilot)
         target = next(i for i, r in enumerate(app.records()) if isinstance(r, ClassifyRecord)
                       and r.filter == "allow-web")
-        while timeline(app).current_index != target:
-            await pilot.press("n")
+        timeline(app).move_to(target)
+        await pilot.pause()
         text = app.main.query_one(Inspector).plain
         assert "Decision  ✔ permit" in text
         assert "soft permit by allow-web in sublayer corp" in text
@@ -264,8 +265,8 @@ async def test_change_while_running_applies_at_the_cursor(source: Source) -> Non
         records = app.records()
         # put the cursor after the first connection's data: the second connect is still to come
         probe = next(i for i, r in enumerate(records) if getattr(r, "event", "") == "probe-sent")
-        while timeline(app).current_index != probe:
-            await pilot.press("n")
+        timeline(app).move_to(probe)
+        await pilot.pause()
         cursor_t = records[probe].t
         server_file = app.host_policies["server"].path
         assert server_file is not None

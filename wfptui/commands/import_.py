@@ -86,9 +86,12 @@ def run(args: argparse.Namespace) -> int:
         f"{args.file}: `netsh wfp show {result.kind}` dump: imported {len(result.filters)} of "
         f"{result.xml_filters} filters"
     )
-    own_sl = sum(1 for s in result.policy.sublayers.values() if not s.builtin)
-    own_co = [c for c in result.policy.callouts.values() if not c.builtin]
-    summary += f", {own_sl} sublayers, {len(own_co)} callouts ({sum(c.assumed for c in own_co)} assumed)"
+    own_co = [result.policy.callouts[k] for k in result.own_callouts]
+    unreg = sum(c.returns == "unregistered" for c in own_co)
+    summary += (
+        f", {len(result.own_sublayers)} sublayers, {len(own_co)} callouts "
+        f"({sum(c.assumed for c in own_co)} assumed, {unreg} unregistered)"
+    )
     summary += f"; {n_warn} warning{'s' if n_warn != 1 else ''}"
     if args.output:
         summary += f" -> {args.output}"

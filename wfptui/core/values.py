@@ -81,7 +81,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from wfptui.core import sddl
@@ -110,6 +110,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APP_ID_FIELDS",
+    "TOKEN_TYPES",
     "ValueParseError",
     "field_type",
     "format_address",
@@ -143,7 +144,7 @@ _ORDER_MATCHES = frozenset(
     {M.FWP_MATCH_GREATER, M.FWP_MATCH_LESS, M.FWP_MATCH_GREATER_OR_EQUAL, M.FWP_MATCH_LESS_OR_EQUAL}
 )
 _FLAG_MATCHES = frozenset({M.FWP_MATCH_FLAGS_ALL_SET, M.FWP_MATCH_FLAGS_ANY_SET, M.FWP_MATCH_FLAGS_NONE_SET})
-_MAX_TEXT = 4096
+_MAX_TEXT = 1 << 16  # longest accepted string value (Windows paths stop at 32767)
 
 _DIRECTIONS = {"outbound": 0, "inbound": 1, "out": 0, "in": 1}
 
@@ -990,10 +991,3 @@ def toml_value(value: Value, dtype: DataType, field: str, layer: Layer | None = 
             return hex(value) if value >= 0 else str(value)
         return value
     raise ValueParseError(f"cannot write {value!r} as TOML")
-
-
-def sequence_of_str(raw: object) -> Sequence[str] | None:
-    """``raw`` as a list of strings, or None (helper for loaders)."""
-    if isinstance(raw, list | tuple) and all(isinstance(x, str) for x in raw):
-        return list(raw)
-    return None

@@ -34,6 +34,12 @@ to one filter never renumbers the others before it). The built-in sublayers and 
 (``core.builtins``) are always in the resulting Policy (``builtin=True``, keyed by short
 name: ``UNIVERSAL``, ``MPSSVC_WF`` ...), next to the file's own.
 
+Checks beyond the value types: a layer must carry every condition field ("field
+IP_REMOTE_PORT is not available at FWPM_LAYER_ALE_AUTH_LISTEN_V4"); callout actions need
+``callout`` and other actions must not have one; ``permit_if_callout_unregistered`` only
+with ``callout_terminating``/``callout_unknown`` (§3.7); a built-in callout only at the
+layers Windows registers it at (``core.builtins``); filter keys and ids are unique.
+
 Every problem is collected (not just the first) and raised together as an
 :class:`~wfptui.io.errors.InputError`, each with ``file:line:col``.
 

@@ -688,31 +688,34 @@ def _t(v: float | None) -> float:
     return v
 
 
-def _times(raws: list[Any]) -> list[float | None]:
-    """Absolute times of the raw trace records (None where a record has no valid time)."""
-    out: list[float | None] = []
-    append = out.append
-    tick = 0
-    prev: float | None = 0.0
-    for raw in raws:
+class _Clock:
+    """Absolute times of trace records, computed in order as far as needed (§1.3 of the format)."""
+
+    __slots__ = ("times", "tick", "prev")
+
+    def __init__(self) -> None:
+        self.times: list[float | None] = []  # None where a record has no valid time
+        self.tick = 0
+        self.prev: float | None = 0.0
+
+    def step(self, raw: Any) -> None:
         try:
             v: Any = raw[1] if raw[0] != K_EXPECT else False
         except (TypeError, IndexError, KeyError):
             v = False
         tv = type(v)
         if v is None:
-            append(prev)
+            self.times.append(self.prev)
         elif tv is int:
-            tick += v
-            prev = tick / 1_000_000
-            append(prev)
+            self.tick += v
+            self.prev = self.tick / 1_000_000
+            self.times.append(self.prev)
         elif tv is float and math.isfinite(v) and abs(v) < 1e15:
-            tick = round(v * 1_000_000)
-            prev = v
-            append(prev)
+            self.tick = round(v * 1_000_000)
+            self.prev = v
+            self.times.append(v)
         else:
-            append(None)
-    return out
+            self.times.append(None)
 
 
 def _define(tables: _Tables, o: tuple[Any, ...]) -> None:
@@ -862,13 +865,14 @@ class LazyRecords(Sequence[TraceRecord]):
     :class:`RecordingError` ("corrupted at record N") when it is built.
     """
 
-    def __init__(self, raws: list[Any], tables: _Tables, seq_marks: list[tuple[int, int]], file: str) -> None:
+    def __init__(self, raws: Sequence[Any], tables: _Tables, seq_marks: list[tuple[int, int]],
+                 file: str) -> None:
         self._raws = raws
         self._tables = tables
         self._mark_idx = [i for i, _ in seq_marks]
         self._mark_seq = [s for _, s in seq_marks]
         self._file = file
-        self._time: list[float | None] | None = None
+        self._clock = _Clock()
 
     def __len__(self) -> int:
         return len(self._raws)
@@ -880,11 +884,16 @@ class LazyRecords(Sequence[TraceRecord]):
         return self._mark_seq[m] + index - self._mark_idx[m]
 
     def _build(self, index: int) -> TraceRecord:
-        if self._time is None:
-            self._time = _times(self._raws)
         try:
-            return _materialize(self._raws[index], self.seq_of(index), self._time[index], self._tables)
-        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raw = self._raws[index]
+            clock = self._clock
+            n = len(clock.times)
+            if index >= n:  # times are deltas: compute them in order up to here (once)
+                for j in range(n, index):
+                    clock.step(self._raws[j])
+                clock.step(raw)
+            return _materialize(raw, self.seq_of(index), clock.times[index], self._tables)
+        except _DECODE_ERRORS as exc:
             raise RecordingError(f"corrupted at trace record {index}: {_why(exc)}", self._file) from None
 
     @overload
@@ -1015,13 +1024,15 @@ def decode_recording(data: bytes, name: str = "<recording>") -> Recording:
 
 
 class _OffsetRaws(Sequence[Any]):
-    """The raw trace records of a current-format file, kept as byte ranges of the file and
-    decoded (msgpack, arrays as tuples) when indexed."""
+    """The raw trace records of a current-format file, kept as where they start in the file
+    and decoded (msgpack, arrays as tuples) when indexed. A record ends where the next
+    object starts: the next trace record, or the next other record (``others``, sorted,
+    ending with the end of the last object read)."""
 
-    def __init__(self, data: bytes, starts: array, ends: array) -> None:
+    def __init__(self, data: bytes, starts: array[int], others: list[int]) -> None:
         self._data = data
         self._starts = starts
-        self._ends = ends
+        self._others = others
 
     def __len__(self) -> int:
         return len(self._starts)
@@ -1035,7 +1046,13 @@ class _OffsetRaws(Sequence[Any]):
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        return _unpack_slice(self._data, self._starts[index], self._ends[index])
+        starts = self._starts
+        start = starts[index]
+        end = starts[index + 1] if index + 1 < len(starts) else len(self._data)
+        j = bisect.bisect_right(self._others, start)
+        if j < len(self._others) and self._others[j] < end:
+            end = self._others[j]
+        return _unpack_slice(self._data, start, end)
 
 
 def _unpack_slice(data: bytes, start: int, end: int) -> Any:
@@ -1045,43 +1062,44 @@ def _unpack_slice(data: bytes, start: int, end: int) -> Any:
 def _read_current(header: dict[str, Any], unpacker: msgpack.Unpacker, data: bytes, size: int,
                   header_end: int, name: str) -> Recording:
     """The reader's fast path for the current format: one pass that skips over each trace
-    record (noting where it is) and decodes only the define, input and end records."""
+    record (noting where it starts) and decodes only the define, input and end records."""
     tables = _Tables()
     starts = array("q")
-    ends = array("q")
-    add_start = starts.append
-    add_end = ends.append
+    add = starts.append
+    others: list[int] = []
     inputs_raw: list[Any] = []
     seq_marks: list[tuple[int, int]] = []
     end: Any = None
     error: str | None = None
     skip = unpacker.skip
+    unpack = unpacker.unpack
     tell = unpacker.tell
+    limit = K_TRACE_LIMIT
     off = header_end
     while True:
         try:
-            skip()
-        except msgpack.OutOfData:
+            b0 = data[off]
+            # the common case: a fixarray (1..15 elements) whose kind is a positive fixint < 8:
+            # note where it starts and skip it (it is decoded when the record is built)
+            if 0x90 < b0 < 0xA0 and data[off + 1] < limit:
+                skip()
+                add(off)
+                off = tell()
+                continue
+            o = unpack()
+        except (msgpack.OutOfData, IndexError):  # end of the data
             break
         except _DECODE_ERRORS as exc:
             error = _why(exc)
             break
-        stop = tell()
-        b0 = data[off]
-        # a fixarray (1..15 elements) whose first element, the kind, is a positive fixint
-        kind = data[off + 1] if 0x91 <= b0 <= 0x9F else 255
-        if kind < K_TRACE_LIMIT:
-            add_start(off)
-            add_end(stop)
-            off = stop
-            continue
         try:
-            o = _unpack_slice(data, off, stop)
             kind = o[0]
-            if kind < K_TRACE_LIMIT:
-                add_start(off)
-                add_end(stop)
-            elif kind == K_DEF_FIELDS:
+            if kind < limit:
+                add(off)
+                off = tell()
+                continue
+            others.append(off)
+            if kind == K_DEF_FIELDS:
                 tables.fields_raw.append(o)
             elif kind == K_INPUT:
                 if len(o) != 2:
@@ -1097,8 +1115,9 @@ def _read_current(header: dict[str, Any], unpacker: msgpack.Unpacker, data: byte
         except _DECODE_ERRORS as exc:
             error = _why(exc)
             break
-        off = stop
-    raws = _OffsetRaws(data, starts, ends)
+        off = tell()
+    others.append(off)
+    raws = _OffsetRaws(data, starts, others)
     n_events = len(raws) + len(inputs_raw)
     if error is None and end is not None:
         error = _check_end(end, n_events, tell(), size, data, off, CURRENT_FORMAT_VERSION)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import re
-import tomllib
+import tomli as tomllib  # TOML 1.1: multi-line inline tables, as spec §4 writes them
 from typing import Any
 
 from wfptui.io.errors import Diagnostic, InputError

@@ -42,7 +42,7 @@ class DiffScreen(Screen[None]):
 
     def __init__(self, left_label: str, left: RunView, right_label: str, right: RunView,
                  comparison: TraceComparison) -> None:
-        super().__init__(id="diff")
+        super().__init__()
         self.left_label, self.left, self.right_label, self.right = left_label, left, right_label, right
         self.comparison = comparison
         self.left_index, self.right_index = comparison.index_a, comparison.index_b

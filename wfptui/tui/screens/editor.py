@@ -45,7 +45,7 @@ class EditorScreen(Screen[None]):
     """
 
     def __init__(self, host: str | None = None) -> None:
-        super().__init__(id="editor")
+        super().__init__()
         self.initial_host = host
         self._validate_timers: dict[str, Timer] = {}
 

@@ -44,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def __init__(self, sections: list[tuple[str, list[BindingType]]]) -> None:
-        super().__init__(id="help", classes="dialog")
+        super().__init__(classes="dialog")
         self.rows = binding_rows(sections)
 
     def compose(self) -> ComposeResult:

@@ -68,7 +68,7 @@ class MainScreen(Screen[None]):
     """
 
     def __init__(self, hosts: list[str]) -> None:
-        super().__init__(id="main")
+        super().__init__()
         self.hosts = hosts
         self.view: RunView | None = None
         self.query_text = ""
