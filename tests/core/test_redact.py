@@ -8,7 +8,7 @@ import pytest
 
 from wfptui.core.datatypes import DataType
 from wfptui.core.model import ActionType, AddrMask, Condition, Filter, MatchType, Policy, Range
-from wfptui.core.redact import Redactor, RedactError
+from wfptui.core.redact import RedactError, Redactor
 
 
 def _built(*texts: str, hosts: tuple[str, ...] = ("client", "server"), policy: Policy | None = None) -> Redactor:

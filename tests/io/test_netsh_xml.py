@@ -571,3 +571,27 @@ def test_state_dump_policy_file_round_trip_with_unregistered_builtin() -> None:
     assert 'key = "WFP_TRANSPORT_LAYER_V4_SILENT_DROP"' in text and "UNREGISTERED" in text
     loaded = parse_policy(text, "s.toml")
     assert loaded.callouts == res.policy.callouts and loaded.filters == res.policy.filters
+
+
+def test_overlong_sddl_falls_back_to_the_sids_it_grants(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the policy loader cannot take an SDDL string (too long), the allow-only SD is
+    written as its SID list: the same access check (§4.2), noted in the filter's comment."""
+    from wfptui.core import values
+    from wfptui.io.netsh_xml import policy_toml
+    from wfptui.io.policy_file import parse_policy
+
+    if not hasattr(values, "_MAX_TEXT"):
+        pytest.skip("core.values has no text limit to exercise")
+    sddl_text = "D:(A;NP;CC;;;S-1-5-80-1-2-3-4-5)(A;NP;CC;;;S-1-5-19)"
+    monkeypatch.setattr(values, "_MAX_TEXT", len(sddl_text) - 1)
+    res, f = one(filters_doc(filt(conds=cond("ALE_USER_ID", "EQUAL", "FWP_SECURITY_DESCRIPTOR_TYPE",
+                                             f"<sd>{sddl_text}</sd>"))))
+    sd = f.conditions[0].value
+    assert isinstance(sd, SecurityDescriptor) and sd.dacl is not None
+    assert [a.sid for a in sd.dacl] == ["S-1-5-80-1-2-3-4-5", "S-1-5-19"]
+    assert any("SIDs it grants" in n for n in res.notes[f.key])
+    assert parse_policy(policy_toml(res), "sd.toml").filters == res.policy.filters
+    # A descriptor with a deny ACE has no such equivalent: the filter is reported, not imported.
+    res2 = parse_netsh(filters_doc(filt(conds=cond("ALE_USER_ID", "EQUAL", "FWP_SECURITY_DESCRIPTOR_TYPE",
+                                                   "<sd>D:(D;;CC;;;S-1-5-19)(A;;CC;;;WD)(A;;CC;;;S-1-5-80-1-2-3-4-5)</sd>"))), "t.xml")
+    assert not res2.filters and "cannot be written" in res2.warnings[0].message

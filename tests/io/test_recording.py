@@ -14,7 +14,13 @@ from wfptui.core.model import Terminating
 from wfptui.core.trace import ClassifyRecord, StackRecord
 from wfptui.io import recording as R
 from wfptui.io.errors import InputError
-from wfptui.io.recording import RecordingError, decode_recording, encode_recording, read_recording, write_recording
+from wfptui.io.recording import (
+    RecordingError,
+    decode_recording,
+    encode_recording,
+    read_recording,
+    write_recording,
+)
 
 SCENARIO = {"name": "synthetic", "hosts": [{"name": "client", "addresses": ["10.0.0.1"]},
                                            {"name": "server", "addresses": ["10.0.0.2"]}]}

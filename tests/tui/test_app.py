@@ -28,8 +28,8 @@ from wfptui.tui.widgets.timeline import Timeline
 SIZE = (160, 45)
 
 
-async def until(pilot: Pilot, cond: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def until(pilot: Pilot, cond: Callable[[], object], limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
     while not cond():
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")

@@ -50,7 +50,7 @@ def test_main_screen(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_inspector_on_a_block(snap_compare: Any, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
-        app = await _ready(pilot)
+        await _ready(pilot)
         await pilot.press("b")
         await pilot.pause()
 

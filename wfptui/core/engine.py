@@ -58,26 +58,15 @@ class _Driver:
     async def settle(self) -> None:
         """Run events until no activity (packets, retransmissions) is pending."""
         clock = self.net.clock
-        run_one = clock.run_one
-        n = 0
         while clock.activity > 0:
-            run_one()
-            n += 1
-            if n % YIELD_EVERY == 0:
+            if clock.run_active(YIELD_EVERY) == YIELD_EVERY:
                 await asyncio.sleep(0)
 
     async def run_until(self, t: float) -> None:
         """Run every event due at or before ``t``, then move the clock to ``t``."""
         clock = self.net.clock
-        n = 0
-        while True:
-            nxt = clock.next_time()
-            if nxt is None or nxt > t:
-                break
-            clock.run_one()
-            n += 1
-            if n % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+        while clock.run_due(t, YIELD_EVERY) == YIELD_EVERY:
+            await asyncio.sleep(0)
         if t > clock.now:
             clock.now = round(t, 6)
 

@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from wfptui.core.arbitration import CompiledLayer, CompiledPolicy, compile_policy
-from wfptui.core.datatypes import WinVersion
+from wfptui.core.datatypes import DataType, WinVersion
 from wfptui.core.events import (
     audit_data,
     audit_ids,
@@ -47,7 +47,7 @@ from wfptui.core.events import (
     net_event_type,
 )
 from wfptui.core.layers import Layer, get_layer
-from wfptui.core.model import BLOCK, EMPTY, ClassifyResult, Filter, Policy, Token, Value
+from wfptui.core.model import BLOCK, EMPTY, ClassifyResult, Filter, Policy, Terminating, Token, Value
 from wfptui.core.scenario import (
     LOOPBACK_INTERFACE,
     AppSpec,
@@ -128,28 +128,29 @@ def user_token(sid: str) -> Token:
 # ----------------------------------------------------------------------------- fast records
 
 
-def _fast_constructor(cls: type, fixed: dict[str, Any]) -> Callable[..., Any]:
-    """A constructor for a frozen slots dataclass that sets the slots directly: the
-    generated ``__init__`` of a frozen dataclass goes through ``object.__setattr__`` per
-    field, which costs more than the arbitration on the per-packet path. Same result
-    (``==`` to the normal construction); ``fixed`` fills init=False fields."""
-    names: list[str] = list(cls.__slots__)  # type: ignore[attr-defined]
-    ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    params = [n for n in names if n not in fixed]
-    lines = [f"def make({', '.join(params)}):", "    r = _new(_cls)"]
-    for i, n in enumerate(names):
-        ns[f"_s{i}"] = getattr(cls, n).__set__
-        lines.append(f"    _s{i}(r, {'_fixed_' + n if n in fixed else n})")
-        if n in fixed:
-            ns["_fixed_" + n] = fixed[n]
-    lines.append("    return r")
-    exec("\n".join(lines), ns)  # noqa: S102 - generated from the dataclass's own slot names
-    fn: Callable[..., Any] = ns["make"]
-    return fn
+def _shell(cls: type) -> Any:
+    """A plain class with exactly the slot layout of the frozen slots dataclass ``cls``.
+
+    Records are built as a shell (plain, specialised ``STORE_ATTR`` per slot), then
+    re-typed with ``__class__ = cls``: CPython allows that between classes with the same
+    slots, and the object is then in every way an instance of ``cls`` (``type``,
+    ``isinstance``, ``==``, ``hash``, frozen). The generated ``__init__`` of a frozen
+    dataclass goes through ``object.__setattr__`` per field and costs ~7x more — more
+    than the arbitration on the per-packet path."""
+    slots: tuple[str, ...] = tuple(vars(cls)["__slots__"])
+    return type(f"_{cls.__name__}Shell", (), {"__slots__": slots, "__module__": __name__})
 
 
-_new_classify_record = _fast_constructor(ClassifyRecord, {"kind": "classify"})
-_new_stack_record = _fast_constructor(StackRecord, {"kind": "stack"})
+_ClassifyShell = _shell(ClassifyRecord)
+_StackShell = _shell(StackRecord)
+#: The slots the inline construction in ``Network.classify`` / ``Network.stack`` sets,
+#: in order: a changed record layout fails loudly here, not with half-built records.
+_CLASSIFY_SLOTS = ("seq", "t", "host", "layer", "layer_id", "packet", "op", "direction", "flow", "reauth",
+                   "action", "filter", "filter_id", "sublayer", "terminating", "veto", "fields", "kind")
+_STACK_SLOTS = ("seq", "t", "host", "event", "flow", "detail", "data", "kind")
+if _ClassifyShell.__slots__ != _CLASSIFY_SLOTS or _StackShell.__slots__ != _STACK_SLOTS:  # pragma: no cover
+    raise ImportError("wfptui.core.trace record layout changed: update the record shells in core/stack.py")
+_new = object.__new__
 
 
 # ----------------------------------------------------------------------------- virtual clock
@@ -214,6 +215,45 @@ class VirtualClock:
             self.now = round(t, 6)  # µs resolution: times survive the trace's rounding exactly
         fn(*args)
 
+    def run_active(self, limit: int) -> int:
+        """``run_one`` while activity is pending, at most ``limit`` events; returns how
+        many ran (one loop here instead of one call per event from the driver)."""
+        heap = self._heap
+        pop = heapq.heappop
+        n = 0
+        while self.activity > 0 and n < limit:
+            n += 1
+            t, _, handle, activity, fn, args = pop(heap)
+            if handle is not None:
+                if handle.cancelled:
+                    continue
+                handle.cancelled = True
+            if activity:
+                self.activity -= 1
+            if t > self.now:
+                self.now = round(t, 6)
+            fn(*args)
+        return n
+
+    def run_due(self, until: float, limit: int) -> int:
+        """``run_one`` for the events due at or before ``until``, at most ``limit``."""
+        heap = self._heap
+        pop = heapq.heappop
+        n = 0
+        while heap and heap[0][0] <= until and n < limit:
+            n += 1
+            t, _, handle, activity, fn, args = pop(heap)
+            if handle is not None:
+                if handle.cancelled:
+                    continue
+                handle.cancelled = True
+            if activity:
+                self.activity -= 1
+            if t > self.now:
+                self.now = round(t, 6)
+            fn(*args)
+        return n
+
 
 # ----------------------------------------------------------------------------- model objects
 
@@ -265,7 +305,7 @@ class Ctx:
     """
 
     __slots__ = ("host", "bits", "proto", "laddr", "lport", "raddr", "rport", "app", "loopback",
-                 "wildcard", "implicit", "extra", "cache", "info")
+                 "wildcard", "implicit", "extra", "cache", "_info", "_dyn")
 
     def __init__(self, host: Host, bits: int, proto: int, laddr: int | None, lport: int | None,
                  raddr: int | None, rport: int | None, app: AppSpec | None, loopback: bool,
@@ -282,21 +322,106 @@ class Ctx:
         self.wildcard = wildcard
         self.implicit = implicit
         self.extra = extra
-        self.cache: dict[tuple[int, int | None, bool], tuple[dict[str, Value], dict[str, Any]]] = {}
-        self.info: dict[str, Any] = {
-            "local_address": None if laddr is None else format_address(laddr, bits),
-            "remote_address": None if raddr is None else format_address(raddr, bits),
-            "local_port": lport, "remote_port": rport, "protocol": proto,
-            "app": None if app is None else host.app_id(app), "loopback": loopback,
-        }
+        self.cache: dict[tuple[int, int | None, bool], View] = {}
+        self._info: dict[str, Any] | None = None
+        self._dyn: dict[str, Value] | None = None
 
-    def view(self, layer: Layer, direction: int | None, reauth: bool) -> tuple[dict[str, Value], dict[str, Any]]:
+    @property
+    def info(self) -> dict[str, Any]:
+        """The endpoint as net events and audits show it (built on first use)."""
+        info = self._info
+        if info is None:
+            laddr, raddr, bits, app = self.laddr, self.raddr, self.bits, self.app
+            info = self._info = {
+                "local_address": None if laddr is None else format_address(laddr, bits),
+                "remote_address": None if raddr is None else format_address(raddr, bits),
+                "local_port": self.lport, "remote_port": self.rport, "protocol": self.proto,
+                "app": None if app is None else self.host.app_id(app), "loopback": self.loopback,
+            }
+        return info
+
+    def view(self, layer: Layer, direction: int | None, reauth: bool) -> View:
         key = (layer.layer_id, direction, reauth)
         hit = self.cache.get(key)
         if hit is None:
-            hit = self._build(layer, direction, reauth)
+            if self.extra:
+                values, rendered = self._build(layer, direction, reauth)
+            else:
+                values, rendered = self._build_planned(layer, direction, reauth)
+            hit = View(layer, values, rendered)
             self.cache[key] = hit
         return hit
+
+    def _dynamic(self) -> dict[str, Value]:
+        """The values that differ between endpoints of one host (``_DYNAMIC_FIELDS``);
+        the same as ``_build`` puts into its ``base``."""
+        dyn = self._dyn
+        if dyn is None:
+            dyn = self._dyn = {"IP_PROTOCOL": self.proto,
+                               "IP_LOCAL_ADDRESS": EMPTY if self.laddr is None else self.laddr}
+            if self.lport is not None:
+                dyn["IP_LOCAL_PORT"] = self.lport
+            if self.raddr is not None:
+                dyn["IP_REMOTE_ADDRESS"] = self.raddr
+                dyn["IP_DESTINATION_ADDRESS_TYPE"] = NLAT_UNICAST
+            if self.rport is not None:
+                dyn["IP_REMOTE_PORT"] = self.rport
+            if self.app is not None:
+                app_id = self.host.app_id(self.app)
+                dyn["ALE_APP_ID"] = app_id
+                dyn["ALE_ORIGINAL_APP_ID"] = app_id
+                dyn["ALE_USER_ID"] = user_token(self.app.user)
+                dyn["ALE_PACKAGE_ID"] = PACKAGE_ID_NONE
+        return dyn
+
+    def _build_planned(self, layer: Layer, direction: int | None,
+                       reauth: bool) -> tuple[dict[str, Value], dict[str, Any]]:
+        """``_build`` (same dicts, same order) from the host's per-layer plan: the values
+        that are the same for every endpoint come pre-rendered; only ``_dynamic`` ones are
+        looked up."""
+        host = self.host
+        pkey = (layer.layer_id, direction, reauth, self.loopback, self.wildcard, self.implicit)
+        plan = host.plans.get(pkey)
+        if plan is None:
+            plan = host.plans[pkey] = self._plan(layer, direction, reauth)
+        dyn = self._dyn
+        if dyn is None:
+            dyn = self._dynamic()
+        values: dict[str, Value] = {}
+        rendered: dict[str, Any] = {}
+        for name, v, r, cache, dtype in plan:
+            if cache is not None:  # dynamic: this endpoint's value
+                v = dyn.get(name)
+                if v is None:
+                    continue  # not known here: FWP_EMPTY (absent)
+                r = cache.get(v, _MISSING)
+                if r is _MISSING:
+                    r = json_value(v, dtype, name)
+                    if len(cache) < _RENDER_CACHE_MAX:
+                        cache[v] = r
+            values[name] = v
+            rendered[name] = r
+        return values, rendered
+
+    def _plan(self, layer: Layer, direction: int | None, reauth: bool) -> tuple[_PlanItem, ...]:
+        """Per layer field, in order: (name, value, rendered, None, dtype) for a value every
+        endpoint of this kind shares, (name, None, None, render cache, dtype) for a dynamic
+        one; fields that are absent for every such endpoint are left out."""
+        values, _ = Ctx(self.host, self.bits, self.proto, None, None, None, None, None, self.loopback,
+                        self.wildcard, self.implicit)._build(layer, direction, reauth)
+        plan: list[_PlanItem] = []
+        for lf in layer.fields:
+            name = lf.name
+            if name in _DYNAMIC_FIELDS:
+                key = (name, lf.dtype)
+                cache = _RENDER_CACHES.get(key)
+                if cache is None:
+                    cache = _RENDER_CACHES[key] = {}
+                plan.append((name, None, None, cache, lf.dtype))
+            elif name in values:
+                v = values[name]
+                plan.append((name, v, json_value(v, lf.dtype, name), None, lf.dtype))
+        return tuple(plan)
 
     def _build(self, layer: Layer, direction: int | None, reauth: bool) -> tuple[dict[str, Value], dict[str, Any]]:
         host = self.host
@@ -372,6 +497,48 @@ class Ctx:
 #: json_value results by (field, dtype, value): per-flow field dicts repeat values a lot.
 _RENDERED: dict[tuple[str, Any, Value], Any] = {}
 _MISSING = object()
+#: Fields whose value is the endpoint's own (``Ctx._dynamic``); every other field's value
+#: depends only on the host, the layer, direction, reauth and the Ctx's flags.
+_DYNAMIC_FIELDS = frozenset({
+    "IP_PROTOCOL", "IP_LOCAL_ADDRESS", "IP_LOCAL_PORT", "IP_REMOTE_ADDRESS", "IP_DESTINATION_ADDRESS_TYPE",
+    "IP_REMOTE_PORT", "ALE_APP_ID", "ALE_ORIGINAL_APP_ID", "ALE_USER_ID", "ALE_PACKAGE_ID",
+})
+#: json_value results per (field, dtype), by value; each bounded (then computed each time).
+_RENDER_CACHES: dict[tuple[str, DataType], dict[Value, Any]] = {}
+_RENDER_CACHE_MAX = 1 << 14
+_PlanItem = tuple[str, Value | None, Any, dict[Value, Any] | None, DataType]
+
+
+class View:
+    """One ``Ctx`` projected onto one layer (and direction, reauth): the values to
+    classify, their rendered trace form, and the last classification of them.
+
+    The arbitration is a pure function of (compiled layer, values), so the result is
+    kept with the host's policy generation (``Host.policy_token``) and reused until the
+    policy changes: a packet on a known flow costs one dict lookup, not a classify.
+    ``action`` ... ``veto`` are the record's copies of the result; ``events`` says
+    whether the result produces net events / audits (blocks, filter-decided permits at
+    the ALE layers that log them)."""
+
+    __slots__ = ("layer", "name", "lid", "values", "rendered", "token", "cl", "res", "action", "fkey", "fid",
+                 "slkey", "term", "veto", "events")
+
+    def __init__(self, layer: Layer, values: dict[str, Value], rendered: dict[str, Any]) -> None:
+        self.layer = layer
+        self.name = layer.name
+        self.lid = layer.layer_id
+        self.values = values
+        self.rendered = rendered
+        self.token: object = None
+        self.cl: CompiledLayer | None = None
+        self.res: ClassifyResult | None = None
+        self.action = ""
+        self.fkey: str | None = None
+        self.fid: int | None = None
+        self.slkey: str | None = None
+        self.term: tuple[Terminating, ...] = ()
+        self.veto = False
+        self.events = False
 
 
 class Flow:
@@ -472,6 +639,9 @@ class Host:
         self.policy = policy
         self._compiled: CompiledPolicy = compile_policy(policy)
         self._cl: dict[int, CompiledLayer] = {}
+        #: Identifies the policy generation: a new object at every policy change, so a
+        #: View's cached classification is valid while its token is this one.
+        self.policy_token = object()
         self.L4 = LayerSet(4, spec.windows)
         self.L6 = LayerSet(6, spec.windows)
         self._twins: dict[int, Layer | None] = {}
@@ -487,6 +657,8 @@ class Host:
         self.probes: dict[tuple[int, int, int, int, int], Timer] = {}
         self.pings: dict[tuple[int, int], Timer] = {}
         self.seen: set[int] = set()  # layer ids crossed (for Network.layer_order)
+        #: Ctx._plan results by (layer id, direction, reauth, loopback, wildcard, implicit).
+        self.plans: dict[tuple[int, int | None, bool, bool, bool, bool], tuple[_PlanItem, ...]] = {}
 
     # -- helpers ----------------------------------------------------------------
     def layers(self, bits: int) -> LayerSet:
@@ -525,6 +697,7 @@ class Host:
         self.policy = policy
         self._compiled = compile_policy(policy)
         self._cl.clear()
+        self.policy_token = object()
 
     def alloc_port(self, proto: int, bits: int) -> int:
         while (proto, bits, self.next_port) in self.ports:
@@ -567,36 +740,83 @@ class Network:
         return self.seq
 
     def stack(self, host: Host, event: str, detail: str = "", flow: int | None = None, **data: Any) -> None:
-        self.seq += 1
-        self.records.append(_new_stack_record(self.seq, self.clock.now, host.name, event, flow, detail, data))
+        self.seq = seq = self.seq + 1
+        r = _new(_StackShell)
+        r.seq = seq
+        r.t = self.clock.now
+        r.host = host.name
+        r.event = event
+        r.flow = flow
+        r.detail = detail
+        r.data = data
+        r.kind = "stack"
+        r.__class__ = StackRecord
+        self.records.append(r)
+
+    def _refresh(self, host: Host, view: View) -> None:
+        """Classify ``view`` under the host's current policy and keep the result."""
+        layer = view.layer
+        lid = view.lid
+        cl = host._cl.get(lid)
+        if cl is None:
+            cl = host.cl(layer)
+        res = cl.classify(view.values)
+        f = res.filter
+        sl = res.sublayer
+        view.token = host.policy_token
+        view.cl = cl
+        view.res = res
+        view.action = res.action
+        view.fkey = None if f is None else f.key
+        view.fid = None if f is None else f.filter_id
+        view.slkey = None if sl is None else sl.key
+        view.term = res.terminating
+        view.veto = res.veto
+        # Events only for blocks and for filter-decided permits at the ALE layers that
+        # audit them (checked by layer id: no string work on the per-packet path).
+        view.events = res.action == BLOCK or (f is not None and lid in _EVENT_PERMIT_IDS)
+        if lid not in host.seen:  # the first classification at this layer on this host
+            host.seen.add(lid)
+            self.layer_order[host.name].append(layer.name)
 
     def classify(self, host: Host, layer: Layer, ctx: Ctx, packet: str | None, op: str | None,
                  direction: str | None, dir_int: int | None, flow: int | None, reauth: bool = False,
                  stack_discard: bool = False) -> ClassifyResult:
         """One classification: arbitration, the trace record, events."""
-        lid = layer.layer_id
-        hit = ctx.cache.get((lid, dir_int, reauth))
-        values, rendered = hit if hit is not None else ctx.view(layer, dir_int, reauth)
-        cl = host._cl.get(lid)
-        if cl is None:
-            cl = host.cl(layer)
-        res = cl.classify(values)
+        view = ctx.cache.get((layer.layer_id, dir_int, reauth))
+        if view is None:
+            view = ctx.view(layer, dir_int, reauth)
+        if view.token is not host.policy_token:
+            self._refresh(host, view)
+        res = view.res
+        assert res is not None
         if self.capture is not None:
-            self.capture.append((cl, values))
+            assert view.cl is not None
+            self.capture.append((view.cl, view.values))
         self.seq = seq = self.seq + 1
-        f = res.filter
-        sl = res.sublayer
-        self.records.append(_new_classify_record(
-            seq, self.clock.now, host.name, layer.name, lid, packet, op, direction, flow, reauth,
-            res.action, None if f is None else f.key, None if f is None else f.filter_id,
-            None if sl is None else sl.key, res.terminating, res.veto, rendered))
+        r = _new(_ClassifyShell)
+        r.seq = seq
+        r.t = self.clock.now
+        r.host = host.name
+        r.layer = view.name
+        r.layer_id = view.lid
+        r.packet = packet
+        r.op = op
+        r.direction = direction
+        r.flow = flow
+        r.reauth = reauth
+        r.action = view.action
+        r.filter = view.fkey
+        r.filter_id = view.fid
+        r.sublayer = view.slkey
+        r.terminating = view.term
+        r.veto = view.veto
+        r.fields = view.rendered
+        r.kind = "classify"
+        r.__class__ = ClassifyRecord
+        self.records.append(r)
         self.results[seq] = res
-        if lid not in host.seen:
-            host.seen.add(lid)
-            self.layer_order[host.name].append(layer.name)
-        # Events only for blocks and for filter-decided permits at the ALE layers that
-        # audit them (checked by layer id: no string work on the per-packet path).
-        if res.action == BLOCK or (res.filter is not None and layer.layer_id in _EVENT_PERMIT_IDS):
+        if view.events:
             self._events(host, layer, ctx, res, direction, flow, reauth, stack_discard)
         return res
 

@@ -20,7 +20,6 @@ codes (``#35;``, ``#59;``, ``#58;`` ...), so the diagram renders in a GitHub iss
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,8 +163,8 @@ def to_mermaid(records: Iterable[TraceRecord], hosts: Sequence[Mapping[str, Any]
     if any(isinstance(e, _Packet) and NETWORK in (e.src, e.dst) for e in events):
         names.append(NETWORK)
     lines = ["sequenceDiagram"]
-    if title:
-        lines.append(f"    title {mermaid_escape(title)}")
+    if title:  # a comment: `title` inside sequenceDiagram is not understood by every Mermaid version
+        lines.append(f"    %% {mermaid_escape(title)}")
     addr_of = {str(h.get("name")): [str(a) for a in h.get("addresses") or []] for h in hosts}
     for name in names:
         ids[name] = _ident(name, used)
@@ -208,19 +207,6 @@ def export(records: Sequence[TraceRecord], fmt: str, out: TextIO, *, hosts: Sequ
     if fmt == "mermaid":
         out.write(to_mermaid(records, hosts, title))
         return
-    try:
-        from wfptui.io.trace_output import write_trace
-    except ImportError:  # pragma: no cover - before the trace writer exists
-        write_trace = None
-    if write_trace is not None:
-        write_trace(list(records), fmt, out)
-        return
-    if fmt == "jsonl":  # pragma: no cover
-        for r in records:
-            out.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-    elif fmt == "json":  # pragma: no cover
-        json.dump({"records": [r.to_dict() for r in records]}, out, ensure_ascii=False, indent=1)
-        out.write("\n")
-    else:  # pragma: no cover
-        for r in records:
-            out.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+    from wfptui.io.trace_output import write_trace
+
+    write_trace(list(records), fmt, out)

@@ -49,9 +49,9 @@ Decisions (here and in the generated file's comments):
 * **Round trip.** Each condition is written with ``core.values.toml_value`` and read back
   with ``core.values.parse_value``; it must come back as the same value and FWP type, else
   the filter is not imported (warning). One fallback: an allow-only security descriptor
-  whose SDDL is longer than the policy loader accepts (the Windows Service Hardening
-  default blocks, ~4,300 characters) is written as the list of SIDs it grants — the same
-  access check (§4.2). ``FWPM_FILTER_FLAG_HAS_FILTER_ORIGIN`` (no public value, no effect on
+  whose SDDL is longer than the policy loader accepts (``core.values`` bounds string
+  values; the Windows Service Hardening default blocks reach ~4,300 characters) is written
+  as the list of SIDs it grants — the same access check (§4.2). ``FWPM_FILTER_FLAG_HAS_FILTER_ORIGIN`` (no public value, no effect on
   classification) is not written; the header and the filter's comment say so.
 
 Safety: the XML is parsed by expat with handlers that *refuse* any DOCTYPE, entity
@@ -397,7 +397,6 @@ _TYPE_ELEMENT: dict[str, str] = {
     "FWP_V6_ADDR_MASK": "v6AddrMask",
     "FWP_RANGE_TYPE": "rangeValue",
 }
-_ELEMENT_TYPE = {v: k for k, v in _TYPE_ELEMENT.items()}
 
 #: Fields whose byte blob is an application id: the value is the NT path string (§4.2).
 _APP_ID_FIELDS = frozenset({"ALE_APP_ID", "ALE_ORIGINAL_APP_ID"})
@@ -1070,9 +1069,8 @@ class _Importer:
         and type. Returns the value to keep, its TOML form and an optional note for the filter's comment.
 
         One fallback: an allow-only security descriptor whose SDDL is longer than the
-        loader accepts (the Windows Service Hardening default blocks carry ~4300
-        characters) is written as the list of SIDs it grants FWP_ACTRL_MATCH_FILTER to —
-        the same access check (§4.2), a shorter SDDL text.
+        loader accepts is written as the list of SIDs it grants FWP_ACTRL_MATCH_FILTER
+        to — the same access check (§4.2), a shorter SDDL text.
         """
         memo_key = (fname, layer.name, match, value, dtype)
         hit = self.writable_memo.get(memo_key)

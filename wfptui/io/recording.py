@@ -23,10 +23,13 @@ The format is described in full in ``docs/recording-format.md``; in short (forma
 
 Reading is bounded (per-object buffer, array/map/str/bin lengths, no ext types, nesting
 depth) and every problem becomes one :class:`RecordingError` (an ``InputError``, so the
-CLI prints it and exits 2). Trace records are decoded **lazily**: the reader keeps the
-small raw tuples and :class:`LazyRecords` builds a ``ClassifyRecord`` (etc.) when it is
-indexed, so reading a million records costs little more than msgpack decoding itself.
-Older format versions are upgraded through ``wfptui.io.migrate``.
+CLI prints it and exits 2). Trace records are decoded **lazily**: reading makes one pass
+that ``skip()``s over each trace record, noting only where it starts, and decodes the
+define, input and end records (and checks count and CRC); :class:`LazyRecords` decodes a
+record and builds its ``ClassifyRecord`` (etc.) when it is indexed, or streams them when
+iterated. Reading a million records thus costs about what msgpack decoding alone costs,
+and memory stays close to the file size. Older format versions are upgraded through
+``wfptui.io.migrate`` (and read object by object).
 """
 
 from __future__ import annotations
@@ -912,12 +915,32 @@ class LazyRecords(Sequence[TraceRecord]):
         return self._build(index)
 
     def __iter__(self) -> Iterator[TraceRecord]:
-        for i in range(len(self._raws)):
-            yield self._build(i)
+        if not isinstance(self._raws, _OffsetRaws) or self._clock.times:
+            for i in range(len(self._raws)):
+                yield self._build(i)
+            return
+        # one sequential pass: decode with a streaming unpacker, compute times on the way
+        clock = self._clock
+        i = 0
+        try:
+            for raw in self._raws:
+                if i == len(clock.times):
+                    clock.step(raw)
+                yield _materialize(raw, self.seq_of(i), clock.times[i], self._tables)
+                i += 1
+        except _DECODE_ERRORS as exc:
+            raise RecordingError(f"corrupted at trace record {i}: {_why(exc)}", self._file) from None
 
     def raw(self, index: int) -> Any:
-        """The raw wire tuple of record ``index`` (kind tag first)."""
+        """The raw wire tuple of record ``index`` (kind tag first; docs/recording-format.md §1.2).
+
+        Decodes that one record from the file's bytes; to visit them all, :meth:`iter_raw`
+        is much faster."""
         return self._raws[index]
+
+    def iter_raw(self) -> Iterator[Any]:
+        """Every raw wire tuple in order, decoded by one streaming unpacker."""
+        return iter(self._raws)
 
 
 @dataclass
@@ -1053,6 +1076,23 @@ class _OffsetRaws(Sequence[Any]):
         if j < len(self._others) and self._others[j] < end:
             end = self._others[j]
         return _unpack_slice(self._data, start, end)
+
+    def __iter__(self) -> Iterator[Any]:
+        """Every raw record in order, with one streaming unpacker (faster than indexing)."""
+        if not self._starts:
+            return
+        first = self._starts[0]
+        unpacker = msgpack.Unpacker(io.BytesIO(memoryview(self._data)[first:self._others[-1]]),
+                                    read_size=READ_SIZE, use_list=False, raw=False, strict_map_key=True,
+                                    max_buffer_size=MAX_OBJECT_BYTES, max_ext_len=0)
+        n = len(self._starts)
+        for o in unpacker:
+            # the read pass decoded every other record: those have kind tags >= K_TRACE_LIMIT
+            if o[0] < K_TRACE_LIMIT:
+                yield o
+                n -= 1
+                if not n:
+                    return
 
 
 def _unpack_slice(data: bytes, start: int, end: int) -> Any:

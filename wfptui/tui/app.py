@@ -82,6 +82,7 @@ class WfpApp(App[int]):
     def __init__(self, source: Source, *, backend: Backend | None = None, watch: bool = True,
                  view: RunView | None = None) -> None:
         super().__init__()
+        self.theme = DARK  # before mount: a later change would restyle every widget
         self.source = source
         self.backend = backend or Backend()
         self.watch_enabled = watch
@@ -107,13 +108,15 @@ class WfpApp(App[int]):
         self.base_policies = {h: hp.good for h, hp in self.host_policies.items()}
         self.live_steps = []
 
-    def on_mount(self) -> None:
-        self.theme = DARK
-        self.push_screen(self.main)
+    async def on_mount(self) -> None:
+        await self.push_screen(self.main)
         self.sub_title = self.source.label
         if self._preloaded is not None:
             self._show(self._preloaded, reason="open")
         elif self.source.kind == "recording":
+            # Show the records at once; count and index them in a thread.
+            hosts = [h.name for h in self.source.scenario.hosts]
+            self._show(RunView.unindexed(self.source.recording.records, hosts), reason="open")
             self._index_recording(self.source)
         else:
             self.start_run("start")
@@ -171,7 +174,7 @@ class WfpApp(App[int]):
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="index a recording")
     def _index_recording(self, source: Source) -> None:
-        self.post_message(RunFinished(self.backend.recording_view(source.recording), "open"))
+        self.post_message(RunFinished(self.backend.recording_view(source.recording), "indexed"))
 
     @on(RunFinished)
     def _run_finished(self, message: RunFinished) -> None:
@@ -183,6 +186,8 @@ class WfpApp(App[int]):
         cursor = 0
         if self.view is not None and reason in ("reload", "live"):
             cursor = self._cursor_after_rerun(view, reason, cursor_t, changed)
+        elif reason == "indexed":
+            cursor = main.timeline.current_index or 0
         self.view = view
         main.show_run(view, cursor)
         if reason in ("reload", "live"):

@@ -166,7 +166,9 @@ class Backend:
 
     def recording_view(self, recording: Any) -> RunView:
         """Index a recording's own trace (no engine run)."""
-        hosts = [h.name for h in recording.scenario.hosts]
+        hosts = [h.name for h in recording.scenario.hosts] if recording.scenario is not None else []
+        if hasattr(recording.records, "raw"):
+            return RunView.build_lazy(recording.records, hosts)
         return RunView.build(recording.records, hosts)
 
     def read_text(self, path: Path) -> str:

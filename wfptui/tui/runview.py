@@ -39,6 +39,12 @@ class RunView:
     block_rows: list[int] = field(default_factory=list)  # record indexes of blocks (for `b`)
     policy_rows: list[int] = field(default_factory=list)  # record indexes of policy changes (for `p`)
     ok: bool | None = None
+    indexed: bool = True  # False: counts, layer order, blocks and policy rows still to come
+
+    @classmethod
+    def unindexed(cls, records: Sequence[TraceRecord], hosts: Sequence[str]) -> RunView:
+        """A view that shows ``records`` at once; :meth:`build` fills in the indexes later."""
+        return cls(records=records, hosts=list(hosts), layer_order={h: [] for h in hosts}, indexed=False)
 
     @classmethod
     def build(
@@ -87,6 +93,58 @@ class RunView:
             order.setdefault(h, [])
         return cls(records=records, hosts=host_list, layer_order=order, results=dict(results or {}),
                    counts=counts, block_rows=blocks, policy_rows=policies, ok=ok)
+
+    @classmethod
+    def build_lazy(cls, records: Any, hosts: Sequence[str] = ()) -> RunView:
+        """:meth:`build` for a recording's lazily decoded records, without decoding them all.
+
+        A recording stores each classification as small ids of a "where" (host, layer,
+        packet ...) and a "decision" (action, filter ...); one record per distinct pair is
+        decoded, the rest are counted by their ids. Same result as :meth:`build`.
+        """
+        from wfptui.io.recording import K_CLASSIFY, K_POLICY
+
+        raw_of = records.raw
+        first: dict[tuple[Any, Any], ClassifyRecord] = {}
+        tally: Counter[tuple[Any, Any]] = Counter()
+        blocks: list[int] = []
+        policies: list[int] = []
+        for i in range(len(records)):
+            raw = raw_of(i)
+            kind = raw[0]
+            if kind == K_CLASSIFY:
+                key = (raw[2], raw[4])
+                rep = first.get(key)
+                if rep is None:
+                    built = records[i]
+                    assert isinstance(built, ClassifyRecord)
+                    rep = first[key] = built
+                tally[key] += 1
+                if rep.action == "block":
+                    blocks.append(i)
+            elif kind == K_POLICY:
+                policies.append(i)
+        host_list = list(hosts)
+        order: dict[str, list[str]] = {}
+        counts: dict[str, dict[str, LayerCounts]] = {}
+        for key, r in first.items():  # insertion order = order of first appearance
+            if r.host not in host_list:
+                host_list.append(r.host)
+            layers = order.setdefault(r.host, [])
+            if r.layer not in layers:
+                layers.append(r.layer)
+            c = counts.setdefault(r.host, {}).setdefault(r.layer, LayerCounts())
+            n = tally[key]
+            if is_discard_layer(r.layer):
+                c.discard += n
+            elif r.action == "block":
+                c.block += n
+            else:
+                c.permit += n
+        for h in host_list:
+            order.setdefault(h, [])
+        return cls(records=records, hosts=host_list, layer_order=order, counts=counts,
+                   block_rows=blocks, policy_rows=policies)
 
     def mark_flips(self, flipped: set[int]) -> None:
         """Remember which records flipped and count them per layer."""

@@ -33,7 +33,7 @@ class HostPolicy:
 
     @property
     def label(self) -> str:
-        return self.path.name if self.path else f"{self.host} (inline policy)"
+        return self.path.name if self.path else "inline policy"
 
     @property
     def filename(self) -> str:

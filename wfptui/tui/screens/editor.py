@@ -61,7 +61,7 @@ class EditorScreen(Screen[None]):
                     yield PolicyEditor(hp.editor_text(), host, id=f"edit-{host}")
                     yield Static("", id=f"diag-{host}", classes="diagnostics")
         hint = "" if toml_highlighting() else " · TOML highlighting off (needs textual[syntax])"
-        yield Static(f"ctrl+s save · ctrl+r revert · escape back{hint}", id="editor-hint")
+        yield Static(f"ctrl+s save · ctrl+r revert · escape back{hint}", id="editor-hint", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -29,7 +29,7 @@ def binding_rows(sections: list[tuple[str, list[BindingType]]]) -> list[tuple[st
 
 def bindings_table(rows: list[tuple[str, str, str]]) -> Table:
     """A table of (where, key, what it does)."""
-    table = Table(box=None, show_header=True, header_style="bold", expand=True, pad_edge=False)
+    table = Table(box=None, show_header=True, header_style="bold", expand=False, pad_edge=False)
     table.add_column("where", style="dim", no_wrap=True)
     table.add_column("key", style="bold", no_wrap=True)
     table.add_column("does")

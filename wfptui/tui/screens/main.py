@@ -129,7 +129,7 @@ class MainScreen(Screen[None]):
             if self.pane(host) is None:
                 self.query_one("#hosts", Horizontal).mount(HostPane(host, id=f"pane-{host}"))
         for pane in self.query(HostPane):
-            pane.show(view.layer_order.get(pane.host, []), view.counts.get(pane.host, {}))
+            pane.show(view.layer_order.get(pane.host, []), view.counts.get(pane.host, {}), not view.indexed)
         self.query_one("#timeline-box").border_subtitle = f"{len(view.records):,} events"
         self._apply_filter(cursor_index)
 
@@ -270,12 +270,18 @@ class MainScreen(Screen[None]):
         self.app.notify(f"No further {what}.", timeout=2)
 
     def action_next_block(self) -> None:
-        if self.view is not None:
+        if self.view is not None and self._indexed():
             self._jump_after(self.view.block_rows, "block")
 
     def action_next_policy(self) -> None:
-        if self.view is not None:
+        if self.view is not None and self._indexed():
             self._jump_after(self.view.policy_rows, "policy change")
+
+    def _indexed(self) -> bool:
+        if self.view is not None and not self.view.indexed:
+            self.app.notify("Still indexing the trace…", timeout=2)
+            return False
+        return True
 
     def action_filter(self) -> None:
         box = self.filter_input

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
@@ -32,11 +33,13 @@ class HostPane(Widget):
         self.layer_names: list[str] = []
         self.counts: dict[str, LayerCounts] = {}
         self.active: ClassifyRecord | None = None
+        self.pending = False
 
-    def show(self, layer_names: list[str], counts: dict[str, LayerCounts]) -> None:
-        """Show this host's layers (traversal order) and their counts."""
+    def show(self, layer_names: list[str], counts: dict[str, LayerCounts], pending: bool = False) -> None:
+        """Show this host's layers (traversal order) and their counts (``pending``: still counting)."""
         self.layer_names = layer_names
         self.counts = counts
+        self.pending = pending
         total = sum(c.permit + c.block + c.discard for c in counts.values())
         blocks = sum(c.block for c in counts.values())
         self.border_subtitle = f"{len(layer_names)} layers · {total} classifications · {blocks} blocked"
@@ -57,7 +60,8 @@ class HostPane(Widget):
         style = self.get_component_rich_style
         out = Text(no_wrap=True, overflow="ellipsis")
         if not self.layer_names:
-            out.append("(no traffic on this host)", style("host-pane--dim", partial=True))
+            out.append("indexing the trace…" if self.pending else "(no traffic on this host)",
+                       style("host-pane--dim"))
             return out
         counts = [self.counts.get(layer, LayerCounts()) for layer in self.layer_names]
         digits = max(1, *(len(str(max(c.permit, c.block))) for c in counts))
@@ -65,7 +69,7 @@ class HostPane(Widget):
         any_flip = any(c.flipped for c in counts)
         tail_width = 2 * (digits + 3) + (digits + 3 if any_discard else 0) + (5 if any_flip else 0)
         name_width = max(8, min(max(len(n) for n in self.layer_names), self.content_size.width - 2 - tail_width))
-        dim = style("host-pane--dim", partial=True)
+        dim = style("host-pane--dim")
         for i, (layer, c) in enumerate(zip(self.layer_names, counts, strict=True)):
             if i:
                 out.append("\n")
@@ -78,16 +82,17 @@ class HostPane(Widget):
                 key, word, symbol = verdict_of(self.active)
                 tail = f" {symbol} {word}" + (" ↻" if self.active.reauth else "")
                 span = 2 * (digits + 3) + (digits + 3 if any_discard else 0)
-                line.append(tail.ljust(span), style(f"host-pane--{key}", partial=True))
+                line.append(tail.ljust(span), style(f"host-pane--{key}"))
             else:
-                line.append(f" ✔{c.permit:>{digits}} ", style("host-pane--permit", partial=True) if c.permit else dim)
-                line.append(f" ✖{c.block:>{digits}} ", style("host-pane--block", partial=True) if c.block else dim)
+                line.append(f" ✔{c.permit:>{digits}} ", style("host-pane--permit") if c.permit else dim)
+                line.append(f" ✖{c.block:>{digits}} ", style("host-pane--block") if c.block else dim)
             if any_discard and not is_active:
-                line.append(f" ⇣{c.discard:>{digits}} ", style("host-pane--discard", partial=True) if c.discard
+                line.append(f" ⇣{c.discard:>{digits}} ", style("host-pane--discard") if c.discard
                             else dim)
             if c.flipped:
-                line.append(f" Δ{c.flipped:<3}", style("host-pane--flip", partial=True))
+                line.append(f" Δ{c.flipped:<3}", style("host-pane--flip"))
             if is_active:
-                line.stylize(style("host-pane--active", partial=True))
+                lit = style("host-pane--active")
+                line.stylize(Style(bgcolor=lit.bgcolor, bold=True))
             out.append_text(line)
         return out

@@ -180,7 +180,10 @@ class Timeline(ScrollView, can_focus=True):
     def _style(self, key: str) -> Style:
         style = self._styles.get(key)
         if style is None:
-            style = self._styles[key] = self.get_component_rich_style(f"timeline--{key}", partial=True)
+            style = self.get_component_rich_style(f"timeline--{key}")
+            if key == "cursor":  # only the background, so verdict colours show through
+                style = Style(bgcolor=style.bgcolor, bold=style.bold)
+            self._styles[key] = style
         return style
 
     def line_segments(self, index: int) -> list[Segment]:
