@@ -32,8 +32,9 @@ from __future__ import annotations
 import bisect
 import contextlib
 import re
-import tomli as tomllib  # TOML 1.1: multi-line inline tables, as spec §4 writes them
 from typing import Any
+
+import tomli as tomllib  # TOML 1.1: multi-line inline tables, as spec §4 writes them
 
 from wfptui.io.errors import Diagnostic, InputError
 
