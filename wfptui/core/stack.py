@@ -192,6 +192,18 @@ class VirtualClock:
     def call_later(self, dt: float, fn: Callable[..., None], *args: Any, activity: bool = True) -> None:
         self.call_at(self.now + dt, fn, *args, activity=activity)
 
+    def call_series(self, n: int, gap: float, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+        """``call_later(i * gap, fn, *args)`` for i in 0..n-1 (activity events)."""
+        heap = self._heap
+        push = heapq.heappush
+        now = self.now
+        k = self._n
+        for i in range(n):
+            k += 1
+            push(heap, (now + i * gap, k, None, True, fn, args))
+        self._n = k
+        self.activity += n
+
     def timer(self, dt: float, fn: Callable[..., None], *args: Any) -> Timer:
         """An activity event that can be cancelled (retransmission and reply timeouts)."""
         handle = Timer(self, True)
@@ -354,7 +366,7 @@ class Ctx:
 
     def _dynamic(self) -> dict[str, Value]:
         """The values that differ between endpoints of one host (``_DYNAMIC_FIELDS``);
-        the same as ``_build`` puts into its ``base``."""
+        exactly what ``_build`` puts into its ``base`` for them (absent = not known)."""
         dyn = self._dyn
         if dyn is None:
             dyn = self._dyn = {"IP_PROTOCOL": self.proto,
@@ -376,52 +388,48 @@ class Ctx:
 
     def _build_planned(self, layer: Layer, direction: int | None,
                        reauth: bool) -> tuple[dict[str, Value], dict[str, Any]]:
-        """``_build`` (same dicts, same order) from the host's per-layer plan: the values
-        that are the same for every endpoint come pre-rendered; only ``_dynamic`` ones are
-        looked up."""
-        host = self.host
-        pkey = (layer.layer_id, direction, reauth, self.loopback, self.wildcard, self.implicit)
-        plan = host.plans.get(pkey)
-        if plan is None:
-            plan = host.plans[pkey] = self._plan(layer, direction, reauth)
+        """``_build`` (same dicts, same order) from the host's plan for this kind of
+        endpoint at this layer: the field names present and every value that is the same
+        for all such endpoints (pre-rendered) are fixed; only the dynamic ones are filled in."""
         dyn = self._dyn
         if dyn is None:
             dyn = self._dynamic()
-        values: dict[str, Value] = {}
-        rendered: dict[str, Any] = {}
-        for name, v, r, cache, dtype in plan:
-            if cache is not None:  # dynamic: this endpoint's value
-                v = dyn.get(name)
-                if v is None:
-                    continue  # not known here: FWP_EMPTY (absent)
+        pkey = (layer.layer_id, direction, reauth, self.loopback, self.wildcard, self.implicit,
+                self.lport is not None, self.raddr is not None, self.rport is not None, self.app is not None)
+        plan = self.host.plans.get(pkey)
+        if plan is None:
+            plan = self.host.plans[pkey] = self._plan(layer, direction, reauth)
+        names, vals, rvals, slots = plan
+        if slots:
+            vals = list(vals)
+            rvals = list(rvals)
+            for i, name, cache, dtype in slots:
+                v = dyn[name]
+                vals[i] = v
                 r = cache.get(v, _MISSING)
                 if r is _MISSING:
                     r = json_value(v, dtype, name)
                     if len(cache) < _RENDER_CACHE_MAX:
                         cache[v] = r
-            values[name] = v
-            rendered[name] = r
-        return values, rendered
+                rvals[i] = r
+        return dict(zip(names, vals)), dict(zip(names, rvals))
 
-    def _plan(self, layer: Layer, direction: int | None, reauth: bool) -> tuple[_PlanItem, ...]:
-        """Per layer field, in order: (name, value, rendered, None, dtype) for a value every
-        endpoint of this kind shares, (name, None, None, render cache, dtype) for a dynamic
-        one; fields that are absent for every such endpoint are left out."""
-        values, _ = Ctx(self.host, self.bits, self.proto, None, None, None, None, None, self.loopback,
-                        self.wildcard, self.implicit)._build(layer, direction, reauth)
-        plan: list[_PlanItem] = []
-        for lf in layer.fields:
-            name = lf.name
+    def _plan(self, layer: Layer, direction: int | None, reauth: bool) -> _Plan:
+        """(field names present, values, rendered values, dynamic slots) for endpoints like
+        this one at ``layer``: ``_build``'s output for this Ctx, with the dynamic fields'
+        positions listed as (index, name, render cache, dtype) to be filled per endpoint."""
+        values, rendered = self._build(layer, direction, reauth)
+        names = tuple(values)
+        slots: list[tuple[int, str, dict[Value, Any], DataType]] = []
+        dtypes = {lf.name: lf.dtype for lf in layer.fields}
+        for i, name in enumerate(names):
             if name in _DYNAMIC_FIELDS:
-                key = (name, lf.dtype)
+                key = (name, dtypes[name])
                 cache = _RENDER_CACHES.get(key)
                 if cache is None:
                     cache = _RENDER_CACHES[key] = {}
-                plan.append((name, None, None, cache, lf.dtype))
-            elif name in values:
-                v = values[name]
-                plan.append((name, v, json_value(v, lf.dtype, name), None, lf.dtype))
-        return tuple(plan)
+                slots.append((i, name, cache, key[1]))
+        return names, tuple(values.values()), tuple(rendered.values()), tuple(slots)
 
     def _build(self, layer: Layer, direction: int | None, reauth: bool) -> tuple[dict[str, Value], dict[str, Any]]:
         host = self.host
@@ -506,7 +514,8 @@ _DYNAMIC_FIELDS = frozenset({
 #: json_value results per (field, dtype), by value; each bounded (then computed each time).
 _RENDER_CACHES: dict[tuple[str, DataType], dict[Value, Any]] = {}
 _RENDER_CACHE_MAX = 1 << 14
-_PlanItem = tuple[str, Value | None, Any, dict[Value, Any] | None, DataType]
+#: Ctx._plan: field names, values, rendered values, dynamic slots (index, name, cache, dtype).
+_Plan = tuple[tuple[str, ...], tuple[Value, ...], tuple[Any, ...], tuple[tuple[int, str, dict[Value, Any], DataType], ...]]
 
 
 class View:
@@ -657,8 +666,9 @@ class Host:
         self.probes: dict[tuple[int, int, int, int, int], Timer] = {}
         self.pings: dict[tuple[int, int], Timer] = {}
         self.seen: set[int] = set()  # layer ids crossed (for Network.layer_order)
-        #: Ctx._plan results by (layer id, direction, reauth, loopback, wildcard, implicit).
-        self.plans: dict[tuple[int, int | None, bool, bool, bool, bool], tuple[_PlanItem, ...]] = {}
+        #: Ctx._plan results by (layer id, direction, reauth, loopback, wildcard, implicit,
+        #: lport / raddr / rport / app known).
+        self.plans: dict[tuple[int | None | bool, ...], _Plan] = {}
 
     # -- helpers ----------------------------------------------------------------
     def layers(self, bits: int) -> LayerSet:
@@ -726,6 +736,8 @@ class Network:
         self.sockets: dict[str, Sock] = {}
         #: Benchmark hook: when a list, every classification appends (compiled layer, values).
         self.capture: list[tuple[CompiledLayer, dict[str, Value]]] | None = None
+        self._deliver = self.deliver
+        self._resolved: dict[str, tuple[int, int, int]] = {}
         overrides = dict(policies or {})
         for spec in scenario.hosts:
             host = Host(self, spec, overrides.get(spec.name, spec.policy))
@@ -839,11 +851,47 @@ class Network:
 
     def traverse(self, host: Host, layer: Layer | None, ctx: Ctx, packet: str | None, op: str | None,
                  direction: str | None, dir_int: int | None, flow: int | None, reauth: bool = False) -> bool:
-        """Classify at ``layer``; on block classify at its discard twin and return False."""
+        """Classify at ``layer``; on block classify at its discard twin and return False.
+
+        ``classify`` inlined (the per-packet path: one call per classification, not two)."""
         if layer is None:
             return True  # the layer does not exist on this Windows version
-        res = self.classify(host, layer, ctx, packet, op, direction, dir_int, flow, reauth)
-        if res.action != BLOCK:
+        view = ctx.cache.get((layer.layer_id, dir_int, reauth))
+        if view is None:
+            view = ctx.view(layer, dir_int, reauth)
+        if view.token is not host.policy_token:
+            self._refresh(host, view)
+        if self.capture is not None:
+            assert view.cl is not None
+            self.capture.append((view.cl, view.values))
+        self.seq = seq = self.seq + 1
+        r = _new(_ClassifyShell)
+        r.seq = seq
+        r.t = self.clock.now
+        r.host = host.name
+        r.layer = view.name
+        r.layer_id = view.lid
+        r.packet = packet
+        r.op = op
+        r.direction = direction
+        r.flow = flow
+        r.reauth = reauth
+        r.action = action = view.action
+        r.filter = view.fkey
+        r.filter_id = view.fid
+        r.sublayer = view.slkey
+        r.terminating = view.term
+        r.veto = view.veto
+        r.fields = view.rendered
+        r.kind = "classify"
+        r.__class__ = ClassifyRecord
+        self.records.append(r)
+        res = view.res
+        assert res is not None
+        self.results[seq] = res
+        if view.events:
+            self._events(host, layer, ctx, res, direction, flow, reauth, False)
+        if action != BLOCK:
             return True
         twin = host.twin(layer)
         if twin is not None:
@@ -867,7 +915,12 @@ class Network:
         if dest is None:
             self.stack(host, "packet-lost", f"no host has {format_address(pkt.dst, pkt.bits)}")
             return
-        self.clock.call_later(LOOPBACK_LATENCY if dest is host else LATENCY, self.deliver, dest, pkt, host)
+        # clock.call_later(latency, self.deliver, dest, pkt, host), inlined
+        clock = self.clock
+        clock._n = n = clock._n + 1
+        heapq.heappush(clock._heap, (clock.now + (LOOPBACK_LATENCY if dest is host else LATENCY), n, None, True,
+                                     self._deliver, (dest, pkt, host)))
+        clock.activity += 1
 
     # -- flows ----------------------------------------------------------------------
     def new_flow_id(self) -> int:
@@ -955,7 +1008,10 @@ class Network:
 
     def resolve(self, to: str, host: Host | None = None) -> tuple[int, int, int]:
         """``"host:port"``, ``"10.0.0.2:80"``, ``"[fd00::2]:80"`` (port optional) → (addr, bits, port)."""
-        return resolve_target(to, {n: h.addrs for n, h in self.hosts.items()})
+        hit = self._resolved.get(to)
+        if hit is None:  # hosts and their addresses are fixed for the run
+            hit = self._resolved[to] = resolve_target(to, {n: h.addrs for n, h in self.hosts.items()})
+        return hit
 
     def _local_bind(self, host: Host, step: Step, proto: int) -> tuple[int, int | None, bool] | None:
         """(bits, local address or None for wildcard, wildcard) of a listen/bind step."""
@@ -1139,8 +1195,7 @@ class Network:
         nbytes = step.bytes if step.bytes is not None else 100
         per = max(1, nbytes // n)
         if sock.kind == "tcp":
-            for i in range(n):
-                self.clock.call_later(i * PACKET_GAP, self.send_tcp, sock, per)
+            self.clock.call_series(n, PACKET_GAP, self.send_tcp, (sock, per))
             return
         dest: tuple[int, int, int] | None = None
         if step.to is not None:
@@ -1152,8 +1207,7 @@ class Network:
         if dest is None:
             self.stack(sock.host, "send-failed", "no destination (give `to`)", socket=sock.name)
             return
-        for i in range(n):
-            self.clock.call_later(i * PACKET_GAP, self.send_udp, sock, dest[0], dest[2], per)
+        self.clock.call_series(n, PACKET_GAP, self.send_udp, (sock, dest[0], dest[2], per))
 
     def send_tcp(self, sock: Sock, nbytes: int) -> None:
         host = sock.host

@@ -1,0 +1,1 @@
+"""The Textual terminal UI: ``WfpApp`` (app.py), its screens, widgets and styles."""

@@ -11,6 +11,7 @@ last good policy and shows the error at its line.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -30,9 +31,11 @@ from wfptui.io.errors import Diagnostic, InputError
 from wfptui.tui.backend import Backend, Source, env_flag, policy_change_step, policy_path
 from wfptui.tui.messages import (
     ActionFailed,
+    DetailsReady,
     DiffReady,
     PolicyFilesChanged,
     PolicyLoaded,
+    PolicyTextRead,
     RecordingSaved,
     RunFailed,
     RunFinished,
@@ -43,10 +46,13 @@ from wfptui.tui.screens.dialogs import ConfirmModal, PathModal
 from wfptui.tui.screens.main import MainScreen
 from wfptui.tui.state import HostPolicy
 
-#: Set to make the app report the first frame that shows a run, then exit (benchmarks).
+#: Set to make the app report the first frame that shows a run, then exit (benchmarks);
+#: ``ui``: the very first frame, before the run is on screen.
 BENCH_ENV = "WFPTUI_BENCH_EXIT_AFTER_FIRST_FRAME"
 
 DARK, LIGHT = "textual-dark", "textual-light"
+#: Recordings up to this many records are re-driven in the background for the inspector.
+REDRIVE_LIMIT = 50_000
 
 
 class WfpApp(App[int]):
@@ -91,7 +97,9 @@ class WfpApp(App[int]):
         self.host_policies: dict[str, HostPolicy] = {}
         self.base_policies: dict[str, Policy] = {}
         self.live_steps: list[Step] = []
+        self._run_id = 0
         self.bench = env_flag(BENCH_ENV)
+        self.bench_ui_only = os.environ.get(BENCH_ENV, "") == "ui"
         self.main = MainScreen([h.name for h in source.scenario.hosts])
         self._init_policies()
 
@@ -109,8 +117,13 @@ class WfpApp(App[int]):
         self.live_steps = []
 
     async def on_mount(self) -> None:
+        if self._preloaded is None and self.source.kind != "recording":
+            self.start_run("start")  # the engine runs while the main screen is built
         await self.push_screen(self.main)
         self.sub_title = self.source.label
+        if self.bench_ui_only:  # the first frame, before the run is on screen
+            self.bench = False
+            self.call_after_refresh(self._bench_exit)
         if self._preloaded is not None:
             self._show(self._preloaded, reason="open")
         elif self.source.kind == "recording":
@@ -118,24 +131,26 @@ class WfpApp(App[int]):
             hosts = [h.name for h in self.source.scenario.hosts]
             self._show(RunView.unindexed(self.source.recording.records, hosts), reason="open")
             self._index_recording(self.source)
-        else:
-            self.start_run("start")
         self._read_policy_texts()
         self.start_watching()
 
     @work(thread=True, exclusive=True, group="read-policies", exit_on_error=False,
           description="read the policy files")
     def _read_policy_texts(self) -> None:
-        for host, hp in self.host_policies.items():
-            if hp.path is not None and hp.path.exists():
-                text = self.backend.read_text(hp.path)
-                self.call_from_thread(self._set_disk_text, host, text)
+        for host, hp in list(self.host_policies.items()):
+            if hp.path is not None:
+                try:
+                    text = self.backend.read_text(hp.path)
+                except OSError:
+                    continue
+                self.post_message(PolicyTextRead(host, hp.path, text))
 
-    def _set_disk_text(self, host: str, text: str) -> None:
-        hp = self.host_policies.get(host)
-        if hp is not None and hp.disk_text is None:
-            hp.disk_text = text
-            hp.applied_text = text
+    @on(PolicyTextRead)
+    def _policy_text_read(self, message: PolicyTextRead) -> None:
+        hp = self.host_policies.get(message.host)
+        if hp is not None and hp.path == message.path and hp.disk_text is None:
+            hp.disk_text = message.text
+            hp.applied_text = message.text
 
     def start_watching(self) -> None:
         """(Re)start the folder watcher on every host's policy file."""
@@ -155,11 +170,12 @@ class WfpApp(App[int]):
     def start_run(self, reason: str, cursor_t: float | None = None, changed: tuple[str, ...] = ()) -> None:
         """Run the scenario with the base policies plus live policy steps, in a worker."""
         old = self.view.records if self.view is not None else ()
+        self._run_id += 1
         self._run_engine(self.source.scenario, dict(self.base_policies), list(self.live_steps),
-                         reason, cursor_t, old, changed)
+                         reason, cursor_t, old, changed, self._run_id)
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="run the engine")
-    def _run_engine(self, scenario, policies, steps, reason, cursor_t, old, changed) -> None:  # type: ignore[no-untyped-def]
+    def _run_engine(self, scenario, policies, steps, reason, cursor_t, old, changed, run_id) -> None:  # type: ignore[no-untyped-def]
         try:
             view = self.backend.run(scenario, policies, steps)
         except InputError as exc:
@@ -170,14 +186,34 @@ class WfpApp(App[int]):
             return
         if old and reason != "start":
             view.mark_flips(find_flips(old, view.records))
-        self.post_message(RunFinished(view, reason, cursor_t, changed))
+        self.post_message(RunFinished(view, reason, cursor_t, changed, run_id))
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="index a recording")
     def _index_recording(self, source: Source) -> None:
-        self.post_message(RunFinished(self.backend.recording_view(source.recording), "indexed"))
+        run_id = self._run_id
+        view = self.backend.recording_view(source.recording)
+        self.post_message(RunFinished(view, "indexed", run_id=run_id))
+        # The inspector's full arbitration: re-drive the recording's inputs; when the trace
+        # comes out the same, its per-classification results belong to the recording.
+        if source.scenario.steps and len(view.records) <= REDRIVE_LIMIT:
+            try:
+                rerun = self.backend.run(source.scenario, source.policies)
+                same = self.backend.diff(view.records, rerun.records).index_a is None
+            except Exception:  # noqa: BLE001 - details are a bonus; the recording is shown anyway
+                return
+            if same:
+                self.post_message(DetailsReady(dict(rerun.results), run_id))
+
+    @on(DetailsReady)
+    def _details_ready(self, message: DetailsReady) -> None:
+        if message.run_id == self._run_id and self.view is not None:
+            self.view.results = message.results
+            self.main.refresh_inspector()
 
     @on(RunFinished)
     def _run_finished(self, message: RunFinished) -> None:
+        if message.run_id != self._run_id:
+            return  # a newer run has started since: its result will follow
         self._show(message.view, message.reason, message.cursor_t, message.changed_hosts)
 
     def _show(self, view: RunView, reason: str, cursor_t: float | None = None,
@@ -396,6 +432,7 @@ class WfpApp(App[int]):
         self.source = message.source
         self._init_policies()
         self.view = None
+        self._run_id += 1  # results of runs of the previous file are dropped
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.main = MainScreen([h.name for h in self.source.scenario.hosts])
@@ -452,7 +489,12 @@ class WfpApp(App[int]):
         self.start_run("reload" if self.view is not None else "start", None, ())
 
     def action_toggle_theme(self) -> None:
+        from wfptui.tui.screens.editor import EditorScreen
+
         self.theme = LIGHT if self.theme == DARK else DARK
+        for screen in self.screen_stack:
+            if isinstance(screen, EditorScreen):
+                screen.match_theme()
 
     def action_help(self) -> None:
         from wfptui.tui.screens.diff import DiffScreen

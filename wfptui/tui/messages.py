@@ -21,6 +21,15 @@ class RunFinished(Message):
     reason: str
     cursor_t: float | None = None  # keep the cursor at this virtual time
     changed_hosts: tuple[str, ...] = ()
+    run_id: int = 0  # results of runs older than the latest are dropped
+
+
+@dataclass
+class DetailsReady(Message):
+    """Full arbitration results (seq -> ClassifyResult) for the records on screen."""
+
+    results: dict[int, Any]
+    run_id: int
 
 
 @dataclass
@@ -35,6 +44,15 @@ class PolicyFilesChanged(Message):
     """The watcher saw saves of these policy files."""
 
     paths: set[Path]
+
+
+@dataclass
+class PolicyTextRead(Message):
+    """A host's policy file as it is on disk at start-up (what the editor opens on)."""
+
+    host: str
+    path: Path
+    text: str
 
 
 @dataclass

@@ -102,7 +102,11 @@ def what_of(record: TraceRecord) -> str:
 def detail_of(record: TraceRecord) -> str:
     """The last column: deciding filter, or a detail."""
     if isinstance(record, ClassifyRecord):
-        return record.filter or ("(no match → permit)" if record.action == "none" else "")
+        if record.filter:
+            return record.filter
+        if is_discard_layer(record.layer):
+            return "(dropped packet)"
+        return "(no match → permit)" if record.action == "none" else ""
     if isinstance(record, StackRecord):
         return record.detail
     if isinstance(record, NetEventRecord | AuditRecord):

@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from wfptui.tui.backend import TraceComparison
 from wfptui.tui.runview import RunView
 from wfptui.tui.widgets.inspector import Inspector
-from wfptui.tui.widgets.timeline import HEADER, Timeline
+from wfptui.tui.widgets.key_bar import KeyBar
+from wfptui.tui.widgets.timeline import HEADER_COMPACT, Timeline
 
 
 class DiffScreen(Screen[None]):
@@ -46,26 +47,31 @@ class DiffScreen(Screen[None]):
         self.left_label, self.left, self.right_label, self.right = left_label, left, right_label, right
         self.comparison = comparison
         self.left_index, self.right_index = comparison.index_a, comparison.index_b
+        # a record only on one side: the other side's cursor goes to the same place
+        if self.right_index is None and self.left_index is not None:
+            self.right_index = min(self.left_index, max(0, len(right.records) - 1))
+        if self.left_index is None and self.right_index is not None:
+            self.left_index = min(self.right_index, max(0, len(left.records) - 1))
         self.summary = comparison.summary
 
     def compose(self) -> ComposeResult:
         yield Static(f"≠ {self.summary}", id="diff-summary")
         with Horizontal(id="diff-panes"):
             with Vertical(classes="diff-side"):
-                yield Static(HEADER, classes="diff-header")
-                yield Timeline(id="diff-left")
+                yield Static(HEADER_COMPACT, classes="diff-header")
+                yield Timeline(id="diff-left", compact=True)
                 yield Inspector(id="diff-left-inspector", classes="diff-inspector")
             with Vertical(classes="diff-side"):
-                yield Static(HEADER, classes="diff-header")
-                yield Timeline(id="diff-right")
+                yield Static(HEADER_COMPACT, classes="diff-header")
+                yield Timeline(id="diff-right", compact=True)
                 yield Inspector(id="diff-right-inspector", classes="diff-inspector")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         c = self.comparison
         for side, view, label, index, marked in (
-                ("left", self.left, self.left_label, c.index_a, c.marked_a),
-                ("right", self.right, self.right_label, c.index_b, c.marked_b)):
+                ("left", self.left, self.left_label, self.left_index, c.marked_a),
+                ("right", self.right, self.right_label, self.right_index, c.marked_b)):
             tl = self.query_one(f"#diff-{side}", Timeline)
             tl.border_title = label
             tl.border_subtitle = f"{len(view.records):,} events · {len(marked)} differ"

@@ -16,9 +16,10 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import Static, TabbedContent, TabPane, TextArea
 
 from wfptui.io.errors import Diagnostic, InputError
+from wfptui.tui.widgets.key_bar import KeyBar
 from wfptui.tui.widgets.policy_editor import PolicyEditor, toml_highlighting
 
 if TYPE_CHECKING:
@@ -62,14 +63,21 @@ class EditorScreen(Screen[None]):
                     yield Static("", id=f"diag-{host}", classes="diagnostics")
         hint = "" if toml_highlighting() else " · TOML highlighting off (needs textual[syntax])"
         yield Static(f"ctrl+s save · ctrl+r revert · escape back{hint}", id="editor-hint", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
+        self.match_theme()
         for host in self.wfp_app.host_policies:
             self.show_diagnostics(host)
         editor = self.current_editor()
         if editor is not None:
             editor.focus()
+
+    def match_theme(self) -> None:
+        """Light editors under a light app theme, dark ones under a dark theme."""
+        dark = self.app.current_theme.dark
+        for editor in self.query(PolicyEditor):
+            editor.theme = "vscode_dark" if dark else "github_light"
 
     def current_editor(self) -> PolicyEditor | None:
         tabs = self.query_one(TabbedContent)

@@ -13,9 +13,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from wfptui.core.trace import ClassifyRecord
 from wfptui.tui.query import HELP as QUERY_HELP
@@ -23,6 +24,7 @@ from wfptui.tui.query import Query, QueryError, filter_indexes, parse_query
 from wfptui.tui.runview import RunView
 from wfptui.tui.widgets.host_pane import HostPane
 from wfptui.tui.widgets.inspector import Inspector
+from wfptui.tui.widgets.key_bar import KeyBar
 from wfptui.tui.widgets.timeline import HEADER, Timeline
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ class MainScreen(Screen[None]):
             yield Inspector(id="inspector")
         yield Static("", id="banner")
         yield Static("", id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#timeline-box").border_title = "timeline"
@@ -151,15 +153,24 @@ class MainScreen(Screen[None]):
             self.timeline.set_data(view.records, rows, view.flipped, cursor_index)
             self.update_status()
 
+    class Filtered(Message):
+        """A big timeline was filtered in a thread (``on_main_screen_filtered``)."""
+
+        def __init__(self, view: RunView, rows: list[int], cursor_index: int | None) -> None:
+            super().__init__()
+            self.view = view
+            self.rows = rows
+            self.cursor_index = cursor_index
+
     @work(thread=True, exclusive=True, group="timeline-filter", exit_on_error=False,
           description="filter the timeline")
     def _filter_worker(self, view: RunView, query: Query, cursor_index: int | None) -> None:
-        rows = filter_indexes(view.records, query, view.flipped)
-        self.app.call_from_thread(self._filtered, view, rows, cursor_index)
+        self.post_message(self.Filtered(view, filter_indexes(view.records, query, view.flipped), cursor_index))
 
-    def _filtered(self, view: RunView, rows: list[int], cursor_index: int | None) -> None:
-        if view is self.view:
-            self.timeline.set_data(view.records, rows, view.flipped, cursor_index)
+    @on(Filtered)
+    def _filtered(self, message: Filtered) -> None:
+        if message.view is self.view:
+            self.timeline.set_data(message.view.records, message.rows, message.view.flipped, message.cursor_index)
             self.update_status()
 
     @on(Timeline.CursorMoved, "#timeline")
@@ -168,12 +179,18 @@ class MainScreen(Screen[None]):
         record = view.records[event.index] if view is not None and event.index is not None else None
         for pane in self.query(HostPane):
             pane.light(record)
-        result = view.result_for(record) if view is not None and record is not None else None
-        flipped = view is not None and event.index in view.flipped
-        self.query_one(Inspector).show(record, result, flipped)
+        self.refresh_inspector()
         if self.playing and self.timeline.at_end:
             self._stop_playing()
         self.update_status()
+
+    def refresh_inspector(self) -> None:
+        """Show the event under the cursor in the inspector."""
+        view = self.view
+        index = self.timeline.current_index
+        record = view.records[index] if view is not None and index is not None else None
+        result = view.result_for(record) if view is not None and record is not None else None
+        self.query_one(Inspector).show(record, result, view is not None and index in view.flipped)
 
     def update_status(self) -> None:
         """Refresh the transport bar."""

@@ -18,6 +18,14 @@ from wfptui.tui.render import verdict_of
 from wfptui.tui.runview import LayerCounts
 
 
+def _shorten(name: str, width: int) -> str:
+    """Fit a layer name in ``width``, keeping both ends (``…_V4_DISCARD`` must stay visible)."""
+    if len(name) <= width:
+        return name
+    head = (width - 1) // 2
+    return name[:head] + "…" + name[len(name) - (width - 1 - head):]
+
+
 class HostPane(Widget):
     """Layers of one host; set ``layers``/``counts`` with :meth:`show` and the selection with :meth:`light`."""
 
@@ -42,7 +50,7 @@ class HostPane(Widget):
         self.pending = pending
         total = sum(c.permit + c.block + c.discard for c in counts.values())
         blocks = sum(c.block for c in counts.values())
-        self.border_subtitle = f"{len(layer_names)} layers · {total} classifications · {blocks} blocked"
+        self.border_subtitle = f"{len(layer_names)} layers · {total} classified · {blocks} blocked"
         self.refresh(layout=True)
 
     def light(self, record: TraceRecord | None) -> None:
@@ -74,7 +82,7 @@ class HostPane(Widget):
             if i:
                 out.append("\n")
             is_active = self.active is not None and self.active.layer == layer
-            name = layer if len(layer) <= name_width else layer[: name_width - 1] + "…"
+            name = _shorten(layer, name_width)
             line = Text(no_wrap=True)
             line.append("▶ " if is_active else "  ")
             line.append(name.ljust(name_width))

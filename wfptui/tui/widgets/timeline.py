@@ -14,6 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -29,6 +30,12 @@ _W_SEQ, _W_T, _W_HOST, _W_WHERE, _W_WHAT, _W_VERDICT = 7, 9, 7, 28, 15, 9
 LINE_WIDTH = 1 + _W_SEQ + _W_T + _W_HOST + _W_WHERE + _W_WHAT + _W_VERDICT + 6 + 40
 HEADER = (
     f" {'seq':>{_W_SEQ}} {'t (s)':>{_W_T}} {'host':<{_W_HOST}} {'layer / event':<{_W_WHERE}} "
+    f"{'packet':<{_W_WHAT}} {'verdict':<{_W_VERDICT}} filter / detail"
+)
+#: Layer column width and header of the compact layout (no time column; side-by-side diffs).
+_W_WHERE_COMPACT = 24
+HEADER_COMPACT = (
+    f" {'seq':>{_W_SEQ}} {'host':<{_W_HOST}} {'layer / event':<{_W_WHERE_COMPACT}} "
     f"{'packet':<{_W_WHAT}} {'verdict':<{_W_VERDICT}} filter / detail"
 )
 
@@ -88,13 +95,16 @@ class Timeline(ScrollView, can_focus=True):
         def control(self) -> Timeline:
             return self.timeline
 
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
+                 compact: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.compact = compact  # no time column, narrower layer column
         self.records: Sequence[TraceRecord] = ()
         self.rows: Sequence[int] = ()
         self.flipped: set[int] = set()
         self.marked: set[int] = set()  # extra rows to mark (diff view: differing records)
         self._styles: dict[str, Style] = {}
+        self._lines: LRUCache[int, list[Segment]] = LRUCache(2048)  # record index -> line, no cursor
         self.show_cursor = True
 
     # ------------------------------------------------------------------ data
@@ -105,6 +115,7 @@ class Timeline(ScrollView, can_focus=True):
         self.records = records
         self.rows = range(len(records)) if rows is None else rows
         self.flipped = flipped or set()
+        self._lines.clear()
         self.virtual_size = Size(LINE_WIDTH, len(self.rows))
         row = self.row_of(cursor_index) if cursor_index is not None else 0
         self._set_cursor(row, force=True)
@@ -136,10 +147,16 @@ class Timeline(ScrollView, can_focus=True):
 
     def _set_cursor(self, row: int, force: bool = False) -> None:
         row = max(0, min(row, len(self.rows) - 1)) if self.rows else 0
-        changed = row != self.cursor
+        old = self.cursor
+        changed = row != old
         self.set_reactive(Timeline.cursor, row)
+        top = int(self.scroll_offset.y)
         self._scroll_to_cursor()
-        self.refresh()
+        if force or int(self.scroll_offset.y) != top:
+            self.refresh()
+        elif changed:  # only the two rows whose highlight changed
+            self.refresh_line(old)  # virtual rows: ScrollView subtracts the scroll offset
+            self.refresh_line(row)
         if changed or force:
             self.post_message(self.CursorMoved(self, row, self.current_index))
 
@@ -176,6 +193,7 @@ class Timeline(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._lines.clear()
 
     def _style(self, key: str) -> Style:
         style = self._styles.get(key)
@@ -201,12 +219,16 @@ class Timeline(ScrollView, can_focus=True):
             what += " ↻reauth"
         dim = self._style("dim")
         verdict_style = self._style(key)
+        if self.compact:
+            when = []
+        else:
+            when = [Segment(f"{t:>{_W_T}.6f} " if t is not None else " " * (_W_T + 1), dim)]
         return [
             Segment(mark, self._style("flip") if flipped else (self._style("diverge") if marked else dim)),
             Segment(f"{seq:>{_W_SEQ}} ", dim),
-            Segment(f"{t:>{_W_T}.6f} " if t is not None else " " * (_W_T + 1), dim),
+            *when,
             Segment(_fit(host, _W_HOST) + " "),
-            Segment(_fit(where_of(record), _W_WHERE) + " "),
+            Segment(_fit(where_of(record), _W_WHERE_COMPACT if self.compact else _W_WHERE) + " "),
             Segment(_fit(what, _W_WHAT) + " ", self._style("reauth") if "↻" in what else Style()),
             Segment(_fit(f"{symbol} {word}", _W_VERDICT) + " ", verdict_style),
             Segment(detail_of(record)),
@@ -220,6 +242,10 @@ class Timeline(ScrollView, can_focus=True):
         if row >= len(self.rows):
             return Strip.blank(width, base)
         index = self.rows[row]
-        post = self._style("cursor") if row == self.cursor and self.show_cursor else None
-        segments = list(Segment.apply_style(self.line_segments(index), base, post))
-        return Strip(segments).crop_extend(int(scroll_x), int(scroll_x) + width, base)
+        line = self._lines.get(index)
+        if line is None:
+            line = self._lines[index] = self.line_segments(index)
+        strip = Strip(list(Segment.apply_style(line, base))).crop_extend(int(scroll_x), int(scroll_x) + width, base)
+        if row == self.cursor and self.show_cursor:  # the highlight spans the whole row
+            strip = Strip(list(Segment.apply_style(strip, None, self._style("cursor"))), strip.cell_length)
+        return strip

@@ -1,0 +1,1 @@
+"""Widgets of the TUI: host panes, timeline, inspector, policy editor."""
