@@ -483,6 +483,11 @@ async def test_save_open_and_diff_recordings(tmp_path: Path) -> None:
         first = left.records[left.current_index]
         assert isinstance(first, ClassifyRecord) and first.action == "block"
         await pilot.press("n")
+        assert left.cursor > (screen.left_index or 0)
+        await pilot.press("g")  # back to the first divergence
+        assert left.current_index == screen.left_index
+        await pilot.press("down")  # both sides move together
+        assert left.cursor == (screen.left_index or 0) + 1
         await pilot.press("escape")
         assert app.screen is app.main
         # open the recording in place of the scenario
@@ -552,3 +557,31 @@ async def test_key_bar_shows_the_screen_keys_and_clicks_run_them(source: Source)
         start = next(s for s, _e, action, _n in bar._spans if action == "step(1)")
         await pilot.click(KeyBar, offset=(start + 1, 0))
         assert timeline(app).cursor == 1
+
+
+async def test_a_session_with_a_live_change_saves_a_recording_that_replays(tmp_path: Path) -> None:
+    from wfptui.core.diff import diff_traces
+    from wfptui.core.engine import run_scenario
+    from wfptui.io.recording import read_recording
+
+    app = WfpApp(make_source(tmp_path))
+    rec = tmp_path / "live.wfpr"
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.pause(0.3)
+        probe = next(i for i, r in enumerate(app.records()) if getattr(r, "event", "") == "probe-sent")
+        timeline(app).move_to(probe)
+        await pilot.pause()
+        server_file = app.host_policies["server"].path
+        assert server_file is not None
+        replace_save(server_file, SERVER_POLICY_BLOCK)
+        await until(pilot, lambda: accept_block(app))
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, PathModal))
+        app.screen.query_one(Input).value = str(rec)
+        await pilot.press("enter")
+        await until(pilot, rec.exists)
+        shown = list(app.records())
+    recording = read_recording(rec)
+    replayed = run_scenario(recording.scenario, recording.policies).records
+    assert diff_traces(shown, replayed).same

@@ -23,6 +23,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from wfptui.core.model import Policy
 from wfptui.core.scenario import Step
@@ -396,9 +397,11 @@ class WfpApp(App[int]):
     @work(thread=True, group="recording", exit_on_error=False, description="save a recording")
     def _save_recording(self, path: Path, view: RunView) -> None:
         try:
-            policies = {h: hp.good for h, hp in self.host_policies.items()}
-            inputs = self.backend.inputs_of(self.source.scenario, self.live_steps)
-            self.backend.write_recording(path, self.source.scenario, policies, inputs, view.records)
+            # The policies at the start, and live changes as the policy steps they were.
+            scenario = self.source.scenario
+            if self.live_steps:
+                scenario = self.backend.place_steps(scenario, self.base_policies, self.live_steps)
+            self.backend.write_recording(path, scenario, self.base_policies, list(scenario.steps), view.records)
         except (OSError, InputError, ValueError) as exc:
             self.post_message(ActionFailed(f"save {path.name}", str(exc)))
             return
@@ -476,6 +479,14 @@ class WfpApp(App[int]):
         from wfptui.tui.screens.diff import DiffScreen
 
         self.push_screen(DiffScreen(m.left_label, m.left, m.right_label, m.right, m.comparison))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """One place for workers that raised: tell the user, keep running."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.description} failed",
+                        severity="error", timeout=8)
 
     @on(ActionFailed)
     def _action_failed(self, message: ActionFailed) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from wfptui.core.model import Policy
+from wfptui.core.model import Filter, Policy
 from wfptui.core.scenario import Scenario, Step
 from wfptui.core.trace import TraceRecord
 from wfptui.tui.runview import RunView
@@ -60,8 +60,21 @@ def policy_change_step(host: str, t: float, old: Policy, new: Policy, index: int
     removed = tuple(k for k, f in before.items() if after.get(k) != f)
     added = tuple(f for k, f in after.items() if before.get(k) != f)
     raw: dict[str, Any] = {"do": "policy", "host": host, "at": t, "remove": list(removed),
-                           "add": [], "source": "tui live reload"}
+                           "add": _filter_tables(added)}
     return Step(index=index, do="policy", host=host, at=t, add=added, remove=removed, raw=raw)
+
+
+def _filter_tables(filters: tuple[Filter, ...]) -> list[dict[str, Any]]:
+    """The filters as policy-file tables (what a recording stores for a ``policy`` step)."""
+    if not filters:
+        return []
+    import tomllib
+
+    from wfptui.io.policy_file import dump_policy
+
+    text = dump_policy(Policy(sublayers={}, callouts={}, filters=filters))
+    tables: list[dict[str, Any]] = tomllib.loads(text).get("filter", [])
+    return tables
 
 
 class Backend:
@@ -195,10 +208,6 @@ class Backend:
         from wfptui.io.recording import write_recording
 
         write_recording(path, scenario=scenario, policies=dict(policies), inputs=inputs, records=list(records))
-
-    def inputs_of(self, scenario: Scenario, extra_steps: Sequence[Step]) -> Any:
-        """What a recording stores as its inputs: the steps that were driven."""
-        return [s.to_dict() for s in (*scenario.steps, *extra_steps)]
 
     def diff(self, a: Sequence[TraceRecord], b: Sequence[TraceRecord]) -> TraceComparison:
         """Semantic diff (core.diff): first divergence and the records that differ on each side."""

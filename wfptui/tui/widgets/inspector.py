@@ -131,8 +131,9 @@ def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool =
     out.append("\nPacket fields\n", "bold underline")
     if not record.fields:
         out.append("  (none)\n", "dim")
+    width = min(30, max((len(n) for n in record.fields), default=0)) + 1
     for name, value in record.fields.items():
-        out.append(f"  {name:<22}", "dim")
+        out.append(f"  {name:<{width}}", "dim")
         out.append(f"{_value(value)}\n")
     return out
 
