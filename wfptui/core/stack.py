@@ -317,7 +317,7 @@ class Ctx:
     """
 
     __slots__ = ("host", "bits", "proto", "laddr", "lport", "raddr", "rport", "app", "loopback",
-                 "wildcard", "implicit", "extra", "cache", "_info", "_dyn")
+                 "wildcard", "implicit", "extra", "cache", "_info", "_dyn", "out_data", "in_data")
 
     def __init__(self, host: Host, bits: int, proto: int, laddr: int | None, lport: int | None,
                  raddr: int | None, rport: int | None, app: AppSpec | None, loopback: bool,
@@ -337,6 +337,10 @@ class Ctx:
         self.cache: dict[tuple[int, int | None, bool], View] = {}
         self._info: dict[str, Any] | None = None
         self._dyn: dict[str, Value] | None = None
+        #: A TCP data segment's views, sent (STREAM, OUT_TRANSPORT, OUT_IPPACKET) and
+        #: received (IN_IPPACKET, IN_TRANSPORT, STREAM); built at the first segment.
+        self.out_data: tuple[View | None, ...] | None = None
+        self.in_data: tuple[View | None, ...] | None = None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -351,6 +355,10 @@ class Ctx:
                 "app": None if app is None else self.host.app_id(app), "loopback": self.loopback,
             }
         return info
+
+    def path(self, layers: tuple[Layer | None, ...], direction: int) -> tuple[View | None, ...]:
+        """The views of ``layers`` (None where a layer does not exist), no reauth."""
+        return tuple(None if layer is None else self.view(layer, direction, False) for layer in layers)
 
     def view(self, layer: Layer, direction: int | None, reauth: bool) -> View:
         key = (layer.layer_id, direction, reauth)
@@ -581,7 +589,7 @@ class Sock:
 
     __slots__ = ("name", "host", "kind", "app", "bits", "laddr", "lport", "wildcard", "implicit", "assigned",
                  "bind_ctx", "state", "flow", "raddr", "rport", "flows", "accepted", "last_peer",
-                 "listener", "authorized", "syn_tries", "default_remote", "conn_key", "timer")
+                 "listener", "authorized", "syn_tries", "default_remote", "conn_key", "timer", "data_pkt")
 
     def __init__(self, name: str | None, host: Host, kind: str, app: AppSpec, bits: int) -> None:
         self.name = name
@@ -608,6 +616,7 @@ class Sock:
         self.default_remote: tuple[int, int] | None = None
         self.conn_key: tuple[int, int, int, int, int] | None = None
         self.timer: Timer | None = None
+        self.data_pkt: Pkt | None = None  # the last DATA segment sent (packets are immutable)
 
 
 class Pkt:
@@ -737,6 +746,7 @@ class Network:
         #: Benchmark hook: when a list, every classification appends (compiled layer, values).
         self.capture: list[tuple[CompiledLayer, dict[str, Value]]] | None = None
         self._deliver = self.deliver
+        self._in_tcp_m = self._in_tcp
         self._resolved: dict[str, tuple[int, int, int]] = {}
         overrides = dict(policies or {})
         for spec in scenario.hosts:
@@ -898,6 +908,63 @@ class Network:
             self.classify(host, twin, ctx, packet, op, direction, dir_int, flow, reauth)
         return False
 
+    def _run_path(self, host: Host, ctx: Ctx, views: tuple[View | None, ...], packet: str, direction: str,
+                  dir_int: int, flow: int | None) -> int:
+        """``traverse`` along ``views`` in order (no op, no reauth) until one blocks: the
+        same records, events and discard-twin classification, in one call. Returns the
+        index of the view that blocked, or -1."""
+        token = host.policy_token
+        records = self.records
+        results = self.results
+        t = self.clock.now
+        hname = host.name
+        seq = self.seq
+        for i, view in enumerate(views):
+            if view is None:
+                continue  # the layer does not exist on this Windows version
+            if view.token is not token:
+                self._refresh(host, view)
+            if self.capture is not None:
+                assert view.cl is not None
+                self.capture.append((view.cl, view.values))
+            seq += 1
+            r = _new(_ClassifyShell)
+            r.seq = seq
+            r.t = t
+            r.host = hname
+            r.layer = view.name
+            r.layer_id = view.lid
+            r.packet = packet
+            r.op = None
+            r.direction = direction
+            r.flow = flow
+            r.reauth = False
+            r.action = action = view.action
+            r.filter = view.fkey
+            r.filter_id = view.fid
+            r.sublayer = view.slkey
+            r.terminating = view.term
+            r.veto = view.veto
+            r.fields = view.rendered
+            r.kind = "classify"
+            r.__class__ = ClassifyRecord
+            records.append(r)
+            res = view.res
+            assert res is not None
+            results[seq] = res
+            if view.events:
+                self.seq = seq
+                self._events(host, view.layer, ctx, res, direction, flow, False, False)
+                seq = self.seq
+            if action == BLOCK:
+                self.seq = seq
+                twin = host.twin(view.layer)
+                if twin is not None:
+                    self.classify(host, twin, ctx, packet, None, direction, dir_int, flow)
+                return i
+        self.seq = seq
+        return -1
+
     def out_packet(self, host: Host, L: LayerSet, ctx: Ctx, pkt: Pkt, flow: int | None) -> bool:
         """OUTBOUND_TRANSPORT → OUTBOUND_IPPACKET → the wire."""
         kind = pkt.kind
@@ -918,8 +985,12 @@ class Network:
         # clock.call_later(latency, self.deliver, dest, pkt, host), inlined
         clock = self.clock
         clock._n = n = clock._n + 1
-        heapq.heappush(clock._heap, (clock.now + (LOOPBACK_LATENCY if dest is host else LATENCY), n, None, True,
-                                     self._deliver, (dest, pkt, host)))
+        loopback = dest is host
+        if pkt.proto == TCP:  # deliver(dest, pkt, host) dispatches there
+            fn, args = self._in_tcp_m, (dest, pkt, loopback)
+        else:
+            fn, args = self._deliver, (dest, pkt, host)
+        heapq.heappush(clock._heap, (clock.now + (LOOPBACK_LATENCY if loopback else LATENCY), n, None, True, fn, args))
         clock.activity += 1
 
     # -- flows ----------------------------------------------------------------------
@@ -1218,14 +1289,27 @@ class Network:
         if flow.needs_reauth and not self.reauthorize(flow, "DATA", "outbound", OUTBOUND):
             self.stack(host, "send-failed", "connection aborted", flow.id, socket=sock.name)
             return
-        L = host.layers(sock.bits)
         fid = flow.id
-        if not self.traverse(host, L.stream, flow.ctx, "DATA", None, "outbound", OUTBOUND, fid):
+        ctx = flow.ctx
+        # STREAM, then out_packet's OUTBOUND_TRANSPORT and OUTBOUND_IPPACKET, as one path.
+        views = ctx.out_data
+        if views is None:
+            L = host.layers(sock.bits)
+            views = ctx.out_data = ctx.path((L.stream, L.out_tr, L.out_ip), OUTBOUND)
+        blocked = self._run_path(host, ctx, views, "DATA", "outbound", OUTBOUND, fid)
+        if blocked == 0:
             self.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=nbytes)
-            return
-        assert sock.laddr is not None and sock.raddr is not None and sock.rport is not None
-        self.out_packet(host, L, flow.ctx, Pkt(TCP, sock.bits, sock.laddr, sock.raddr, sock.lport, sock.rport,
-                                              "DATA", nbytes), fid)
+        elif blocked == 1:
+            self.stack(host, "packet-dropped", "DATA blocked at OUTBOUND_TRANSPORT", fid)
+        elif blocked == 2:
+            self.stack(host, "packet-dropped", "DATA blocked at OUTBOUND_IPPACKET", fid)
+        else:
+            pkt = sock.data_pkt
+            if pkt is None or pkt.nbytes != nbytes:
+                assert sock.laddr is not None and sock.raddr is not None and sock.rport is not None
+                pkt = sock.data_pkt = Pkt(TCP, sock.bits, sock.laddr, sock.raddr, sock.lport, sock.rport, "DATA",
+                                          nbytes)
+            self.wire(host, pkt)
 
     def send_udp(self, sock: Sock, raddr: int, rport: int, nbytes: int) -> None:
         host = sock.host
@@ -1480,6 +1564,17 @@ class Network:
         flow = conn.flow
         fid = flow.id
         ctx = flow.ctx
+        if kind == "DATA" and not flow.needs_reauth:
+            # IN_IPPACKET, IN_TRANSPORT, STREAM as one path (the general code below does the same).
+            views = ctx.in_data
+            if views is None:
+                views = ctx.in_data = ctx.path((L.in_ip, L.in_tr, L.stream), INBOUND)
+            blocked = self._run_path(host, ctx, views, "DATA", "inbound", INBOUND, fid)
+            if blocked < 0:
+                self.stack(host, "data-delivered", "", fid, bytes=pkt.nbytes)
+            elif blocked == 2:
+                self.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=pkt.nbytes)
+            return
         if not self.traverse(host, L.in_ip, ctx, kind, None, "inbound", INBOUND, fid):
             return
         if not self.traverse(host, L.in_tr, ctx, kind, None, "inbound", INBOUND, fid):

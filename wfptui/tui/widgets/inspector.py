@@ -33,9 +33,32 @@ def _loc(obj: Any) -> str:
 
 
 def _value(v: Any) -> str:
+    if v is None:
+        return "FWP_EMPTY"
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     return str(v)
+
+
+def field_text(name: str, v: Any) -> str:
+    """A trace field as a WFP engineer reads it: flag names, protocol and direction names,
+    FWP_EMPTY for unknown values (§2.5)."""
+    from wfptui.core.fields import FLAG_ENUMS, IP_PROTOCOL_NAMES, Direction
+
+    if isinstance(v, int) and not isinstance(v, bool):
+        enum = FLAG_ENUMS.get(name)
+        if enum is not None:
+            if v == 0:
+                return "0"
+            names = [m.name for m in enum if m.value and (v & m.value) == m.value and m.name]
+            return f"{v:#x} ({'|'.join(n for n in names if n)})" if names else f"{v:#x}"
+        if name in ("IP_PROTOCOL", "EMBEDDED_PROTOCOL") and v in IP_PROTOCOL_NAMES:
+            return f"{v} ({IP_PROTOCOL_NAMES[v].upper()})"
+        if name == "DIRECTION" and v in (0, 1):
+            return f"{v} (FWP_DIRECTION_{Direction(v).name})"
+        if name in ("IP_LOCAL_INTERFACE", "IP_ARRIVAL_INTERFACE", "IP_NEXTHOP_INTERFACE") and v > 0xFFFF:
+            return f"{v:#018x}"
+    return _value(v)
 
 
 def why(record: ClassifyRecord, result: Any) -> str:
@@ -134,7 +157,7 @@ def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool =
     width = min(30, max((len(n) for n in record.fields), default=0)) + 1
     for name, value in record.fields.items():
         out.append(f"  {name:<{width}}", "dim")
-        out.append(f"{_value(value)}\n")
+        out.append(f"{field_text(name, value)}\n")
     return out
 
 
