@@ -65,7 +65,9 @@ class _Driver:
     async def run_until(self, t: float) -> None:
         """Run every event due at or before ``t``, then move the clock to ``t``."""
         clock = self.net.clock
-        while clock.run_due(t, YIELD_EVERY) == YIELD_EVERY:
+        while True:
+            if clock.run_due(t, YIELD_EVERY) < YIELD_EVERY:
+                break
             await asyncio.sleep(0)
         if t > clock.now:
             clock.now = round(t, 6)

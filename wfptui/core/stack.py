@@ -25,9 +25,19 @@ Windows' order, by the host's compiled policy:
   flows authorized at that layer; their next packet, either direction, is classified
   there with IS_REAUTHORIZE + POLICY_CHANGE before STREAM / DATAGRAM_DATA.
 
-Decisions where the docs are silent are listed in docs/decisions-engine.md. The
-per-packet path is lean: per-flow field dicts are built once per (layer, direction,
-reauth) and reused; layers are resolved once per host.
+Decisions where the docs are silent are listed in docs/decisions-engine.md.
+
+The per-packet path is lean (benchmarks/README.md, "## replay"); none of it changes a
+trace byte:
+
+* a ``Ctx`` projects onto a layer once (``View``: values, rendered fields), from a
+  per-host plan that pre-renders every value endpoints share; the View keeps its
+  classification until the host's policy changes (``Host.policy_token``);
+* trace records are built as plain slot shells re-typed to the frozen record class
+  (``_shell``), not through the frozen dataclass ``__init__``;
+* a TCP data segment crosses its three layers per host in one ``_run_path`` call and is
+  delivered straight to ``_in_tcp``; the clock runs events in batches and rounds times
+  with ``round_us`` (bit-identical to ``round(t, 6)``).
 """
 
 from __future__ import annotations
@@ -224,7 +234,7 @@ class VirtualClock:
         if activity:
             self.activity -= 1
         if t > self.now:
-            self.now = round(t, 6)  # µs resolution: times survive the trace's rounding exactly
+            self.now = round_us(t)  # µs resolution: times survive the trace's rounding exactly
         fn(*args)
 
     def run_active(self, limit: int) -> int:
@@ -243,7 +253,10 @@ class VirtualClock:
             if activity:
                 self.activity -= 1
             if t > self.now:
-                self.now = round(t, 6)
+                # round_us(t), inlined
+                x = t * 1e6
+                k = round(x)
+                self.now = k / 1e6 if (x < 1e12 and -0.4 < x - k < 0.4) else round(t, 6)
             fn(*args)
         return n
 
@@ -262,9 +275,22 @@ class VirtualClock:
             if activity:
                 self.activity -= 1
             if t > self.now:
-                self.now = round(t, 6)
+                self.now = round_us(t)
             fn(*args)
         return n
+
+
+def round_us(t: float) -> float:
+    """``round(t, 6)``, bit for bit, at a fraction of its cost (it formats and parses a
+    decimal string). ``k / 1e6`` is the double nearest to k µs, as ``round`` returns;
+    k = the nearest integer to t·10⁶ is the correctly rounded µs count unless t·10⁶ is
+    within the multiplication's error (< 1.2e-4 below 10¹² µs) of a half — those few,
+    and huge times, go to ``round``."""
+    x = t * 1e6
+    k = round(x)
+    if x < 1e12 and -0.4 < x - k < 0.4:
+        return k / 1e6
+    return round(t, 6)
 
 
 # ----------------------------------------------------------------------------- model objects
@@ -407,20 +433,19 @@ class Ctx:
         plan = self.host.plans.get(pkey)
         if plan is None:
             plan = self.host.plans[pkey] = self._plan(layer, direction, reauth)
-        names, vals, rvals, slots = plan
-        if slots:
-            vals = list(vals)
-            rvals = list(rvals)
-            for i, name, cache, dtype in slots:
-                v = dyn[name]
-                vals[i] = v
-                r = cache.get(v, _MISSING)
-                if r is _MISSING:
-                    r = json_value(v, dtype, name)
-                    if len(cache) < _RENDER_CACHE_MAX:
-                        cache[v] = r
-                rvals[i] = r
-        return dict(zip(names, vals)), dict(zip(names, rvals))
+        names, const_vals, const_rvals, slots = plan
+        vals = list(const_vals)
+        rvals = list(const_rvals)
+        for i, name, cache, dtype in slots:
+            v = dyn[name]
+            vals[i] = v
+            r = cache.get(v, _MISSING)
+            if r is _MISSING:
+                r = json_value(v, dtype, name)
+                if len(cache) < _RENDER_CACHE_MAX:
+                    cache[v] = r
+            rvals[i] = r
+        return dict(zip(names, vals, strict=True)), dict(zip(names, rvals, strict=True))
 
     def _plan(self, layer: Layer, direction: int | None, reauth: bool) -> _Plan:
         """(field names present, values, rendered values, dynamic slots) for endpoints like
@@ -986,6 +1011,8 @@ class Network:
         clock = self.clock
         clock._n = n = clock._n + 1
         loopback = dest is host
+        fn: Callable[..., None]
+        args: tuple[Any, ...]
         if pkt.proto == TCP:  # deliver(dest, pkt, host) dispatches there
             fn, args = self._in_tcp_m, (dest, pkt, loopback)
         else:
@@ -1554,12 +1581,10 @@ class Network:
         return None
 
     def _in_tcp(self, host: Host, pkt: Pkt, loopback: bool) -> None:
-        L = host.layers(pkt.bits)
-        key = (pkt.bits, pkt.dst, pkt.dport, pkt.src, pkt.sport)
-        conn = host.conns.get(key)
+        conn = host.conns.get((pkt.bits, pkt.dst, pkt.dport, pkt.src, pkt.sport))
         kind = pkt.kind
         if conn is None or conn.flow is None:
-            self._in_tcp_stray(host, L, pkt, loopback)
+            self._in_tcp_stray(host, host.layers(pkt.bits), pkt, loopback)
             return
         flow = conn.flow
         fid = flow.id
@@ -1568,6 +1593,7 @@ class Network:
             # IN_IPPACKET, IN_TRANSPORT, STREAM as one path (the general code below does the same).
             views = ctx.in_data
             if views is None:
+                L = host.layers(pkt.bits)
                 views = ctx.in_data = ctx.path((L.in_ip, L.in_tr, L.stream), INBOUND)
             blocked = self._run_path(host, ctx, views, "DATA", "inbound", INBOUND, fid)
             if blocked < 0:
@@ -1575,6 +1601,7 @@ class Network:
             elif blocked == 2:
                 self.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=pkt.nbytes)
             return
+        L = host.layers(pkt.bits)
         if not self.traverse(host, L.in_ip, ctx, kind, None, "inbound", INBOUND, fid):
             return
         if not self.traverse(host, L.in_tr, ctx, kind, None, "inbound", INBOUND, fid):
