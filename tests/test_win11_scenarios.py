@@ -1,7 +1,7 @@
 """Scenarios against the real Windows 11 policy (scenarios/win11/, imported from
 filters-win11.xml; wfp-model.md §2.4, §3.4, §4.5, §5.5), plus direct classifications of the
-cases a scenario cannot express yet (an un-quarantined interface, non-AppContainer
-loopback), so the expectations are what Windows does."""
+same cases (an un-quarantined interface, non-AppContainer loopback), so the expectations are
+what Windows does both through the engine and at the classifier."""
 
 from __future__ import annotations
 
@@ -114,14 +114,13 @@ def test_non_appcontainer_loopback_accept_permitted(policy: CompiledPolicy) -> N
     assert r.action == "block" and r.filter is not None and r.filter.key == "appcontainerloopback-67113"
 
 
-@pytest.mark.xfail(reason="engine: loopback between desktop apps lacks FWP_CONDITION_FLAG_IS_NON_APPCONTAINER_LOOPBACK",
-                   strict=False)
 def test_loopback_accept_in_a_scenario() -> None:
-    text = (WIN11 / "loopback.toml").read_text(encoding="utf-8") + (
-        '\n[[expect]]\nhost = "win11"\nlayer = "ALE_AUTH_RECV_ACCEPT_V4"\npacket = "SYN"\naction = "permit"\n'
-        'filter = "appcontainerloopback-67101"\n'
-    )
-    result = run_scenario(parse_scenario(text, str(WIN11 / "loopback-accept.toml"), base_dir=WIN11))
+    # The engine sets IS_NON_APPCONTAINER_LOOPBACK on Win8+ loopback: 67101 permits the accept.
+    result = run_scenario(parse_scenario((WIN11 / "loopback.toml").read_text(encoding="utf-8"),
+                                         str(WIN11 / "loopback.toml"), base_dir=WIN11))
+    accept = [r for r in result.records if getattr(r, "layer", "") == "ALE_AUTH_RECV_ACCEPT_V4"]
+    assert [(r.action, r.filter) for r in accept] == [("permit", "appcontainerloopback-67101")]
+    assert accept[0].fields["FLAGS"] == 0x800001
     assert all(e.ok for e in result.expects), [e.message for e in result.expects if not e.ok]
 
 
@@ -144,3 +143,17 @@ def test_outbound_icmp_error(policy: CompiledPolicy, code: int, profile: int, ke
         assert r.filter is not None and r.filter.key != key and r.action == "permit"
         return
     assert r.action == action and r.filter is not None and r.filter.key == key
+
+
+def test_interface_quarantine_epoch_reaches_the_classifier() -> None:
+    """`interface = { luid, quarantine_epoch }` in a scenario fills INTERFACE_QUARANTINE_EPOCH
+    and the LUID fields, so the dump's un-quarantine filter permits and Query User decides."""
+    for name, deciding in (("tcp-inbound-default-block.toml", "query-user-130197"),
+                           ("tcp-inbound-quarantined.toml", "quarantine-default-inbound-block-66241")):
+        result = run_scenario(parse_scenario((WIN11 / name).read_text(encoding="utf-8"), str(WIN11 / name),
+                                             base_dir=WIN11))
+        accept = [r for r in result.records if getattr(r, "layer", "") == "ALE_AUTH_RECV_ACCEPT_V4"]
+        assert [r.filter for r in accept] == [deciding] * 3
+        assert all(e.ok for e in result.expects), [e.message for e in result.expects if not e.ok]
+    first = accept[0]
+    assert "INTERFACE_QUARANTINE_EPOCH" not in first.fields or first.fields["INTERFACE_QUARANTINE_EPOCH"] is None

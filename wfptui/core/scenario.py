@@ -83,6 +83,10 @@ class InterfaceSpec:
     profile_id: int = 1
     luid: int | None = None
     tunnel_type: int = 0
+    #: INTERFACE_QUARANTINE_EPOCH. Windows Firewall's "Interface Un-quarantine filter" permits
+    #: per (LUID, epoch); without it the "Quarantine Default Inbound Block" decides (§5.5).
+    #: None = not declared: the field is FWP_EMPTY.
+    quarantine_epoch: int | None = None
 
     @property
     def net_luid(self) -> int:
@@ -90,14 +94,17 @@ class InterfaceSpec:
 
     def to_dict(self) -> JsonDict:
         return {"index": self.index, "type": self.type, "profile_id": self.profile_id,
-                "luid": self.luid, "tunnel_type": self.tunnel_type}
+                "luid": self.luid, "tunnel_type": self.tunnel_type,
+                "quarantine_epoch": self.quarantine_epoch}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> InterfaceSpec:
         luid = d.get("luid")
+        epoch = d.get("quarantine_epoch")
         return cls(index=int(d.get("index", 2)), type=int(d.get("type", 6)),
                    profile_id=int(d.get("profile_id", 1)),
-                   luid=None if luid is None else int(luid), tunnel_type=int(d.get("tunnel_type", 0)))
+                   luid=None if luid is None else int(luid), tunnel_type=int(d.get("tunnel_type", 0)),
+                   quarantine_epoch=None if epoch is None else int(epoch))
 
 
 #: Windows' loopback pseudo-interface: index 1, IF_TYPE_SOFTWARE_LOOPBACK (24).

@@ -82,6 +82,11 @@ from wfptui.core.values import format_address, json_value, normalize_app_id, par
 TCP, UDP, ICMP4, ICMP6 = 6, 17, 1, 58
 
 F_LOOPBACK = 0x1  # FWP_CONDITION_FLAG_IS_LOOPBACK (§4.5)
+#: FWP_CONDITION_FLAG_IS_NON_APPCONTAINER_LOOPBACK (Win8+, §2.8): loopback between apps that are
+#: not AppContainers. Every simulated app is unpackaged (ALE_PACKAGE_ID S-1-0-0), so Win8+
+#: loopback carries this bit beside IS_LOOPBACK; Windows Firewall's AppContainer loopback
+#: filters test it (FLAGS_ALL_SET 0x800000).
+F_NON_APPCONTAINER_LOOPBACK = 0x800000
 F_REAUTHORIZE = 0x4  # FWP_CONDITION_FLAG_IS_REAUTHORIZE
 F_WILDCARD_BIND = 0x8  # FWP_CONDITION_FLAG_IS_WILDCARD_BIND
 F_IMPLICIT_BIND = 0x200  # FWP_CONDITION_FLAG_IS_IMPLICIT_BIND (Vista only, §4.5)
@@ -478,6 +483,8 @@ class Ctx:
             "CURRENT_PROFILE_ID": prof, "ORIGINAL_PROFILE_ID": prof, "LOCAL_INTERFACE_PROFILE_ID": prof,
             "ALE_PROMISCUOUS_MODE": 0, "ALE_SIO_FIREWALL_SYSTEM_PORT": 0, "ALE_NAP_CONTEXT": 0,
         }
+        if iface.quarantine_epoch is not None:
+            base["INTERFACE_QUARANTINE_EPOCH"] = iface.quarantine_epoch
         if self.lport is not None:
             base["IP_LOCAL_PORT"] = self.lport
         if self.raddr is not None:
@@ -494,6 +501,8 @@ class Ctx:
         flags = 0
         if self.loopback and fam in _LOOPBACK_FAMILIES:
             flags |= F_LOOPBACK
+            if host.windows >= WinVersion.WIN8:
+                flags |= F_NON_APPCONTAINER_LOOPBACK
         if reauth:
             flags |= F_REAUTHORIZE
         if self.wildcard and fam in ("ALE_RESOURCE_ASSIGNMENT", "ALE_BIND_REDIRECT"):

@@ -6,7 +6,7 @@ Top level: ``name``, ``[[host]]``, ``[[step]]``, ``[[expect]]``.
   win10 | win11; default win11), ``address`` (one address or a list), ``policy`` (a path
   relative to the scenario file, or an inline ``[host.policy]`` table; absent = no
   filters), ``app`` (list of ``{ name, path, user }``), ``interface`` (``{ index, type,
-  profile_id, luid, tunnel_type }``).
+  profile_id, luid, tunnel_type, quarantine_epoch }``).
 * ``[[step]]``: ``do`` (listen | bind | connect | send | close | probe | ping | policy |
   wait), ``host``, ``app``, ``proto`` (tcp | udp), ``port``, ``socket``, ``address``, ``to``
   (``"host:port"``, ``"10.0.0.2:80"``, ``"[fd00::2]:80"``), ``bytes``, ``at`` (seconds),
@@ -59,7 +59,7 @@ from wfptui.io.tomlpos import KeyPath, TomlLocator, parse_toml
 _TOP_KEYS = ("name", "host", "step", "expect")
 _HOST_KEYS = ("name", "windows", "address", "policy", "app", "interface")
 _APP_KEYS = ("name", "path", "user")
-_IFACE_KEYS = ("index", "type", "profile_id", "luid", "tunnel_type")
+_IFACE_KEYS = ("index", "type", "profile_id", "luid", "tunnel_type", "quarantine_epoch")
 _STEP_KEYS = ("do", "host", "app", "proto", "port", "socket", "address", "to", "bytes", "at", "add", "remove",
               "packets", "count", "seconds")
 _EXPECT_KEYS = ("host", "layer", "packet", "op", "reauth", "action", "filter", "count")
@@ -294,7 +294,7 @@ class _Loader:
             return InterfaceSpec()
         p = (*path, "interface")
         if not isinstance(raw, dict):
-            self.err(p, "interface must be a table { index, type, profile_id, luid, tunnel_type }", value=True)
+            self.err(p, "interface must be a table { index, type, profile_id, luid, tunnel_type, quarantine_epoch }", value=True)
             return InterfaceSpec()
         self.check_keys(raw, _IFACE_KEYS, p, "interface")
         d = InterfaceSpec()
@@ -303,9 +303,10 @@ class _Loader:
         prof = self.get_int(raw, "profile_id", p, 0, 0xFFFFFFFF)
         luid = self.get_int(raw, "luid", p, 0, (1 << 64) - 1)
         tunnel = self.get_int(raw, "tunnel_type", p, 0, 0xFFFFFFFF)
+        epoch = self.get_int(raw, "quarantine_epoch", p, 0, (1 << 64) - 1)
         return InterfaceSpec(index=d.index if index is None else index, type=d.type if itype is None else itype,
                              profile_id=d.profile_id if prof is None else prof, luid=luid,
-                             tunnel_type=d.tunnel_type if tunnel is None else tunnel)
+                             tunnel_type=d.tunnel_type if tunnel is None else tunnel, quarantine_epoch=epoch)
 
     # -- steps --------------------------------------------------------------------------
     def load_steps(self, hosts: list[HostSpec]) -> list[Step]:
