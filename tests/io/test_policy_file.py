@@ -505,7 +505,7 @@ flags = 8
         "p.toml",
     )
     text = dump_policy(p)
-    assert 'value = "\\\\device\\\\harddiskvolume3\\\\x.exe"' in text
+    assert "value = '\\device\\harddiskvolume3\\x.exe'" in text  # a literal string: no escapes
     assert 'value = ["is_loopback", "is_reauthorize"]' in text
     assert 'value = "10.0.0.1"' in text
     assert 'value = "D:(A;;CC;;;S-1-5-18)"' in text

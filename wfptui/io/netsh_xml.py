@@ -92,6 +92,7 @@ from wfptui.core.model import (
     Weight,
 )
 from wfptui.io.errors import Diagnostic, InputError
+from wfptui.io.policy_file import toml_literal, toml_str
 from wfptui.io.progress import Progress
 
 __all__ = [
@@ -1359,50 +1360,8 @@ def import_netsh(path: str | os.PathLike[str], progress: bool | None = None) -> 
 
 # ----------------------------------------------------------------------------- policy file text
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def toml_str(text: str) -> str:
-    """A TOML string literal: '...' for Windows paths and SDDL (no escapes needed), else "..."."""
-    if "\\" in text and "'" not in text and not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-        return f"'{text}'"
-    out = ['"']
-    for ch in text:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def toml_inline(value: object) -> str:
-    """A TOML inline value (str, bool, int, list, dict) on one line."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        if -(1 << 63) <= value < (1 << 63):
-            return str(value)
-        return toml_str(hex(value))
-    if isinstance(value, str):
-        return toml_str(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_inline(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = ", ".join(f"{k if _BARE_KEY.match(k) else toml_str(k)} = {toml_inline(v)}" for k, v in value.items())
-        return "{ " + items + " }" if items else "{}"
-    raise TypeError(f"cannot write {value!r} as TOML")  # pragma: no cover
+# One TOML writer for every policy file: io.policy_file's (the importer adds only comments).
+toml_inline = toml_literal
 
 
 def _comment(lines: Iterable[str], indent: str = "") -> list[str]:

@@ -970,9 +970,12 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def _toml_str(s: str) -> str:
+def toml_str(text: str) -> str:
+    """A TOML string: '...' for Windows paths and SDDL (readable, no escapes needed), else "..."."""
+    if "\\" in text and "'" not in text and not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        return f"'{text}'"
     out = ['"']
-    for ch in s:
+    for ch in text:
         o = ord(ch)
         if ch == '"':
             out.append('\\"')
@@ -990,6 +993,9 @@ def _toml_str(s: str) -> str:
             out.append(ch)
     out.append('"')
     return "".join(out)
+
+
+_toml_str = toml_str
 
 
 def _toml_key(k: str) -> str:
