@@ -76,7 +76,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wfptui.core.builtins import BUILTIN_CALLOUTS, BUILTIN_SUBLAYERS, get_callout, get_sublayer
+from wfptui.core.builtins import (
+    BUILTIN_CALLOUTS,
+    BUILTIN_SUBLAYERS,
+    BuiltinCallout,
+    BuiltinSublayer,
+    get_callout,
+    get_sublayer,
+)
 from wfptui.core.datatypes import DataType
 from wfptui.core.fields import UnknownNameError, get_field, normalize_guid
 from wfptui.core.layers import Layer, get_layer
@@ -291,44 +298,35 @@ def parse_filter_flag(text: str) -> int:
     raise UnknownNameError("filter flag", text, [h.lower() for h in hits])
 
 
-def resolve_sublayer(text: str, sublayers: Mapping[str, Sublayer]) -> str | None:
-    """The key in ``sublayers`` that ``text`` names (key, built-in name, or GUID), or None."""
+def _resolve(text: str, objects: Mapping[str, Sublayer] | Mapping[str, Callout],
+             builtin: BuiltinSublayer | BuiltinCallout | None) -> str | None:
+    """The key in ``objects`` that ``text`` names: its key (any case), the built-in it names,
+    or its GUID; None when nothing fits."""
     t = text.strip()
-    if t in sublayers:
+    if t in objects:
         return t
     low = t.lower()
-    for k in sublayers:
+    for k in objects:
         if k.lower() == low:
             return k
-    b = get_sublayer(t)
-    if b is not None and (b.name in sublayers or not any(s.builtin for s in sublayers.values())):
-        return b.name  # built-ins exist on every host, even when the mapping leaves them out
+    if builtin is not None and (builtin.name in objects or not any(o.builtin for o in objects.values())):
+        return builtin.name  # built-ins exist on every host, even when the mapping leaves them out
     guid = normalize_guid(t)
     if guid is not None:
-        for k, s in sublayers.items():
-            if s.guid is not None and normalize_guid(s.guid) == guid:
+        for k, o in objects.items():
+            if o.guid is not None and normalize_guid(o.guid) == guid:
                 return k
     return None
+
+
+def resolve_sublayer(text: str, sublayers: Mapping[str, Sublayer]) -> str | None:
+    """The key in ``sublayers`` that ``text`` names (key, built-in name, or GUID), or None."""
+    return _resolve(text, sublayers, get_sublayer(text.strip()))
 
 
 def resolve_callout(text: str, callouts: Mapping[str, Callout]) -> str | None:
     """The key in ``callouts`` that ``text`` names (key, built-in name, or GUID), or None."""
-    t = text.strip()
-    if t in callouts:
-        return t
-    low = t.lower()
-    for k in callouts:
-        if k.lower() == low:
-            return k
-    b = get_callout(t)
-    if b is not None and (b.name in callouts or not any(c.builtin for c in callouts.values())):
-        return b.name  # built-ins exist on every host, even when the mapping leaves them out
-    guid = normalize_guid(t)
-    if guid is not None:
-        for k, c in callouts.items():
-            if c.guid is not None and normalize_guid(c.guid) == guid:
-                return k
-    return None
+    return _resolve(text, callouts, get_callout(text.strip()))
 
 
 def _suggest(text: str, keys: list[str]) -> str:
