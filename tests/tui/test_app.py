@@ -332,6 +332,28 @@ async def test_editor_marks_errors_as_you_type_and_saves_atomically(source: Sour
         assert app.screen is app.main
 
 
+async def test_editor_switches_between_hosts(source: Source) -> None:
+    app = WfpApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("g", "e")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        screen = app.screen
+        assert isinstance(screen, EditorScreen)
+        hosts = list(app.host_policies)
+        first = screen.current_editor()
+        assert first is not None
+        start = hosts.index(first.host)
+        await pilot.press("f6")
+        await pilot.pause()
+        second = screen.current_editor()
+        assert second is not None and second.host == hosts[(start + 1) % len(hosts)] and second.has_focus
+        await pilot.press("shift+f6")
+        await pilot.pause()
+        back = screen.current_editor()
+        assert back is not None and back.host == first.host
+
+
 async def test_revert_throws_away_unsaved_edits(source: Source) -> None:
     app = WfpApp(source, watch=False)
     async with app.run_test(size=SIZE) as pilot:

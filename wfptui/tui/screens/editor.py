@@ -36,12 +36,16 @@ class EditorScreen(Screen[None]):
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("escape", "close", "Back", priority=True),
         Binding("ctrl+r", "revert", "Revert to file"),
+        Binding("ctrl+pagedown,f6", "next_host", "Next host", priority=True),
+        Binding("ctrl+pageup,shift+f6", "previous_host", "Previous host", priority=True),
     ]
     """
     | Key | Action |
     | :- | :- |
     | ctrl+s | Save this host's policy (atomic) and apply it. |
     | ctrl+r | Throw away unsaved edits: reload the file. |
+    | ctrl+pagedown / f6 | The next host's policy. |
+    | ctrl+pageup / shift+f6 | The previous host's policy. |
     | escape | Back to the main screen (edits are kept). |
     """
 
@@ -62,7 +66,7 @@ class EditorScreen(Screen[None]):
                     yield PolicyEditor(hp.editor_text(), host, id=f"edit-{host}")
                     yield Static("", id=f"diag-{host}", classes="diagnostics")
         hint = "" if toml_highlighting() else " · TOML highlighting off (needs textual[syntax])"
-        yield Static(f"ctrl+s save · ctrl+r revert · escape back{hint}", id="editor-hint", markup=False)
+        yield Static(f"ctrl+s save · ctrl+r revert · f6 / ctrl+pagedown next host · escape back{hint}", id="editor-hint", markup=False)
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -85,6 +89,20 @@ class EditorScreen(Screen[None]):
         if not active:
             return None
         return self.query_one(f"#edit-{active.removeprefix('tab-')}", PolicyEditor)
+
+    def _cycle(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        ids = [f"tab-{host}" for host in self.wfp_app.host_policies]
+        if not ids:
+            return
+        current = ids.index(tabs.active) if tabs.active in ids else 0
+        tabs.active = ids[(current + step) % len(ids)]
+
+    def action_next_host(self) -> None:
+        self._cycle(1)
+
+    def action_previous_host(self) -> None:
+        self._cycle(-1)
 
     @on(TabbedContent.TabActivated)
     def _tab(self, _event: TabbedContent.TabActivated) -> None:
