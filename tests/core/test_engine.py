@@ -167,3 +167,16 @@ def test_step_round_trip_keeps_filter_ids_against_any_policy() -> None:
     assert rebuilt == list(sc.steps)
     ids = [f.filter_id for s in sc.steps for f in s.add]
     assert len(ids) == 2 and len(set(ids)) == 2
+
+
+def test_progress_callback_counts_every_step() -> None:
+    from wfptui.core.engine import run_scenario
+    from wfptui.io.scenario_file import load_builtin_scenario
+
+    scenario = load_builtin_scenario()
+    calls: list[tuple[int, int]] = []
+    result = run_scenario(scenario, progress=lambda done, total: calls.append((done, total)))
+    n = len(scenario.steps)
+    assert calls == [(i, n) for i in range(1, n + 1)]
+    # the callback observes; it changes nothing
+    assert [r.to_dict() for r in result.records] == [r.to_dict() for r in run_scenario(scenario).records]

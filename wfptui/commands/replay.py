@@ -64,10 +64,14 @@ def replay(rec: Any, policies: dict[str, Any]) -> Any:
         raise InputError([Diagnostic(rec.path, 0, 0, "the recording holds no scenario to replay")])
     if rec.inputs:
         scenario = dataclasses.replace(scenario, steps=tuple(rec.inputs))
-    try:
-        return run_scenario(scenario, policies=policies)
-    except (ValueError, KeyError, TypeError) as exc:  # the engine refused an input of the file
-        raise InputError([Diagnostic(rec.path, 0, 0, f"cannot replay: {exc}")]) from None
+    from wfptui.io.progress import Progress
+
+    # A bar on a terminal for big replays (spec §2); silent when piped.
+    with Progress(total=len(scenario.steps), label="replay") as bar:
+        try:
+            return run_scenario(scenario, policies=policies, progress=lambda done, _total: bar.update(done))
+        except (ValueError, KeyError, TypeError) as exc:  # the engine refused an input of the file
+            raise InputError([Diagnostic(rec.path, 0, 0, f"cannot replay: {exc}")]) from None
 
 
 def records_like(recorded: list[Any], result: Any) -> list[Any]:

@@ -75,7 +75,11 @@ def run(args: argparse.Namespace) -> int:
         for d in exc.diagnostics:
             print(d, file=sys.stderr)
         return 2
-    result = run_scenario(scenario, policies or None)
+    from wfptui.io.progress import Progress
+
+    # A bar on a terminal for long runs (spec §2); silent when stdout is piped.
+    with Progress(total=len(scenario.steps), label="run") as bar:
+        result = run_scenario(scenario, policies or None, progress=lambda done, _total: bar.update(done))
     out = sys.stdout
     write_trace(result.all_records, args.format, out, scenario=scenario.name, ok=result.ok)
     out.flush()

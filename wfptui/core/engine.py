@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,15 +73,20 @@ class _Driver:
             clock.now = round(t, 6)
 
 
+#: Called after each step with (steps done, steps in all): lets a command draw a progress bar.
+ProgressFn = Callable[[int, int], None]
+
+
 async def arun_scenario(scenario: Scenario, policies: Mapping[str, Policy] | None = None,
-                        extra_steps: Sequence[Step] = ()) -> RunResult:
+                        extra_steps: Sequence[Step] = (), progress: ProgressFn | None = None) -> RunResult:
     """Run ``scenario`` (host policies replaced by ``policies`` where given), then
     ``extra_steps``; check the expectations."""
     net = Network(scenario, policies)
-    return await run_network(net, scenario, extra_steps)
+    return await run_network(net, scenario, extra_steps, progress)
 
 
-async def run_network(net: Network, scenario: Scenario, extra_steps: Sequence[Step] = ()) -> RunResult:
+async def run_network(net: Network, scenario: Scenario, extra_steps: Sequence[Step] = (),
+                      progress: ProgressFn | None = None) -> RunResult:
     """Run ``scenario`` on an already built ``Network`` (benchmarks set ``net.capture``).
 
     The cyclic garbage collector is paused while the run builds its trace: the records
@@ -91,16 +96,18 @@ async def run_network(net: Network, scenario: Scenario, extra_steps: Sequence[St
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return await _run(net, scenario, extra_steps)
+        return await _run(net, scenario, extra_steps, progress)
     finally:
         if was_enabled:
             gc.enable()
 
 
-async def _run(net: Network, scenario: Scenario, extra_steps: Sequence[Step]) -> RunResult:
+async def _run(net: Network, scenario: Scenario, extra_steps: Sequence[Step],
+               progress: ProgressFn | None) -> RunResult:
     driver = _Driver(net)
     executed: list[Step] = []
-    for step in (*scenario.steps, *extra_steps):
+    steps = (*scenario.steps, *extra_steps)
+    for step in steps:
         if step.at is not None:
             await driver.run_until(step.at)
         else:
@@ -111,6 +118,8 @@ async def _run(net: Network, scenario: Scenario, extra_steps: Sequence[Step]) ->
         else:
             net.execute(step)
         executed.append(step)
+        if progress is not None:
+            progress(len(executed), len(steps))
         await asyncio.sleep(0)
     await driver.settle()
     expects = check_expects(scenario.expects, net.records, net.seq + 1) if scenario.expects else []
@@ -132,6 +141,6 @@ def drive(coro: Coroutine[Any, Any, RunResult]) -> RunResult:
 
 
 def run_scenario(scenario: Scenario, policies: Mapping[str, Policy] | None = None,
-                 extra_steps: Sequence[Step] = ()) -> RunResult:
+                 extra_steps: Sequence[Step] = (), progress: ProgressFn | None = None) -> RunResult:
     """Synchronous ``arun_scenario``."""
-    return drive(arun_scenario(scenario, policies, extra_steps))
+    return drive(arun_scenario(scenario, policies, extra_steps, progress))
