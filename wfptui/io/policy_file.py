@@ -74,7 +74,7 @@ import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from wfptui.core.builtins import (
     BUILTIN_CALLOUTS,
@@ -260,6 +260,9 @@ def _uint_from(raw: object, limit: int) -> int | None:
 # ----------------------------------------------------------------------------- names
 
 
+_E = TypeVar("_E", MatchType, ActionType, FilterFlag)
+
+
 def _enum_name(text: str, prefix: str) -> str:
     return text.strip().upper().removeprefix(prefix).replace("-", "_").replace(" ", "_")
 
@@ -268,34 +271,28 @@ _MATCHES = {m.name.removeprefix("FWP_MATCH_"): m for m in MatchType if m != Matc
 _ACTIONS = {a.name.removeprefix("FWP_ACTION_"): a for a in FILTER_ACTIONS}
 
 
-def parse_match(text: str) -> MatchType:
-    """``FWP_MATCH_RANGE`` / ``range`` (any case) → MatchType; UnknownNameError otherwise."""
-    name = _enum_name(text, "FWP_MATCH_")
-    members = _MATCHES
+def _lookup(text: str, prefix: str, members: Mapping[str, _E], kind: str) -> _E:
+    """``PREFIX_NAME`` / ``name`` (any case) → the member; UnknownNameError with a suggestion."""
+    name = _enum_name(text, prefix)
     if name in members:
         return members[name]
     hits = difflib.get_close_matches(name, list(members), n=1, cutoff=0.6)
-    raise UnknownNameError("match type", text, [h.lower() for h in hits])
+    raise UnknownNameError(kind, text, [h.lower() for h in hits])
+
+
+def parse_match(text: str) -> MatchType:
+    """``FWP_MATCH_RANGE`` / ``range`` (any case) → MatchType; UnknownNameError otherwise."""
+    return _lookup(text, "FWP_MATCH_", _MATCHES, "match type")
 
 
 def parse_action(text: str) -> ActionType:
     """``FWP_ACTION_BLOCK`` / ``block`` (any case) → ActionType (filter actions only)."""
-    name = _enum_name(text, "FWP_ACTION_")
-    members = _ACTIONS
-    if name in members:
-        return members[name]
-    hits = difflib.get_close_matches(name, list(members), n=1, cutoff=0.6)
-    raise UnknownNameError("action", text, [h.lower() for h in hits])
+    return _lookup(text, "FWP_ACTION_", _ACTIONS, "action")
 
 
 def parse_filter_flag(text: str) -> int:
     """``FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT`` / ``clear_action_right`` → the flag bit."""
-    name = _enum_name(text, "FWPM_FILTER_FLAG_")
-    members = FilterFlag.__members__
-    if name in members:
-        return int(members[name])
-    hits = difflib.get_close_matches(name, list(members), n=1, cutoff=0.6)
-    raise UnknownNameError("filter flag", text, [h.lower() for h in hits])
+    return int(_lookup(text, "FWPM_FILTER_FLAG_", FilterFlag.__members__, "filter flag"))
 
 
 def _resolve(text: str, objects: Mapping[str, Sublayer] | Mapping[str, Callout],
