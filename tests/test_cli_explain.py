@@ -97,7 +97,7 @@ def test_text_block(policy_file: Path) -> None:
     assert "Phase 1: sublayer 'vendor', weight 65535 (0xffff)" in out
     assert "Phase 2: sublayer 'corp', weight 32768 (0x8000)" in out
     assert "      [x] IP_REMOTE_ADDRESS equal 10.0.0.0/8" in out
-    assert "  unreached: filter 'allow-all' id 70002" in out
+    assert "  unreached: filter 'allow-all' id 70002 (0x11172)" in out
     assert out.rstrip().splitlines()[-1] == (
         "Final: BLOCK by filter 'no-web' (Block web) in sublayer 'corp' (hard block; lower sublayers cannot override)")
     assert proc.stderr == ""

@@ -63,12 +63,12 @@ def test_text_hard_block() -> None:
     assert "  IP_REMOTE_ADDRESS = 10.0.0.5" in text
     assert "Phase 1: sublayer 'corp' (Corporate), weight 32768 (0x8000)" in text
     assert "Phase 2: sublayer 'MPSSVC_WF', weight 2 (0x0002)" in text
-    assert "  filter 'no-web' (Block web) id 70001, weight 0x000000000000000a, action block" in text
+    assert "  filter 'no-web' (Block web) id 70001 (0x11171), weight 0x000000000000000a, action block" in text
     assert "      [x] IP_LOCAL_PORT equal 80" in text
     assert "      [ ] IP_LOCAL_PORT equal 443" in text
     assert "      [x] IP_REMOTE_ADDRESS equal 10.0.0.0/8" in text
     assert "      => block (static block: hard)  <- ends the sublayer" in text
-    assert "  unreached: filter 'allow-all' id 70002" in text
+    assert "  unreached: filter 'allow-all' id 70002 (0x11172)" in text
     assert "  Result: BLOCK (hard block) by filter 'no-web' (Block web)" in text
     assert "  Effect: decided: the first decision at this layer" in text
     assert "  Effect: kept: the block of 'no-web' (Block web) is hard; a lower sublayer cannot change it" in text

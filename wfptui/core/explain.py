@@ -132,7 +132,7 @@ def final_sentence(result: ClassifyResult) -> str:
 def _filter_lines(fe: FilterEval, values: Mapping[str, Value], ends: bool) -> list[str]:
     f = fe.filter
     tie = ", tie: same weight as another matching filter (ordered by filter id)" if fe.tie else ""
-    lines = [f"  filter {_label(f)} id {f.filter_id}, weight {_weight(f.effective_weight)}, "
+    lines = [f"  filter {_label(f)} id {f.filter_id} ({f.filter_id:#x}), weight {_weight(f.effective_weight)}, "
              f"action {f.action.short}{' -> callout ' + repr(f.callout) if f.callout else ''}{tie}"]
     if not f.conditions:
         lines.append("      (no conditions: matches everything)")
@@ -166,7 +166,7 @@ def explain_text(result: ClassifyResult, values: Mapping[str, Value]) -> str:
         for fe in sr.evaluated:
             out += _filter_lines(fe, values, fe is sr.deciding)
         for f in sr.unreached:
-            out.append(f"  unreached: filter {_label(f)} id {f.filter_id}, weight {_weight(f.effective_weight)} "
+            out.append(f"  unreached: filter {_label(f)} id {f.filter_id} ({f.filter_id:#x}), weight {_weight(f.effective_weight)} "
                        f"(matches, but the sublayer had already decided)")
         if sr.deciding is None:
             out.append("  Result: NONE")
