@@ -37,8 +37,8 @@ YIELD_EVERY = 4096
 class RunResult:
     """Everything a run produced (the TUI, recordings and ``run`` read it)."""
 
-    records: list[TraceRecord]
-    results: dict[int, ClassifyResult]  # classify record seq → the full arbitration result
+    records: Sequence[TraceRecord]  # a core.trace.Trace: record i has seq i + 1
+    results: Mapping[int, ClassifyResult]  # classify record seq → the full arbitration result
     expects: list[ExpectRecord]
     ok: bool
     hosts: list[str]

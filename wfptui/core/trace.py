@@ -4,15 +4,21 @@ Each record is frozen data with ``to_dict()`` giving the JSON object of the trac
 (``{"kind": ...}``); ``record_from_dict`` is its inverse. Field values inside
 ``fields`` are already rendered to JSON-able form (numbers, address strings, flag
 numbers) so a record means the same after a round trip through any format.
+
+A run's records are a ``Trace``: a read-only sequence in which record ``i`` has seq
+``i + 1``. The engine stores classifications and stack events there as compact rows
+(the outcome of a classification is shared by every packet of a flow while the policy
+stays; see ``Trace``), and each read builds the real frozen record from its row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any, Union
+from typing import Any, Union, overload
 
-from wfptui.core.model import Terminating
+from wfptui.core.model import ClassifyResult, Terminating
 
 JsonDict = dict[str, Any]
 
@@ -211,3 +217,174 @@ def record_from_dict(d: JsonDict) -> TraceRecord:
         return ExpectRecord(seq=rest["seq"], ok=rest["ok"], expect=dict(rest["expect"]),
                             matched=rest["matched"], message=rest["message"])
     raise ValueError(f"unknown trace record kind {kind!r}")
+
+
+# ----------------------------------------------------------------------------- compact trace
+
+#: What a classification decided, shared by every row of that (view, policy generation):
+#: (layer name, layer id, action, filter key, filter id, sublayer key, terminating, veto,
+#: rendered fields, the full ClassifyResult). Built once per view and policy change.
+Outcome = tuple[str, int, str, str | None, int | None, str | None, tuple[Terminating, ...], bool,
+                JsonDict, ClassifyResult]
+
+
+def _shell(cls: type) -> Any:
+    """A plain class with exactly the slot layout of the frozen slots dataclass ``cls``.
+
+    Records are built as a shell (plain, specialised ``STORE_ATTR`` per slot), then
+    re-typed with ``__class__ = cls``: CPython allows that between classes with the same
+    slots, and the object is then in every way an instance of ``cls`` (``type``,
+    ``isinstance``, ``==``, ``hash``, frozen). The generated ``__init__`` of a frozen
+    dataclass goes through ``object.__setattr__`` per field and costs ~7x more."""
+    slots: tuple[str, ...] = tuple(vars(cls)["__slots__"])
+    return type(f"_{cls.__name__}Shell", (), {"__slots__": slots, "__module__": __name__})
+
+
+_ClassifyShell = _shell(ClassifyRecord)
+_StackShell = _shell(StackRecord)
+#: The slots the builders below set, in order: a changed record layout fails loudly
+#: here, not with half-built records.
+_CLASSIFY_SLOTS = ("seq", "t", "host", "layer", "layer_id", "packet", "op", "direction", "flow", "reauth",
+                   "action", "filter", "filter_id", "sublayer", "terminating", "veto", "fields", "kind")
+_STACK_SLOTS = ("seq", "t", "host", "event", "flow", "detail", "data", "kind")
+if _ClassifyShell.__slots__ != _CLASSIFY_SLOTS or _StackShell.__slots__ != _STACK_SLOTS:  # pragma: no cover
+    raise ImportError("wfptui.core.trace record layout changed: update the record shells")
+_new = object.__new__
+
+
+def classify_row(row: tuple[Any, ...], seq: int, t: float) -> ClassifyRecord:
+    """The ClassifyRecord of a row ``(classify_row, outcome, host, packet, op, direction,
+    flow, reauth)``."""
+    _, out, host, packet, op, direction, flow, reauth = row
+    r = _new(_ClassifyShell)
+    r.seq = seq
+    r.t = t
+    r.host = host
+    r.layer = out[0]
+    r.layer_id = out[1]
+    r.packet = packet
+    r.op = op
+    r.direction = direction
+    r.flow = flow
+    r.reauth = reauth
+    r.action = out[2]
+    r.filter = out[3]
+    r.filter_id = out[4]
+    r.sublayer = out[5]
+    r.terminating = out[6]
+    r.veto = out[7]
+    r.fields = out[8]
+    r.kind = "classify"
+    r.__class__ = ClassifyRecord
+    record: ClassifyRecord = r
+    return record
+
+
+def stack_row(row: tuple[Any, ...], seq: int, t: float) -> StackRecord:
+    """The StackRecord of a row ``(stack_row, host, event, detail, flow, data)`` (``data``
+    copied: a row may be shared by many records)."""
+    _, host, event, detail, flow, data = row
+    r = _new(_StackShell)
+    r.seq = seq
+    r.t = t
+    r.host = host
+    r.event = event
+    r.flow = flow
+    r.detail = detail
+    r.data = dict(data)
+    r.kind = "stack"
+    r.__class__ = StackRecord
+    record: StackRecord = r
+    return record
+
+
+class Trace(Sequence[TraceRecord]):
+    """A run's records in seq order; record ``i`` has seq ``i + 1``.
+
+    ``items[i]`` is either a record object or a compact row — a tuple whose first
+    element builds the record: ``row[0](row, i + 1, times[i])``. ``times[i]`` is the
+    virtual time of record ``i``. Reads build a fresh (equal) record each time; the
+    rows of a flow's steady packets are shared tuples, so the engine's per-packet cost
+    is a list extend (benchmarks/README.md, "## replay"). Append-only while the engine
+    runs; read-only after."""
+
+    __slots__ = ("items", "times")
+
+    def __init__(self, records: Sequence[TraceRecord] = ()) -> None:
+        self.items: list[Any] = list(records)
+        self.times: list[float] = [getattr(r, "t", 0.0) for r in records]
+
+    def append(self, record: TraceRecord) -> None:
+        """Append a record object (its seq must be ``len(self) + 1``)."""
+        self.items.append(record)
+        self.times.append(getattr(record, "t", 0.0))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> TraceRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TraceRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> TraceRecord | list[TraceRecord]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self.items)))]
+        item = self.items[index]
+        if type(item) is tuple:
+            if index < 0:
+                index += len(self.items)
+            record: TraceRecord = item[0](item, index + 1, self.times[index])
+            return record
+        rec: TraceRecord = item
+        return rec
+
+    def __iter__(self) -> Iterator[TraceRecord]:
+        times = self.times
+        for i, item in enumerate(self.items):
+            yield item[0](item, i + 1, times[i]) if type(item) is tuple else item
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Trace, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable while the run builds it
+
+    def __repr__(self) -> str:
+        return f"<Trace of {len(self.items)} records>"
+
+    def result(self, seq: int) -> ClassifyResult | None:
+        """The full arbitration result of classification record ``seq`` (None if the
+        record is not a classification)."""
+        if 1 <= seq <= len(self.items):
+            item = self.items[seq - 1]
+            if type(item) is tuple and item[0] is classify_row:
+                res: ClassifyResult = item[1][9]
+                return res
+        return None
+
+
+class TraceResults(Mapping[int, ClassifyResult]):
+    """``RunResult.results``: classification seq → its full ClassifyResult, read from the
+    trace's rows (no second per-classification structure while the engine runs)."""
+
+    __slots__ = ("trace",)
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+
+    def __getitem__(self, seq: int) -> ClassifyResult:
+        res = self.trace.result(seq) if type(seq) is int else None
+        if res is None:
+            raise KeyError(seq)
+        return res
+
+    def __iter__(self) -> Iterator[int]:
+        for i, item in enumerate(self.trace.items):
+            if type(item) is tuple and item[0] is classify_row:
+                yield i + 1
+
+    def __len__(self) -> int:
+        return sum(1 for item in self.trace.items if type(item) is tuple and item[0] is classify_row)
