@@ -13,6 +13,14 @@ previous steps have settled — no packet in flight and no retransmission pendin
 idle timers do not count). ``wait`` advances the clock by ``seconds`` (idle timers that
 fall due fire). After the last step the run settles the same way; idle timers further
 in the future never fire. Wire latency: 0.5 ms between hosts, 0.05 ms on loopback.
+
+Extra steps (``extra_steps``: the TUI's live policy changes) are not appended: one with
+``at = t`` runs when the clock reaches t, wherever the scenario is — after every event
+due at or before t and every scenario step that starts at or before t, before anything
+later (so traffic in flight at t meets the new policy from t on). One without ``at``
+runs after the scenario's steps. ``RunResult.inputs`` lists all steps in the order they
+ran, so running the inputs as a plain scenario gives the same trace (an extra step there
+is a step with ``at`` placed after the last step that started before it).
 """
 
 from __future__ import annotations
@@ -52,18 +60,47 @@ class RunResult:
 
 
 class _Driver:
-    def __init__(self, net: Network) -> None:
+    """Runs the clock for the step loop; fires pending extra steps (sorted by ``at``)
+    when the clock would pass their time."""
+
+    def __init__(self, net: Network, timed: Sequence[Step], fire: Callable[[Step], None]) -> None:
         self.net = net
+        self.timed = list(timed)  # extra steps with ``at``, by time (stable)
+        self.fire = fire
 
     async def settle(self) -> None:
         """Run events until no activity (packets, retransmissions) is pending."""
         clock = self.net.clock
+        timed = self.timed
         while clock.activity > 0:
-            if clock.run_active(YIELD_EVERY) == YIELD_EVERY:
+            if timed:
+                x = timed[0].at
+                assert x is not None
+                nt = clock.next_time()
+                if nt is not None and nt > x:  # everything due by x has run: the extra step now
+                    await self._until(x)
+                    self.fire(timed.pop(0))
+                    continue
+                n = clock.run_active_until(x, YIELD_EVERY)
+            else:
+                n = clock.run_active(YIELD_EVERY)
+            if n == YIELD_EVERY:
                 await asyncio.sleep(0)
 
-    async def run_until(self, t: float) -> None:
-        """Run every event due at or before ``t``, then move the clock to ``t``."""
+    async def run_until(self, t: float, *, inclusive: bool = False) -> None:
+        """Run every event due at or before ``t``, then move the clock to ``t``; extra
+        steps due before ``t`` (at ``t`` too when ``inclusive``) fire on the way."""
+        timed = self.timed
+        while timed:
+            x = timed[0].at
+            assert x is not None
+            if x > t or (x == t and not inclusive):
+                break
+            await self._until(x)
+            self.fire(timed.pop(0))
+        await self._until(t)
+
+    async def _until(self, t: float) -> None:
         clock = self.net.clock
         while True:
             if clock.run_due(t, YIELD_EVERY) < YIELD_EVERY:
@@ -104,10 +141,18 @@ async def run_network(net: Network, scenario: Scenario, extra_steps: Sequence[St
 
 async def _run(net: Network, scenario: Scenario, extra_steps: Sequence[Step],
                progress: ProgressFn | None) -> RunResult:
-    driver = _Driver(net)
     executed: list[Step] = []
-    steps = (*scenario.steps, *extra_steps)
-    for step in steps:
+    total = len(scenario.steps) + len(extra_steps)
+
+    def execute(step: Step) -> None:
+        net.execute(step)
+        executed.append(step)
+        if progress is not None:
+            progress(len(executed), total)
+
+    timed = sorted((s for s in extra_steps if s.at is not None), key=lambda s: s.at or 0.0)
+    driver = _Driver(net, timed, execute)
+    for step in (*scenario.steps, *(s for s in extra_steps if s.at is None)):
         if step.at is not None:
             await driver.run_until(step.at)
         else:
@@ -115,13 +160,18 @@ async def _run(net: Network, scenario: Scenario, extra_steps: Sequence[Step],
         if step.do == "wait":
             await driver.settle()
             await driver.run_until(net.clock.now + (step.seconds or 0.0))
+            executed.append(step)
+            if progress is not None:
+                progress(len(executed), total)
         else:
-            net.execute(step)
-        executed.append(step)
-        if progress is not None:
-            progress(len(executed), len(steps))
+            execute(step)
         await asyncio.sleep(0)
     await driver.settle()
+    while driver.timed:  # extra steps after the scenario went quiet: the clock moves on to them
+        at = driver.timed[0].at
+        assert at is not None
+        await driver.run_until(at, inclusive=True)
+        await driver.settle()
     expects = check_expects(scenario.expects, net.records, net.seq + 1) if scenario.expects else []
     return RunResult(records=net.records, results=net.results, expects=expects,
                      ok=all(e.ok for e in expects), hosts=[h.name for h in scenario.hosts],

@@ -243,6 +243,15 @@ class VirtualClock:
             fn(*args)
         return n
 
+    def run_active_until(self, until: float, limit: int) -> int:
+        """``run_active`` that also stops before the first event due after ``until``."""
+        heap = self._heap
+        n = 0
+        while self.activity > 0 and n < limit and heap and heap[0][0] <= until:
+            n += 1
+            self.run_one()
+        return n
+
     def run_due(self, until: float, limit: int) -> int:
         """``run_one`` for the events due at or before ``until``, at most ``limit``."""
         heap = self._heap
