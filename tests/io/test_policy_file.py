@@ -606,3 +606,32 @@ def test_reference_policy() -> None:
     )
     assert by["vpn-kill-switch"].flags == FilterFlag.PERMIT_IF_CALLOUT_UNREGISTERED
     assert p.sublayers["MPSSVC_WF"].weight == 2 and p.sublayers["MPSSVC_WF"].builtin
+
+
+def test_positions_are_found_only_when_read() -> None:
+    """A valid file is not scanned for positions at load; the first position read scans
+    it, and every filter then knows its line (the TUI inspector shows them)."""
+    from wfptui.core.model import SourceLoc
+    from wfptui.io import tomlpos
+
+    scans = []
+    real_scan = tomlpos.TomlLocator._scan
+
+    def counting_scan(self: tomlpos.TomlLocator) -> None:
+        scans.append(1)
+        real_scan(self)
+
+    text = "".join(f'[[filter]]\nkey = "f{i}"\nlayer = "STREAM_V4"\naction = "block"\n\n' for i in range(5))
+    tomlpos.TomlLocator._scan = counting_scan  # type: ignore[method-assign]
+    try:
+        policy = parse_policy(text, "p.toml")
+        assert scans == []
+        assert [(f.loc.line, f.loc.col) for f in policy.filters if f.loc] == [(1 + 5 * i, 1) for i in range(5)]
+        assert scans == [1]
+    finally:
+        tomlpos.TomlLocator._scan = real_scan  # type: ignore[method-assign]
+    loc = policy.filters[2].loc
+    assert loc == SourceLoc("p.toml", 11, 1) and hash(loc) == hash(SourceLoc("p.toml", 11, 1))
+    assert str(loc) == "p.toml:11:1" and repr(loc) == "SourceLoc(file='p.toml', line=11, col=1)"
+    with pytest.raises(AttributeError):
+        loc.line = 3  # type: ignore[misc]

@@ -8,6 +8,7 @@ Everything here is plain, immutable data. Parsing text into these objects lives 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from enum import IntEnum, IntFlag
@@ -208,13 +209,57 @@ class Blob:
 Value = Union[int, str, Blob, AddrMask, Range, SecurityDescriptor, Token, _Empty]
 
 
-@dataclass(frozen=True, slots=True)
 class SourceLoc:
-    """Where something was written: file, 1-based line and column."""
+    """Where something was written: file, 1-based line and column.
 
+    Immutable. ``line`` and ``col`` may be given as a ``where`` callable instead, asked
+    once when first read: a loader then pays for positions (a second scan of a big TOML
+    file) only when something shows one — an error, the TUI inspector."""
+
+    __slots__ = ("file", "_line", "_col", "_where")
     file: str
-    line: int
-    col: int
+    _line: int
+    _col: int
+    _where: Callable[[], tuple[int, int]] | None
+
+    def __init__(self, file: str, line: int = 0, col: int = 0,
+                 where: Callable[[], tuple[int, int]] | None = None) -> None:
+        object.__setattr__(self, "file", file)
+        object.__setattr__(self, "_line", line)
+        object.__setattr__(self, "_col", col)
+        object.__setattr__(self, "_where", where)
+
+    def _resolve(self) -> None:
+        where = self._where
+        if where is not None:
+            line, col = where()
+            object.__setattr__(self, "_line", line)
+            object.__setattr__(self, "_col", col)
+            object.__setattr__(self, "_where", None)
+
+    @property
+    def line(self) -> int:
+        self._resolve()
+        return self._line
+
+    @property
+    def col(self) -> int:
+        self._resolve()
+        return self._col
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"SourceLoc is immutable (cannot set {name!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SourceLoc):
+            return NotImplemented
+        return (self.file, self.line, self.col) == (other.file, other.line, other.col)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.col))
+
+    def __repr__(self) -> str:
+        return f"SourceLoc(file={self.file!r}, line={self.line}, col={self.col})"
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"

@@ -171,8 +171,11 @@ class _Ctx:
         return self.locator.locate_value(path) if value else self.locator.locate(path)
 
     def loc(self, path: KeyPath) -> SourceLoc:
-        line, col = self.pos(path)
-        return SourceLoc(self.filename, line, col)
+        # resolved when first read: a valid file is not scanned for positions at load
+        if self.locator is None:
+            return SourceLoc(self.filename, 0, 0)
+        locate = self.locator.locate
+        return SourceLoc(self.filename, where=lambda: locate(path))
 
     def error(self, path: KeyPath, message: str, *, value: bool = True) -> None:
         line, col = self.pos(path, value=value)

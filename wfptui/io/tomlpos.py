@@ -32,6 +32,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import re
+import threading
 from typing import Any
 
 import tomli as tomllib  # TOML 1.1: multi-line inline tables, as spec §4 writes them
@@ -76,8 +77,16 @@ class TomlLocator:
         self._values: dict[KeyPath, int] = {}
         self._aot: dict[KeyPath, int] = {}
         self._i = 0
-        with contextlib.suppress(_Stop, IndexError, RecursionError):
-            self._scan()
+        self._scanned = False  # the scan runs at the first query: valid files may need none
+        self._lock = threading.Lock()  # a TUI worker thread may ask first
+
+    def _ensure(self) -> None:
+        if not self._scanned:
+            with self._lock:
+                if not self._scanned:
+                    with contextlib.suppress(_Stop, IndexError, RecursionError):
+                        self._scan()
+                    self._scanned = True
 
     # ------------------------------------------------------------------ queries
     def pos(self, offset: int) -> tuple[int, int]:
@@ -86,15 +95,18 @@ class TomlLocator:
         return line + 1, offset - self._line_starts[line] + 1
 
     def key_pos(self, path: KeyPath) -> tuple[int, int] | None:
+        self._ensure()
         off = self._keys.get(tuple(path))
         return None if off is None else self.pos(off)
 
     def value_pos(self, path: KeyPath) -> tuple[int, int] | None:
+        self._ensure()
         off = self._values.get(tuple(path))
         return None if off is None else self.pos(off)
 
     def locate(self, path: KeyPath) -> tuple[int, int]:
         """The key's position, or the nearest known parent's; (1, 1) for the root."""
+        self._ensure()
         p = tuple(path)
         while p:
             off = self._keys.get(p)
@@ -105,6 +117,7 @@ class TomlLocator:
 
     def locate_value(self, path: KeyPath) -> tuple[int, int]:
         """The value's position, else the key's, else the nearest known parent's."""
+        self._ensure()
         off = self._values.get(tuple(path))
         if off is not None:
             return self.pos(off)
@@ -116,6 +129,7 @@ class TomlLocator:
 
     def paths(self) -> list[KeyPath]:
         """Every key path found (for tests and tools)."""
+        self._ensure()
         return list(self._keys)
 
     # ------------------------------------------------------------------ scanner
