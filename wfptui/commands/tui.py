@@ -1,8 +1,10 @@
 """``wfptui [FILE]``: open the TUI on a scenario (.toml), a recording (.wfpr) or the built-in scenario.
 
 The file is loaded *before* Textual starts, so a bad file ends with the CLI's usual
-message (each diagnostic on stderr, exit 2) and never a half-drawn screen. Textual
-itself is imported only after that (it costs most of the start-up time).
+message (each diagnostic on stderr, exit 2) and never a half-drawn screen; a scenario
+is run then too, so the first frame shows the run. Textual itself is imported only
+after that (it costs most of the start-up time). The garbage collector is paused until
+the first frame (``tui.startup``).
 
 Environment: ``WFPTUI_HEADLESS=1`` runs without a terminal (benchmarks, smoke tests);
 ``WFPTUI_BENCH_EXIT_AFTER_FIRST_FRAME=1`` prints ``WFPTUI_FIRST_FRAME <unix time>`` on
@@ -14,6 +16,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wfptui.tui.backend import Backend, Source
+    from wfptui.tui.runview import RunView
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +30,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wfptui.tui.startup import pause_gc, resume_gc
+
+    pause_gc()  # until the first frame (the app resumes it): see tui.startup
+    try:
+        return _run(args)
+    finally:
+        resume_gc()
+
+
+def _run(args: argparse.Namespace) -> int:
     from wfptui.io.errors import InputError
     from wfptui.tui.backend import Backend, env_flag
 
@@ -41,8 +58,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
+    view = _first_run(backend, source) if source.kind != "recording" else None
+
     from wfptui.tui.app import WfpApp
 
-    app = WfpApp(source, backend=backend, watch=not args.no_watch)
+    app = WfpApp(source, backend=backend, watch=not args.no_watch, view=view)
     result = app.run(headless=env_flag("WFPTUI_HEADLESS"))
     return int(result or 0)
+
+
+def _first_run(backend: Backend, source: Source) -> RunView | None:
+    """Run the scenario now, so the TUI's first frame shows the run.
+
+    A thread would not overlap with Textual's start (both need the GIL) and the screen
+    would be laid out and drawn twice. None when the run fails: the app runs it again
+    in its worker and shows the error on screen, as for any later run.
+    """
+    try:
+        return backend.run(source.scenario, source.policies)
+    except Exception:  # noqa: BLE001 - shown by the app's own run
+        return None

@@ -32,7 +32,6 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -494,6 +493,8 @@ def load_scenario(path: str | os.PathLike[str],
 
 def load_builtin_scenario() -> Scenario:
     """The built-in default scenario (``wfptui/data/builtin.toml``; inline policies)."""
+    from importlib import resources  # here: it imports tempfile, shutil, zipfile...
+
     text = resources.files("wfptui.data").joinpath("builtin.toml").read_text(encoding="utf-8")
     return parse_scenario(text, "<builtin>/builtin.toml", None)
 

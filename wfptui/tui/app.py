@@ -43,8 +43,8 @@ from wfptui.tui.messages import (
     SourceOpened,
 )
 from wfptui.tui.runview import RunView, find_flips
-from wfptui.tui.screens.dialogs import ConfirmModal, PathModal
 from wfptui.tui.screens.main import MainScreen
+from wfptui.tui.startup import resume_gc
 from wfptui.tui.state import HostPolicy
 
 #: Set to make the app report the first frame that shows a run, then exit (benchmarks);
@@ -54,6 +54,8 @@ BENCH_ENV = "WFPTUI_BENCH_EXIT_AFTER_FIRST_FRAME"
 DARK, LIGHT = "textual-dark", "textual-light"
 #: Recordings up to this many records are re-driven in the background for the inspector.
 REDRIVE_LIMIT = 50_000
+#: Seconds after mount at which the garbage collector runs again even if no run was shown.
+STARTUP_GRACE = 2.0
 
 
 class WfpApp(App[int]):
@@ -93,15 +95,18 @@ class WfpApp(App[int]):
         self.source = source
         self.backend = backend or Backend()
         self.watch_enabled = watch
-        self.view: RunView | None = None
         self._preloaded = view
+        if view is None and source.kind == "recording":  # the records at once; indexed in a thread
+            view = RunView.unindexed(source.recording.records, [h.name for h in source.scenario.hosts])
+        self.view: RunView | None = view
         self.host_policies: dict[str, HostPolicy] = {}
         self.base_policies: dict[str, Policy] = {}
         self.live_steps: list[Step] = []
         self._run_id = 0
         self.bench = env_flag(BENCH_ENV)
         self.bench_ui_only = os.environ.get(BENCH_ENV, "") == "ui"
-        self.main = MainScreen([h.name for h in source.scenario.hosts])
+        # A run given here is on the main screen from its first frame.
+        self.main = MainScreen([h.name for h in source.scenario.hosts], view)
         self._init_policies()
 
     # ------------------------------------------------------------ start-up
@@ -117,23 +122,30 @@ class WfpApp(App[int]):
         self.base_policies = {h: hp.good for h, hp in self.host_policies.items()}
         self.live_steps = []
 
+    def get_default_screen(self) -> MainScreen:
+        # The main screen is the bottom of the stack: no empty default screen to build,
+        # style, lay out and resize first (~50 ms of the start-up).
+        return self.main
+
     async def on_mount(self) -> None:
-        if self._preloaded is None and self.source.kind != "recording":
+        if self.view is None:
             self.start_run("start")  # the engine runs while the main screen is built
-        await self.push_screen(self.main)
         self.sub_title = self.source.label
         if self.bench_ui_only:  # the first frame, before the run is on screen
             self.bench = False
             self.call_after_refresh(self._bench_exit)
-        if self._preloaded is not None:
-            self._show(self._preloaded, reason="open")
-        elif self.source.kind == "recording":
-            # Show the records at once; count and index them in a thread.
-            hosts = [h.name for h in self.source.scenario.hosts]
-            self._show(RunView.unindexed(self.source.recording.records, hosts), reason="open")
-            self._index_recording(self.source)
+        if self.view is not None:
+            self._after_show()  # the main screen showed it as it mounted
+            if self._preloaded is None:  # a recording: counted and indexed in a thread,
+                # started after the first frame (it would compete with it for the GIL)
+                self.call_after_refresh(self._index_recording, self.source)
         self._read_policy_texts()
-        self.start_watching()
+        self.call_after_refresh(self.start_watching)  # importing watchfiles: after the first frame
+        self.set_timer(STARTUP_GRACE, self._startup_over)  # in case no run ever shows
+
+    def _startup_over(self) -> None:
+        """The first frame is on screen: the garbage collector runs again (see tui.startup)."""
+        resume_gc()
 
     @work(thread=True, exclusive=True, group="read-policies", exit_on_error=False,
           description="read the policy files")
@@ -224,7 +236,7 @@ class WfpApp(App[int]):
         if self.view is not None and reason in ("reload", "live"):
             cursor = self._cursor_after_rerun(view, reason, cursor_t, changed)
         elif reason == "indexed":
-            cursor = main.timeline.current_index or 0
+            cursor = main.current_index or 0
         self.view = view
         main.show_run(view, cursor)
         if reason in ("reload", "live"):
@@ -233,9 +245,13 @@ class WfpApp(App[int]):
             flips = len(view.flipped)
             main.status_note = f"reloaded {names}: {flips} verdict{'s' * (flips != 1)} flipped"
             self.notify(f"{names}: {how}; {flips} verdict{'s' * (flips != 1)} flipped", timeout=4)
+        self._after_show()
+
+    def _after_show(self) -> None:
         if self.bench:
             self.bench = False
             self.call_after_refresh(self._bench_exit)
+        self.call_after_refresh(self._startup_over)
 
     def _cursor_after_rerun(self, view: RunView, reason: str, cursor_t: float | None,
                             changed: Sequence[str]) -> int:
@@ -244,7 +260,7 @@ class WfpApp(App[int]):
                 r = view.records[i]
                 if isinstance(r, PolicyRecord) and r.t >= cursor_t - 1e-9 and r.host in changed:
                     return i
-        if self.main.timeline.at_end:
+        if self.main.at_end:
             return max(0, len(view.records) - 1)
         if cursor_t is None:
             return 0
@@ -255,12 +271,13 @@ class WfpApp(App[int]):
         return max(0, len(view.records) - 1)
 
     def _bench_exit(self) -> None:
-        print(f"WFPTUI_FIRST_FRAME {time.time():.6f} records={len(self.view.records) if self.view else 0}",
-              file=sys.__stderr__, flush=True)
+        print(f"WFPTUI_FIRST_FRAME {time.time():.6f} records={len(self.view.records) if self.view else 0}"
+              f" cpu={time.process_time():.6f}", file=sys.__stderr__, flush=True)
         self.exit(0)
 
     @on(RunFailed)
     def _run_failed(self, message: RunFailed) -> None:
+        self._startup_over()
         self.main.set_banner(f"✖ run failed: {message.error}")
         self.notify(message.error, title="run failed", severity="error", timeout=6)
 
@@ -362,6 +379,8 @@ class WfpApp(App[int]):
 
     def save_policy(self, host: str, text: str) -> None:
         """Save the editor's text for ``host`` atomically (asking where when it has no file)."""
+        from wfptui.tui.screens.dialogs import PathModal
+
         hp = self.host_policies[host]
         if hp.path is None:
             def chosen(answer: str | None) -> None:
@@ -386,6 +405,8 @@ class WfpApp(App[int]):
     # --------------------------------------------------------- recordings
 
     def action_save_recording(self) -> None:
+        from wfptui.tui.screens.dialogs import PathModal
+
         default = (self.source.path.with_suffix(".wfpr").name if self.source.path else "session.wfpr")
 
         def chosen(answer: str | None) -> None:
@@ -412,6 +433,8 @@ class WfpApp(App[int]):
         self.notify(f"Saved recording {message.path}", timeout=3)
 
     def action_open(self) -> None:
+        from wfptui.tui.screens.dialogs import PathModal
+
         def chosen(answer: str | None) -> None:
             if answer:
                 self._open(Path(answer).expanduser())
@@ -431,23 +454,25 @@ class WfpApp(App[int]):
         self.post_message(SourceOpened(source, view))
 
     @on(SourceOpened)
-    def _source_opened(self, message: SourceOpened) -> None:
+    async def _source_opened(self, message: SourceOpened) -> None:
         self.source = message.source
         self._init_policies()
         self.view = None
         self._run_id += 1  # results of runs of the previous file are dropped
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        self.main = MainScreen([h.name for h in self.source.scenario.hosts])
-        self.switch_screen(self.main)
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        # The main screen is the base of the stack (it cannot be switched): it starts over.
+        await self.main.load([h.name for h in self.source.scenario.hosts])
         self.sub_title = self.source.label
         if message.view is not None:
-            self.call_after_refresh(self._show, message.view, "open")
+            self._show(message.view, "open")
         self._read_policy_texts()
         self.start_watching()
         self.notify(f"Opened {self.source.label}", timeout=3)
 
     def action_diff(self) -> None:
+        from wfptui.tui.screens.dialogs import PathModal
+
         def chosen(answer: str | None) -> None:
             if answer:
                 self._diff([Path(p).expanduser() for p in answer.split()])
@@ -529,6 +554,8 @@ class WfpApp(App[int]):
         if not unsaved:
             then()  # type: ignore[operator]
             return
+        from wfptui.tui.screens.dialogs import ConfirmModal
+
         names = ", ".join(hp.label for hp in unsaved)
 
         def answered(yes: bool | None) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -39,6 +40,8 @@ _THREADED_FILTER = 50_000
 
 class MainScreen(Screen[None]):
     """Host panes, timeline, inspector, transport bar."""
+
+    AUTO_FOCUS = "#timeline"  # not the (hidden) filter box first: each focus change restyles
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_play", "Play/Pause"),
@@ -69,10 +72,17 @@ class MainScreen(Screen[None]):
     | escape | Clear the filter. |
     """
 
-    def __init__(self, hosts: list[str]) -> None:
+    def __init__(self, hosts: list[str], view: RunView | None = None) -> None:
+        """``view``: a run to show from the first frame (else the app calls :meth:`show_run`)."""
         super().__init__()
         self.hosts = hosts
         self.view: RunView | None = None
+        self._initial_view = view
+        self._initial_cursor = 0
+        self._started = False  # composed and mounted: the widgets exist
+        self._banner = ""
+        self._laid_out_at: Size | None = None  # the size of the last full layout (on_resize)
+        self._followed: tuple[RunView | None, int | None] | None = None  # (view, index) on show
         self.query_text = ""
         self.playing = False
         self.speed_index = DEFAULT_SPEED
@@ -89,7 +99,8 @@ class MainScreen(Screen[None]):
                 with Horizontal(id="hosts"):
                     for host in self.hosts:
                         yield HostPane(host, id=f"pane-{host}")
-                with Vertical(id="timeline-box"):
+                # The timeline takes the focus at once (AUTO_FOCUS): the box starts lit.
+                with Vertical(id="timeline-box", classes="-focus-within"):
                     yield Input(placeholder="filter: host:server layer:recv verdict:block filter:no-web packet:syn",
                                 id="filter")
                     yield Static(QUERY_HELP, id="filter-help")
@@ -101,10 +112,49 @@ class MainScreen(Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
+        self._start()
+
+    # Textual lays the screen out when it becomes current, then sends it a Resize after
+    # that first layout, and the app forwards the terminal's size as another: at the size
+    # the screen was just laid out at, each is one more full layout and redraw before the
+    # first frame settles. Those are skipped; a Resize to any other size is Textual's.
+
+    def on_screen_resume(self, _event: events.ScreenResume) -> None:
+        self._laid_out_at = self.app.size  # Screen's own handler (next) lays it out at this size
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.is_current and event.size == self._laid_out_at:
+            event.prevent_default()  # not Screen's handler: nothing changed
+        else:
+            self._laid_out_at = event.size  # Screen's handler lays it out at this size
+
+    def _start(self) -> None:
+        self._started = True
         self.query_one("#timeline-box").border_title = "timeline"
         self.query_one(Inspector).border_title = "inspector"
         self.timeline.focus()
-        self.update_status()
+        if self._banner:
+            self.set_banner(self._banner)
+        view, self._initial_view = self._initial_view, None
+        if view is not None:  # before the first layout: the first frame shows the run
+            self.show_run(view, self._initial_cursor)
+        else:
+            self.update_status()
+
+    async def load(self, hosts: list[str]) -> None:
+        """Start over on other hosts (the app opened another file); :meth:`show_run` follows."""
+        self._stop_playing()
+        self.hosts = hosts
+        self.view = None
+        self.query_text = ""
+        self.speed_index = DEFAULT_SPEED
+        self.status_note = ""
+        self._followed = None
+        self._banner = ""
+        self.set_class(False, "-filtering")
+        self._started = False
+        await self.recompose()
+        self._start()
 
     # ------------------------------------------------------------- accessors
 
@@ -126,6 +176,9 @@ class MainScreen(Screen[None]):
 
     def show_run(self, view: RunView, cursor_index: int | None = None) -> None:
         """Show a run (new or re-run); the cursor goes to record ``cursor_index``."""
+        if not self._started:  # not composed yet: shown as it mounts
+            self._initial_view, self._initial_cursor = view, cursor_index or 0
+            return
         self.view = view
         for host in view.hosts:
             if self.pane(host) is None:
@@ -145,13 +198,13 @@ class MainScreen(Screen[None]):
             query = Query()
         if not query:
             self.timeline.set_data(view.records, None, view.flipped, cursor_index)
-            self.update_status()
+            self._follow_cursor()
         elif len(view.records) > _THREADED_FILTER:
             self._filter_worker(view, query, cursor_index)
         else:
             rows = filter_indexes(view.records, query, view.flipped)
             self.timeline.set_data(view.records, rows, view.flipped, cursor_index)
-            self.update_status()
+            self._follow_cursor()
 
     class Filtered(Message):
         """A big timeline was filtered in a thread (``on_main_screen_filtered``)."""
@@ -171,21 +224,35 @@ class MainScreen(Screen[None]):
     def _filtered(self, message: Filtered) -> None:
         if message.view is self.view:
             self.timeline.set_data(message.view.records, message.rows, message.view.flipped, message.cursor_index)
-            self.update_status()
+            self._follow_cursor()
 
     @on(Timeline.CursorMoved, "#timeline")
     def _cursor_moved(self, event: Timeline.CursorMoved) -> None:
-        view = self.view
-        record = view.records[event.index] if view is not None and event.index is not None else None
-        for pane in self.query(HostPane):
-            pane.light(record)
-        self.refresh_inspector()
+        followed = self._followed
+        if followed is None or followed[0] is not self.view or followed[1] != event.index:
+            self._follow(event.index)
         if self.playing and self.timeline.at_end:
             self._stop_playing()
         self.update_status()
 
+    def _follow_cursor(self) -> None:
+        """Panes, inspector and transport bar follow new timeline data at once (in the same
+        frame), rather than on the ``CursorMoved`` message that ``set_data`` also posts."""
+        self._follow(self.timeline.current_index)
+        self.update_status()
+
+    def _follow(self, index: int | None) -> None:
+        view = self.view
+        self._followed = (view, index)
+        record = view.records[index] if view is not None and index is not None else None
+        for pane in self.query(HostPane):
+            pane.light(record)
+        self.refresh_inspector()
+
     def refresh_inspector(self) -> None:
         """Show the event under the cursor in the inspector."""
+        if not self._started:
+            return  # shown as the screen mounts
         view = self.view
         index = self.timeline.current_index
         record = view.records[index] if view is not None and index is not None else None
@@ -222,6 +289,9 @@ class MainScreen(Screen[None]):
 
     def set_banner(self, text: str) -> None:
         """Show (or with "" hide) an error line above the transport bar."""
+        self._banner = text
+        if not self._started:
+            return  # shown as the screen mounts
         banner = self.query_one("#banner", Static)
         banner.update(text)
         banner.set_class(bool(text), "-visible")
@@ -344,6 +414,17 @@ class MainScreen(Screen[None]):
         self.set_class(False, "-filtering")
         self.timeline.focus()
 
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        self._mark_focus_within()
+
+    def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
+        self._mark_focus_within()
+
+    def _mark_focus_within(self) -> None:
+        """Light the timeline box while the focus is in it (timeline or filter box)."""
+        for box in self.query("#timeline-box"):  # none while the screen is recomposed
+            box.set_class(box.has_focus_within, "-focus-within")
+
     def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
         if event.key == "escape" and self.has_class("-filtering"):
             event.stop()
@@ -354,20 +435,30 @@ class MainScreen(Screen[None]):
     @property
     def cursor_record_t(self) -> float | None:
         view = self.view
-        index = self.timeline.current_index
+        index = self.current_index
         if view is None or index is None:
             return None
         return getattr(view.records[index], "t", None)
 
     @property
+    def current_index(self) -> int | None:
+        """Record index under the cursor (the one to come while the screen is being composed)."""
+        if not self._started:
+            return self._initial_cursor if self._initial_view is not None else None
+        return self.timeline.current_index
+
+    @property
+    def at_end(self) -> bool:
+        return not self._started or self.timeline.at_end
+
+    @property
     def running(self) -> bool:
         """Playback has started and not reached the end: changes apply at the cursor."""
-        tl = self.timeline
-        return self.view is not None and tl.cursor > 0 and not tl.at_end
+        return self.view is not None and self.timeline.cursor > 0 and not self.timeline.at_end
 
     def selected_host(self) -> str | None:
         view = self.view
-        index = self.timeline.current_index
+        index = self.current_index
         if view is None or index is None:
             return None
         record = view.records[index]

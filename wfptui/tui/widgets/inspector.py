@@ -177,8 +177,10 @@ class Inspector(ScrollView, can_focus=True):
     def show(self, record: TraceRecord | None, result: Any = None, flipped: bool = False) -> None:
         self.text = inspect_text(record, result, flipped)
         self._lines = []
+        self._width = 0
         self.scroll_to(y=0, animate=False, immediate=True)
-        self._layout_text()
+        if self.scrollable_content_region.width:  # else: laid out once it has a size
+            self._layout_text()
         self.refresh()
 
     @property
@@ -195,11 +197,12 @@ class Inspector(ScrollView, can_focus=True):
         self.virtual_size = Size(width, len(self._lines))
 
     def on_resize(self, _event: events.Resize) -> None:
-        self._layout_text()
+        if max(10, self.scrollable_content_region.width) != self._width:
+            self._layout_text()
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        if width != self._width:
+        if max(10, width) != self._width:
             self._layout_text()
         row = int(self.scroll_offset.y) + y
         base = self.rich_style

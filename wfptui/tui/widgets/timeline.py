@@ -104,7 +104,9 @@ class Timeline(ScrollView, can_focus=True):
         self.flipped: set[int] = set()
         self.marked: set[int] = set()  # extra rows to mark (diff view: differing records)
         self._styles: dict[str, Style] = {}
-        self._lines: LRUCache[int, list[Segment]] = LRUCache(2048)  # record index -> line, no cursor
+        # record index -> (base style, its line in that style, no cursor): a line is built once,
+        # not at every frame (the strip keeps its own crops)
+        self._lines: LRUCache[int, tuple[Style, Strip]] = LRUCache(2048)
         self.show_cursor = True
 
     # ------------------------------------------------------------------ data
@@ -242,10 +244,13 @@ class Timeline(ScrollView, can_focus=True):
         if row >= len(self.rows):
             return Strip.blank(width, base)
         index = self.rows[row]
-        line = self._lines.get(index)
-        if line is None:
-            line = self._lines[index] = self.line_segments(index)
-        strip = Strip(list(Segment.apply_style(line, base))).crop_extend(int(scroll_x), int(scroll_x) + width, base)
+        cached = self._lines.get(index)
+        if cached is not None and cached[0] == base:
+            line = cached[1]
+        else:
+            line = Strip(list(Segment.apply_style(self.line_segments(index), base)))
+            self._lines[index] = (base, line)
+        strip = line.crop_extend(int(scroll_x), int(scroll_x) + width, base)
         if row == self.cursor and self.show_cursor:  # the highlight spans the whole row
             strip = Strip(list(Segment.apply_style(strip, None, self._style("cursor"))), strip.cell_length)
         return strip
