@@ -133,3 +133,18 @@ def test_progress_silent_when_not_a_terminal() -> None:
     with Progress(100, "x", stream=_Tty(), enabled=False) as bar:
         bar.advance(10)
         assert bar.render().endswith(" 10%")
+
+
+def test_progress_delay_hides_short_work() -> None:
+    """``delay``: nothing drawn before it passes (the TUI's pre-run of a short scenario)."""
+    import time
+
+    s = _Tty()
+    with Progress(10, "run", stream=s, enabled=True, min_interval=0, delay=60) as bar:
+        bar.advance(5)
+        assert s.getvalue() == ""
+    assert s.getvalue() == ""
+    with Progress(10, "run", stream=s, enabled=True, min_interval=0, delay=0.01) as bar:
+        time.sleep(0.02)
+        bar.advance(5)
+        assert " 50%" in s.getvalue()

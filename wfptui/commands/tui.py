@@ -74,7 +74,11 @@ def _first_run(backend: Backend, source: Source) -> RunView | None:
     would be laid out and drawn twice. None when the run fails: the app runs it again
     in its worker and shows the error on screen, as for any later run.
     """
+    from wfptui.io.progress import Progress
+
+    # a long scenario shows the CLI's progress bar before the screen opens (none for short ones)
     try:
-        return backend.run(source.scenario, source.policies)
+        with Progress(total=len(source.scenario.steps), label="running the scenario", delay=0.3) as bar:
+            return backend.run(source.scenario, source.policies, progress=lambda done, _all: bar.update(done))
     except Exception:  # noqa: BLE001 - shown by the app's own run
         return None

@@ -37,7 +37,8 @@ class Progress:
     """A one-line ``label [#####-----]  42%`` bar, redrawn in place on ``stream``.
 
     ``enabled=None`` (the default) means "when stdout and the stream are terminals";
-    True forces drawing (tests), False silences it.
+    True forces drawing (tests), False silences it. ``delay``: seconds before the first
+    draw (short work then shows no bar at all).
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class Progress:
         enabled: bool | None = None,
         width: int = 30,
         min_interval: float = 0.1,
+        delay: float = 0.0,
     ) -> None:
         self.total = max(int(total), 0)
         self.label = label
@@ -58,6 +60,8 @@ class Progress:
         self.enabled = enabled
         self.width = max(width, 1)
         self.min_interval = min_interval
+        #: Draw nothing during the first ``delay`` seconds: work that ends sooner shows no bar.
+        self._quiet_until = time.monotonic() + delay if delay > 0 else 0.0
         self.done = 0
         self._last_draw = 0.0
         self._drawn = False
@@ -83,6 +87,8 @@ class Progress:
         if not self.enabled:
             return
         now = time.monotonic()
+        if now < self._quiet_until:
+            return
         if self._drawn and now - self._last_draw < self.min_interval and self.done < self.total:
             return
         self._last_draw = now

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -418,10 +419,11 @@ class WfpApp(App[int]):
     @work(thread=True, group="recording", exit_on_error=False, description="save a recording")
     def _save_recording(self, path: Path, view: RunView) -> None:
         try:
-            # The policies at the start, and live changes as the policy steps they were.
+            # The policies at the start, and live changes as the policy steps they were, in
+            # the order the engine ran them (those inputs replay to the same trace).
             scenario = self.source.scenario
-            if self.live_steps:
-                scenario = self.backend.place_steps(scenario, self.base_policies, self.live_steps)
+            if view.inputs is not None:
+                scenario = replace(scenario, steps=tuple(view.inputs))
             self.backend.write_recording(path, scenario, self.base_policies, list(scenario.steps), view.records)
         except (OSError, InputError, ValueError) as exc:
             self.post_message(ActionFailed(f"save {path.name}", str(exc)))

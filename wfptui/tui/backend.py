@@ -8,8 +8,8 @@ start-up path. Tests can pass a different :class:`Backend` to the app.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -124,67 +124,23 @@ class Backend:
         return Source("scenario", scenario, path, policies={h.name: h.policy for h in scenario.hosts})
 
     def run(self, scenario: Scenario, policies: Mapping[str, Policy] | None = None,
-            extra_steps: Sequence[Step] = ()) -> RunView:
+            extra_steps: Sequence[Step] = (), progress: Callable[[int, int], None] | None = None) -> RunView:
         """Run the engine and index the result for the panes and the timeline.
 
-        ``extra_steps`` are live policy changes, each with its virtual time ``at``; they
-        are placed among the scenario's steps where that time falls (see
-        :meth:`place_steps`), so traffic after them is classified by the new policy.
+        ``extra_steps`` are live policy changes, each with its virtual time ``at``: the
+        engine applies each when its clock reaches that time, wherever the scenario is
+        (core/engine.py), so traffic from then on meets the new policy and live flows
+        reauthorize. The view keeps the steps in the order they ran (``inputs``): saved as
+        a recording's inputs, they replay to the same trace.
         """
         from wfptui.core.engine import run_scenario
 
         pols = dict(policies) if policies else None
-        if extra_steps:
-            scenario = self.place_steps(scenario, pols, extra_steps)
-        result = run_scenario(scenario, policies=pols)
-        return RunView.build(result.records, result.hosts, result.layer_order, result.results,
+        result = run_scenario(scenario, policies=pols, extra_steps=extra_steps, progress=progress)
+        view = RunView.build(result.records, result.hosts, result.layer_order, result.results,
                              ok=getattr(result, "ok", None))
-
-    def place_steps(self, scenario: Scenario, policies: Mapping[str, Policy] | None,
-                    extra: Sequence[Step]) -> Scenario:
-        """``scenario`` with each step of ``extra`` inserted where its time ``at`` falls.
-
-        The engine runs a scenario's steps in order and ``at`` only waits, so a change at
-        time t must come right after the step whose traffic is under way at t. The step
-        boundaries are found by running prefixes of the scenario (binary search; the
-        scenarios are small).
-        """
-        from wfptui.core.engine import run_scenario
-
-        steps = list(scenario.steps)
-        ends: dict[int, float] = {0: 0.0}
-
-        def end_of(k: int) -> float:
-            if k not in ends:
-                prefix = replace(scenario, steps=tuple(steps[:k]), expects=())
-                records = run_scenario(prefix, policies=policies).records
-                ends[k] = max((getattr(r, "t", 0.0) for r in records), default=0.0)
-            return ends[k]
-
-        placed: list[tuple[int, int, Step]] = []
-        for order, step in enumerate(extra):
-            t = step.at if step.at is not None else float("inf")
-            lo, hi = 0, len(steps)  # largest k whose first k steps are all over by t
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if end_of(mid) <= t + 1e-12:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            # the step under way at t runs first, unless it is scheduled after t
-            next_at = steps[lo].at if lo < len(steps) else None
-            position = lo if lo >= len(steps) or (next_at is not None and next_at > t) else lo + 1
-            placed.append((position, order, step))
-        merged: list[Step] = []
-        by_position = sorted(placed, key=lambda p: (p[0], p[1]))
-        j = 0
-        for i in range(len(steps) + 1):
-            while j < len(by_position) and by_position[j][0] == i:
-                merged.append(by_position[j][2])
-                j += 1
-            if i < len(steps):
-                merged.append(steps[i])
-        return replace(scenario, steps=tuple(merged))
+        view.inputs = list(result.inputs)
+        return view
 
     def recording_view(self, recording: Any) -> RunView:
         """Index a recording's own trace (no engine run)."""

@@ -40,6 +40,7 @@ class RunView:
     policy_rows: list[int] = field(default_factory=list)  # record indexes of policy changes (for `p`)
     ok: bool | None = None
     indexed: bool = True  # False: counts, layer order, blocks and policy rows still to come
+    inputs: list[Any] | None = None  # an engine run's steps in the order they ran (live changes included)
 
     @classmethod
     def unindexed(cls, records: Sequence[TraceRecord], hosts: Sequence[str]) -> RunView:
