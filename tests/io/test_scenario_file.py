@@ -150,3 +150,31 @@ def test_builtin_scenario_loads() -> None:
     sc = load_builtin_scenario()
     assert len(sc.hosts) == 2 and sc.expects
     assert {s.do for s in sc.steps} >= {"listen", "connect", "send", "close", "probe", "policy"}
+
+
+def test_interface_lists_are_checked() -> None:
+    text = '''
+name = "x"
+[[host]]
+name = "laptop"
+address = ["192.168.1.10", "10.66.66.2"]
+interface = [
+  { index = 12 },
+  { index = 31, address = "10.9.9.9" },
+  { index = 12, address = "10.66.66.2" },
+  { index = 40 },
+  { index = 41, type = "x", address = ["10.66.66.2"] },
+]
+'''
+    assert _errors(text) == [
+        "s.toml:8:27: 10.9.9.9 is not one of the host's addresses (192.168.1.10, 10.66.66.2)",
+        "s.toml:9:3: interface index 12 is used twice (interfaces 1 and 3): give each interface its own `index`",
+        "s.toml:10:3: a further interface needs `address`: the host addresses on it (the first interface carries "
+        "the others)",
+        "s.toml:11:24: type must be an integer, not 'x'",
+        "s.toml:11:39: address 10.66.66.2 is on two interfaces",
+    ]
+    scalar = text.replace("interface = [", "interface = 5 #")
+    assert _errors(scalar[: scalar.index("interface = 5") + 13] + "\n") == [
+        "s.toml:6:13: interface must be a table { index, type, profile_id, luid, tunnel_type, quarantine_epoch } "
+        "or a non-empty list of them"]

@@ -71,11 +71,13 @@ class AppSpec:
 
 @dataclass(frozen=True, slots=True)
 class InterfaceSpec:
-    """The host's one network interface (fills INTERFACE_INDEX, INTERFACE_TYPE, ... fields).
+    """A network interface of a host (fills INTERFACE_INDEX, INTERFACE_TYPE, ... fields).
 
     Defaults: index 2 (index 1 is Windows' loopback pseudo-interface), type 6
     (IF_TYPE_ETHERNET_CSMACD), profile 1 (NlincPublic), tunnel type 0 (none), LUID built
-    as Windows builds NET_LUID: ``type << 48 | index << 24``.
+    as Windows builds NET_LUID: ``type << 48 | index << 24``. ``addresses``: the host
+    addresses on this interface (a host's further interfaces, e.g. a VPN tunnel, name
+    theirs; the first interface carries every address no other one names).
     """
 
     index: int = 2
@@ -87,15 +89,19 @@ class InterfaceSpec:
     #: per (LUID, epoch); without it the "Quarantine Default Inbound Block" decides (§5.5).
     #: None = not declared: the field is FWP_EMPTY.
     quarantine_epoch: int | None = None
+    addresses: tuple[str, ...] = ()
 
     @property
     def net_luid(self) -> int:
         return self.luid if self.luid is not None else (self.type << 48) | (self.index << 24)
 
     def to_dict(self) -> JsonDict:
-        return {"index": self.index, "type": self.type, "profile_id": self.profile_id,
-                "luid": self.luid, "tunnel_type": self.tunnel_type,
-                "quarantine_epoch": self.quarantine_epoch}
+        d: JsonDict = {"index": self.index, "type": self.type, "profile_id": self.profile_id,
+                       "luid": self.luid, "tunnel_type": self.tunnel_type,
+                       "quarantine_epoch": self.quarantine_epoch}
+        if self.addresses:  # only then: a one-interface host's dict is as it always was
+            d["addresses"] = list(self.addresses)
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> InterfaceSpec:
@@ -104,7 +110,8 @@ class InterfaceSpec:
         return cls(index=int(d.get("index", 2)), type=int(d.get("type", 6)),
                    profile_id=int(d.get("profile_id", 1)),
                    luid=None if luid is None else int(luid), tunnel_type=int(d.get("tunnel_type", 0)),
-                   quarantine_epoch=None if epoch is None else int(epoch))
+                   quarantine_epoch=None if epoch is None else int(epoch),
+                   addresses=tuple(str(a) for a in d.get("addresses", ())))
 
 
 #: Windows' loopback pseudo-interface: index 1, IF_TYPE_SOFTWARE_LOOPBACK (24).
@@ -122,6 +129,8 @@ class HostSpec:
     policy_file: str | None = None  # where it was loaded from (display only; replay never reads it)
     apps: tuple[AppSpec, ...] = ()
     interface: InterfaceSpec = InterfaceSpec()
+    #: Further interfaces (each names its ``addresses``), e.g. a VPN tunnel beside the NIC.
+    more_interfaces: tuple[InterfaceSpec, ...] = ()
 
     def app(self, name: str) -> AppSpec | None:
         for a in self.apps:
@@ -132,7 +141,8 @@ class HostSpec:
     def to_dict(self) -> JsonDict:
         return {"name": self.name, "windows": self.windows.label, "addresses": list(self.addresses),
                 "policy_file": self.policy_file, "apps": [a.to_dict() for a in self.apps],
-                "interface": self.interface.to_dict()}
+                "interface": self.interface.to_dict(),
+                **({"more_interfaces": [i.to_dict() for i in self.more_interfaces]} if self.more_interfaces else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], policy: Policy | None = None) -> HostSpec:
@@ -141,7 +151,8 @@ class HostSpec:
                    policy=policy if policy is not None else empty_policy(),
                    policy_file=d.get("policy_file"),
                    apps=tuple(AppSpec.from_dict(a) for a in d.get("apps", ())),
-                   interface=InterfaceSpec.from_dict(d.get("interface") or {}))
+                   interface=InterfaceSpec.from_dict(d.get("interface") or {}),
+                   more_interfaces=tuple(InterfaceSpec.from_dict(i) for i in d.get("more_interfaces") or ()))
 
 
 @dataclass(frozen=True)

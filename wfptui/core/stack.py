@@ -390,6 +390,16 @@ class Ctx:
             self.cache[key] = hit
         return hit
 
+    def interface(self) -> InterfaceSpec:
+        """The interface the endpoint's traffic uses: loopback's, the one its local address
+        is on, else the host's first."""
+        if self.loopback:
+            return LOOPBACK_INTERFACE
+        host = self.host
+        if host.iface_of and self.laddr is not None:
+            return host.iface_of.get((self.laddr, self.bits), host.iface)
+        return host.iface
+
     def _dynamic(self) -> dict[str, Value]:
         """The values that differ between endpoints of one host (``_DYNAMIC_FIELDS``);
         exactly what ``_build`` puts into its ``base`` for them (absent = not known)."""
@@ -421,7 +431,8 @@ class Ctx:
         if dyn is None:
             dyn = self._dynamic()
         pkey = (layer.layer_id, direction, reauth, self.loopback, self.wildcard, self.implicit,
-                self.lport is not None, self.raddr is not None, self.rport is not None, self.app is not None)
+                self.lport is not None, self.raddr is not None, self.rport is not None, self.app is not None,
+                self.interface().index)
         plan = self.host.plans.get(pkey)
         if plan is None:
             plan = self.host.plans[pkey] = self._plan(layer, direction, reauth)
@@ -458,7 +469,7 @@ class Ctx:
 
     def _build(self, layer: Layer, direction: int | None, reauth: bool) -> tuple[dict[str, Value], dict[str, Any]]:
         host = self.host
-        iface: InterfaceSpec = LOOPBACK_INTERFACE if self.loopback else host.iface
+        iface = self.interface()
         luid, idx, itype, tunnel, prof = iface.net_luid, iface.index, iface.type, iface.tunnel_type, iface.profile_id
         fam = layer_family(layer.name)
         base: dict[str, Value] = {
@@ -695,6 +706,9 @@ class Host:
         self.windows = spec.windows
         self.iface = spec.interface
         self.addrs: list[tuple[int, int]] = [parse_address(a) for a in spec.addresses]  # (value, bits)
+        #: The interface of each local address that is not on the first one (a VPN tunnel ...).
+        self.iface_of: dict[tuple[int, int], InterfaceSpec] = {
+            parse_address(a): i for i in spec.more_interfaces for a in i.addresses}
         self.policy = policy
         self._compiled: CompiledPolicy = compile_policy(policy)
         self._cl: dict[int, CompiledLayer] = {}
@@ -1168,12 +1182,24 @@ class Network:
         raddr, bits, rport = self.resolve(step.to)
         proto = UDP if step.proto == "udp" else TCP
         loopback = host.owns(bits, raddr)
-        laddr = raddr if loopback else host.local_addr(bits)
+        explicit = False
+        if step.address is not None:  # bind() to this local address first, then connect()
+            lv, lbits = parse_address(step.address)
+            if lbits != bits:
+                self.stack(host, "connect-failed", f"local address {step.address} is not of the family of "
+                           f"{step.to} (WSAEAFNOSUPPORT)")
+                return
+            laddr: int | None = None if lv == 0 else lv
+            explicit = laddr is not None
+            if laddr is None:
+                laddr = raddr if loopback else host.local_addr(bits)
+        else:
+            laddr = raddr if loopback else host.local_addr(bits)
         if laddr is None:
             self.stack(host, "connect-failed", "no local address of that family (WSAENETUNREACH)")
             return
         sock = Sock(step.socket, host, "udp" if proto == UDP else "tcp", self._app(host, step.app), bits)
-        sock.laddr, sock.wildcard, sock.implicit = laddr, True, True
+        sock.laddr, sock.wildcard, sock.implicit = laddr, not explicit, not explicit
         self._name(sock)
         if not self.bind(host, sock, proto, step.port or 0):
             sock.state = "closed"

@@ -6,9 +6,12 @@ Top level: ``name``, ``[[host]]``, ``[[step]]``, ``[[expect]]``.
   win10 | win11; default win11), ``address`` (one address or a list), ``policy`` (a path
   relative to the scenario file, or an inline ``[host.policy]`` table; absent = no
   filters), ``app`` (list of ``{ name, path, user }``), ``interface`` (``{ index, type,
-  profile_id, luid, tunnel_type, quarantine_epoch }``).
+  profile_id, luid, tunnel_type, quarantine_epoch }``, or a list of such tables for a host
+  with more interfaces — a VPN tunnel beside its NIC: each further one names its host
+  ``address``es; the first carries the rest).
 * ``[[step]]``: ``do`` (listen | bind | connect | send | close | probe | ping | policy |
-  wait), ``host``, ``app``, ``proto`` (tcp | udp), ``port``, ``socket``, ``address``, ``to``
+  wait), ``host``, ``app``, ``proto`` (tcp | udp), ``port``, ``socket``, ``address`` (listen,
+  bind; connect: the local address to bind first, so the interface it is on), ``to``
   (``"host:port"``, ``"10.0.0.2:80"``, ``"[fd00::2]:80"``), ``bytes``, ``at`` (seconds),
   ``add`` (filter tables, as in a policy file), ``remove`` (filter keys); extensions:
   ``packets`` (segments/datagrams per send), ``count`` (echo requests per ping),
@@ -29,6 +32,7 @@ API: ``load_scenario(path, policy_overrides=None) -> Scenario``,
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from collections.abc import Mapping
@@ -69,7 +73,7 @@ _ACTIONS = ("permit", "block", "none")
 _STEP_ALLOWED: dict[str, tuple[str, ...]] = {
     "listen": ("app", "proto", "port", "socket", "address"),
     "bind": ("app", "proto", "port", "socket", "address"),
-    "connect": ("app", "proto", "port", "socket", "to"),
+    "connect": ("app", "proto", "port", "socket", "to", "address"),
     "send": ("socket", "bytes", "to", "packets"),
     "close": ("socket",),
     "probe": ("proto", "to", "bytes"),
@@ -199,9 +203,10 @@ class _Loader:
             addrs = self.load_addresses(t, path)
             policy, policy_file = self.load_host_policy(name, t, path)
             apps = self.load_apps(t, path)
-            iface = self.load_interface(t, path)
+            ifaces = self.load_interfaces(t, path, addrs)
             hosts.append(HostSpec(name=name, windows=windows, addresses=tuple(addrs), policy=policy,
-                                  policy_file=policy_file, apps=tuple(apps), interface=iface))
+                                  policy_file=policy_file, apps=tuple(apps), interface=ifaces[0],
+                                  more_interfaces=tuple(ifaces[1:])))
         return hosts
 
     def load_addresses(self, t: Mapping[str, Any], path: KeyPath) -> list[str]:
@@ -287,15 +292,62 @@ class _Loader:
                                                                                       user=user.upper()))
         return apps
 
-    def load_interface(self, t: Mapping[str, Any], path: KeyPath) -> InterfaceSpec:
+    def load_interfaces(self, t: Mapping[str, Any], path: KeyPath, addrs: list[str]) -> list[InterfaceSpec]:
+        """``interface``: one table (the host's interface), or a list of them (a host with a
+        VPN tunnel beside its NIC ...): the first carries every address no other one names
+        in its ``address``; each further one names its addresses."""
         raw = t.get("interface")
         if raw is None:
-            return InterfaceSpec()
+            return [InterfaceSpec()]
         p = (*path, "interface")
+        if isinstance(raw, dict):
+            return [self.load_interface(raw, p, addrs, first=True)]
+        if not isinstance(raw, list) or not raw:
+            self.err(p, "interface must be a table { index, type, profile_id, luid, tunnel_type, "
+                     "quarantine_epoch } or a non-empty list of them", value=True)
+            return [InterfaceSpec()]
+        out = [self.load_interface(item, (*p, i), addrs, first=i == 0) for i, item in enumerate(raw)]
+        claimed: dict[tuple[int, int], int] = {}
+        indexes: dict[int, int] = {}
+        for i, iface in enumerate(out):
+            if iface.index in indexes:
+                self.err((*p, i), f"interface index {iface.index} is used twice (interfaces {indexes[iface.index] + 1} "
+                         f"and {i + 1}): give each interface its own `index`")
+            indexes.setdefault(iface.index, i)
+            for a in iface.addresses:
+                key = parse_address(a)
+                if key in claimed:
+                    self.err((*p, i, "address"), f"address {a} is on two interfaces", value=True)
+                claimed[key] = i
+        return out
+
+    def load_interface(self, raw: object, p: KeyPath, addrs: list[str], *, first: bool) -> InterfaceSpec:
         if not isinstance(raw, dict):
             self.err(p, "interface must be a table { index, type, profile_id, luid, tunnel_type, quarantine_epoch }", value=True)
             return InterfaceSpec()
-        self.check_keys(raw, _IFACE_KEYS, p, "interface")
+        self.check_keys(raw, (*_IFACE_KEYS, "address"), p, "interface")
+        own: list[str] = []
+        if "address" in raw:
+            known = {}
+            for a in addrs:
+                with contextlib.suppress(ValueError):
+                    known[parse_address(a)] = a
+            items = raw["address"] if isinstance(raw["address"], list) else [raw["address"]]
+            for j, a in enumerate(items):
+                ap = (*p, "address", j) if isinstance(raw["address"], list) else (*p, "address")
+                try:
+                    key = parse_address(a) if isinstance(a, str) else None
+                except ValueError:
+                    key = None
+                if key is None:
+                    self.err(ap, f"bad address {a!r}", value=True)
+                elif key not in known:
+                    self.err(ap, f"{a} is not one of the host's addresses ({', '.join(addrs) or 'none'})", value=True)
+                else:
+                    own.append(known[key])
+        elif not first:
+            self.err(p, "a further interface needs `address`: the host addresses on it (the first interface "
+                     "carries the others)")
         d = InterfaceSpec()
         index = self.get_int(raw, "index", p, 0, 0xFFFFFFFF)
         itype = self.get_int(raw, "type", p, 0, 0xFFFF)
@@ -305,7 +357,8 @@ class _Loader:
         epoch = self.get_int(raw, "quarantine_epoch", p, 0, (1 << 64) - 1)
         return InterfaceSpec(index=d.index if index is None else index, type=d.type if itype is None else itype,
                              profile_id=d.profile_id if prof is None else prof, luid=luid,
-                             tunnel_type=d.tunnel_type if tunnel is None else tunnel, quarantine_epoch=epoch)
+                             tunnel_type=d.tunnel_type if tunnel is None else tunnel, quarantine_epoch=epoch,
+                             addresses=tuple(own))
 
     # -- steps --------------------------------------------------------------------------
     def load_steps(self, hosts: list[HostSpec]) -> list[Step]:
