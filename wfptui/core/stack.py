@@ -795,7 +795,6 @@ class Network:
         #: The trace's storage (core.trace.Trace): rows and record times, appended in step.
         self._items = self.records.items
         self._times = self.records.times
-        self.seq = 0  # == len(self.records): the seq of the last record
         self.flow_ids = 0
         self.hosts: dict[str, Host] = {}
         self.owner: dict[tuple[int, int], Host] = {}
@@ -815,12 +814,12 @@ class Network:
                 self.owner.setdefault((v, b), host)
 
     # -- records ------------------------------------------------------------------
-    def _next(self) -> int:
-        self.seq += 1
-        return self.seq
+    @property
+    def seq(self) -> int:
+        """The seq of the last record (record i has seq i + 1)."""
+        return len(self._items)
 
     def stack(self, host: Host, event: str, detail: str = "", flow: int | None = None, **data: Any) -> None:
-        self.seq += 1
         self._items.append((stack_row, host.name, event, detail, flow, data))
         self._times.append(self.clock.now)
 
@@ -861,7 +860,6 @@ class Network:
         if self.capture is not None:
             assert view.cl is not None
             self.capture.append((view.cl, view.values))
-        self.seq += 1
         self._items.append((classify_row, view.out, host.name, packet, op, direction, flow, reauth))
         self._times.append(self.clock.now)
         if view.events:
@@ -876,13 +874,11 @@ class Network:
         fid = None if res.filter is None else res.filter.filter_id
         ne = net_event_type(fam, res, is_discard=layer.is_discard, stack_discard=stack_discard)
         if ne is not None:
-            self.seq += 1
-            self.records.append(NetEventRecord(self.seq, self.clock.now, host.name, ne, fid, layer.layer_id,
+            self.records.append(NetEventRecord(self.seq + 1, self.clock.now, host.name, ne, fid, layer.layer_id,
                                                direction_word(direction, fam), flow,
                                                net_event_data(ctx.info, reauth)))
         for eid in audit_ids(fam, res, is_discard=layer.is_discard, stack_discard=stack_discard):
-            self.seq += 1
-            self.records.append(AuditRecord(self.seq, self.clock.now, host.name, eid, fid, layer.layer_id, flow,
+            self.records.append(AuditRecord(self.seq + 1, self.clock.now, host.name, eid, fid, layer.layer_id, flow,
                                             audit_data(eid, fam, layer.layer_id, direction, ctx.info, fid)))
 
     def traverse(self, host: Host, layer: Layer | None, ctx: Ctx, packet: str | None, op: str | None,
@@ -900,7 +896,6 @@ class Network:
         if self.capture is not None:
             assert view.cl is not None
             self.capture.append((view.cl, view.values))
-        self.seq += 1
         self._items.append((classify_row, view.out, host.name, packet, op, direction, flow, reauth))
         self._times.append(self.clock.now)
         action = view.action
@@ -930,7 +925,6 @@ class Network:
             n = len(rows)
             self._items.extend(rows)
             self._times.extend([self.clock.now] * n)
-            self.seq += n
             return -1
         items = self._items
         times = self._times
@@ -948,7 +942,6 @@ class Network:
             if capture is not None:
                 assert view.cl is not None
                 capture.append((view.cl, view.values))
-            self.seq += 1
             row = (classify_row, view.out, hname, packet, None, direction, flow, False)
             items.append(row)
             times.append(t)
@@ -1313,7 +1306,6 @@ class Network:
                 self._items.extend(rows)
                 clock = self.clock
                 self._times.extend([clock.now] * len(rows))
-                self.seq += len(rows)
                 hop = pkt.hop
                 clock._n = n = clock._n + 1
                 heapq.heappush(clock._heap, (clock.now + hop[0], n, None, True, hop[1], hop[2]))
@@ -1555,8 +1547,7 @@ class Network:
             if flow.auth_layer.name in reauth_layers:
                 flow.needs_reauth = True
                 marked.append(fid)
-        self.seq += 1
-        self.records.append(PolicyRecord(self.seq, self.clock.now, host.name, tuple(f.key for f in add),
+        self.records.append(PolicyRecord(self.seq + 1, self.clock.now, host.name, tuple(f.key for f in add),
                                          tuple(f.key for f in removed), tuple(reauth_layers)))
         missing = sorted(removing - {f.key for f in removed})
         if missing:
@@ -1609,7 +1600,6 @@ class Network:
                 items.extend(rows)
                 items.append(path.tail[1])
                 self._times.extend([self.clock.now] * (len(rows) + 1))
-                self.seq += len(rows) + 1
                 return
             if path is None or path.flow != fid:
                 L = host.layers(pkt.bits)
