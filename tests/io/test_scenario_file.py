@@ -178,3 +178,15 @@ interface = [
     assert _errors(scalar[: scalar.index("interface = 5") + 13] + "\n") == [
         "s.toml:6:13: interface must be a table { index, type, profile_id, luid, tunnel_type, quarantine_epoch } "
         "or a non-empty list of them"]
+
+
+def test_connect_address_must_be_the_hosts() -> None:
+    text = BASE + '''
+[[step]]
+host = "client"
+do = "connect"
+to = "server:80"
+address = "10.9.9.9"
+'''
+    errors = _errors(text)
+    assert len(errors) == 1 and errors[0].endswith("host 'client' has no address '10.9.9.9'")
