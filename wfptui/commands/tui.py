@@ -63,7 +63,10 @@ def _run(args: argparse.Namespace) -> int:
     from wfptui.tui.app import WfpApp
 
     app = WfpApp(source, backend=backend, watch=not args.no_watch, view=view)
-    result = app.run(headless=env_flag("WFPTUI_HEADLESS"))
+    headless = env_flag("WFPTUI_HEADLESS")
+    # Headless, Textual's console would guess 80x25 while its driver says 80x24: two extra
+    # full layouts at start that a terminal never pays. Give both the same size.
+    result = app.run(headless=headless, size=(80, 24) if headless else None)
     return int(result or 0)
 
 
