@@ -666,6 +666,11 @@ class Sock:
         self.timer: Timer | None = None
         self.data_pkt: Pkt | None = None  # the last DATA segment sent (packets are immutable)
 
+    def segment(self, kind: str, nbytes: int = 0) -> Pkt:
+        """A TCP segment from this connected socket's local end to its remote end."""
+        assert self.laddr is not None and self.raddr is not None and self.rport is not None
+        return Pkt(TCP, self.bits, self.laddr, self.raddr, self.lport, self.rport, kind, nbytes)
+
 
 class Pkt:
     """A packet on the simulated wire."""
@@ -1234,9 +1239,8 @@ class Network:
     def _send_syn(self, sock: Sock) -> None:
         host = sock.host
         flow = sock.flow
-        assert flow is not None and sock.laddr is not None and sock.raddr is not None and sock.rport is not None
-        pkt = Pkt(TCP, sock.bits, sock.laddr, sock.raddr, sock.lport, sock.rport, "SYN")
-        self.out_packet(host, host.layers(sock.bits), flow.ctx, pkt, flow.id)
+        assert flow is not None
+        self.out_packet(host, host.layers(sock.bits), flow.ctx, sock.segment("SYN"), flow.id)
         tries = sock.syn_tries
         sock.timer = self.clock.timer(self._rto(host) * (2 ** tries), self._syn_timer, sock, tries)
 
@@ -1334,9 +1338,7 @@ class Network:
         else:
             pkt = sock.data_pkt
             if pkt is None or pkt.nbytes != nbytes:
-                assert sock.laddr is not None and sock.raddr is not None and sock.rport is not None
-                pkt = sock.data_pkt = Pkt(TCP, sock.bits, sock.laddr, sock.raddr, sock.lport, sock.rport, "DATA",
-                                          nbytes)
+                pkt = sock.data_pkt = sock.segment("DATA", nbytes)
             self.wire(host, pkt)
 
     def send_udp(self, sock: Sock, raddr: int, rport: int, nbytes: int) -> None:
@@ -1626,9 +1628,7 @@ class Network:
                 self._abort_conn(conn, "connection-reset", "RST received (WSAECONNRESET)")
         elif kind == "SYN":
             if conn.state == "syn-rcvd":  # a retransmitted SYN: answer again, no ALE (flow exists)
-                assert conn.laddr is not None and conn.raddr is not None and conn.rport is not None
-                self.out_packet(host, L, ctx, Pkt(TCP, pkt.bits, conn.laddr, conn.raddr, conn.lport, conn.rport,
-                                                  "SYN-ACK"), fid)
+                self.out_packet(host, L, ctx, conn.segment("SYN-ACK"), fid)
         elif kind == "SYN-ACK":
             if conn.state != "syn-sent":
                 return
@@ -1640,9 +1640,7 @@ class Network:
             if conn.timer is not None:
                 conn.timer.cancel()
             self.stack(host, "connected", "three-way handshake complete", fid, socket=conn.name)
-            assert conn.laddr is not None and conn.raddr is not None and conn.rport is not None
-            self.out_packet(host, L, ctx, Pkt(TCP, pkt.bits, conn.laddr, conn.raddr, conn.lport, conn.rport,
-                                              "ACK"), fid)
+            self.out_packet(host, L, ctx, conn.segment("ACK"), fid)
         elif kind == "ACK":
             if conn.state != "syn-rcvd":
                 return
