@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from wfptui import __version__
+from wfptui import __version__, codecache
 
 #: command name -> (module under wfptui.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -53,6 +53,7 @@ def _command_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wfptui`` and ``python -m wfptui``; returns the exit code."""
+    codecache.install()  # before any dataclass or pattern is built: see wfptui.codecache
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ("-h", "--help", "--version"):
         _top_parser().parse_args(args)  # prints and exits 0
