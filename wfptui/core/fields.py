@@ -12,7 +12,6 @@ This module reads no files and imports nothing outside the standard library and
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -70,6 +69,7 @@ class UnknownNameError(KeyError):
 def suggest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Up to ``n`` candidates close to ``name`` (case-insensitive), best first."""
     by_upper = {c.upper(): c for c in candidates}
+    import difflib  # only when a name is wrong: not on the start-up path
     hits = difflib.get_close_matches(name.strip().upper(), list(by_upper), n=n, cutoff=0.6)
     return [by_upper[h] for h in hits]
 

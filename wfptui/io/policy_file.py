@@ -70,7 +70,6 @@ API (used by ``io.scenario_file`` for inline ``[host.policy]`` tables and ``poli
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -189,6 +188,7 @@ class _Ctx:
 
 
 def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    import difflib  # only when a name is wrong: not on the start-up path
     hits = difflib.get_close_matches(word.lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {hits[0]}?)" if hits else ""
 
@@ -279,6 +279,7 @@ def _lookup(text: str, prefix: str, members: Mapping[str, _E], kind: str) -> _E:
     name = _enum_name(text, prefix)
     if name in members:
         return members[name]
+    import difflib  # only when a name is wrong: not on the start-up path
     hits = difflib.get_close_matches(name, list(members), n=1, cutoff=0.6)
     raise UnknownNameError(kind, text, [h.lower() for h in hits])
 
@@ -330,6 +331,7 @@ def resolve_callout(text: str, callouts: Mapping[str, Callout]) -> str | None:
 
 
 def _suggest(text: str, keys: list[str]) -> str:
+    import difflib  # only when a name is wrong: not on the start-up path
     hits = difflib.get_close_matches(text.strip().lower(), [k.lower() for k in keys], n=1, cutoff=0.6)
     if not hits:
         return ""

@@ -33,7 +33,6 @@ API: ``load_scenario(path, policy_overrides=None) -> Scenario``,
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -85,6 +84,7 @@ _NEEDS_HOST = ("listen", "bind", "connect", "probe", "ping", "policy")
 
 
 def _hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    import difflib  # only when a name is wrong: not on the start-up path
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
