@@ -201,3 +201,19 @@ def test_bad_references_are_corruption_not_crashes(sample: bytes) -> None:
 def test_unreadable_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RecordingError, match="cannot read"):
         read_recording(tmp_path / "missing.wfpr")
+
+
+@pytest.mark.parametrize(("key", "value", "problem"), [
+    ("luid", -1, "interface luid -1 is out of range 0..18446744073709551615"),
+    ("index", 1 << 32, "interface index 4294967296 is out of range 0..4294967295"),
+    ("type", 70000, "interface type 70000 is out of range 0..65535"),
+    ("quarantine_epoch", "7", "interface quarantine_epoch must be an integer, not '7'"),
+    ("tunnel_type", True, "interface tunnel_type must be an integer, not True"),
+])
+def test_interface_values_out_of_range_are_a_bad_header(key: str, value: object, problem: str) -> None:
+    """A hostile header's interface values get the scenario file's ranges: refused, not run."""
+    hosts = [{"name": "client", "addresses": ["10.0.0.1"], "interface": {"index": 2, key: value}}]
+    data = encode_recording(scenario={"name": "hostile", "hosts": hosts}, policies={}, inputs=[],
+                            records=synthetic_records(3), created="2026-01-01T00:00:00Z")
+    with pytest.raises(RecordingError, match=f"bad scenario: {problem}"):
+        decode_recording(data)

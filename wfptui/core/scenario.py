@@ -105,13 +105,25 @@ class InterfaceSpec:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> InterfaceSpec:
+        """From :meth:`to_dict`'s form (a recording); ValueError names a value out of range
+        (the same ranges as a scenario file: UINT32, and UINT16 for the type, UINT64 for
+        the LUID and the epoch)."""
         luid = d.get("luid")
         epoch = d.get("quarantine_epoch")
-        return cls(index=int(d.get("index", 2)), type=int(d.get("type", 6)),
-                   profile_id=int(d.get("profile_id", 1)),
-                   luid=None if luid is None else int(luid), tunnel_type=int(d.get("tunnel_type", 0)),
-                   quarantine_epoch=None if epoch is None else int(epoch),
+        return cls(index=_uint(d, "index", 2, 32), type=_uint(d, "type", 6, 16),
+                   profile_id=_uint(d, "profile_id", 1, 32),
+                   luid=None if luid is None else _uint(d, "luid", 0, 64), tunnel_type=_uint(d, "tunnel_type", 0, 32),
+                   quarantine_epoch=None if epoch is None else _uint(d, "quarantine_epoch", 0, 64),
                    addresses=tuple(str(a) for a in d.get("addresses", ())))
+
+
+def _uint(d: Mapping[str, Any], key: str, default: int, bits: int) -> int:
+    raw = d.get(key, default)
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError(f"interface {key} must be an integer, not {raw!r}")
+    if not 0 <= raw < 1 << bits:
+        raise ValueError(f"interface {key} {raw} is out of range 0..{(1 << bits) - 1}")
+    return raw
 
 
 #: Windows' loopback pseudo-interface: index 1, IF_TYPE_SOFTWARE_LOOPBACK (24).
