@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -122,6 +123,19 @@ class WfpApp(App[int]):
             self.host_policies[spec.name] = HostPolicy(spec.name, policy, path)
         self.base_policies = {h: hp.good for h, hp in self.host_policies.items()}
         self.live_steps = []
+
+    def _refresh_notifications(self) -> None:
+        # Textual hands the toast rack the notifications whenever a screen becomes current;
+        # the first time, hiding the (already hidden) empty rack costs the screen another
+        # full layout before the first frame settles. No notification, no rack shown: nothing to do.
+        if not self._notifications:
+            try:
+                rack = self.screen.get_child_by_id("textual-toastrack")
+            except (NoMatches, ScreenStackError):
+                rack = None
+            if rack is not None and not rack.display and not rack.children:
+                return
+        super()._refresh_notifications()
 
     def get_default_screen(self) -> MainScreen:
         # The main screen is the bottom of the stack: no empty default screen to build,

@@ -16,7 +16,8 @@ from wfptui.core.trace import (
     TraceRecord,
 )
 
-#: verdict key -> (symbol, word). The key doubles as the style name (``timeline--<key>``).
+#: verdict key -> (symbol, word). The key doubles as the style name (``timeline--<key>``,
+#: or the one ``Timeline.STYLE_ALIASES`` draws it like).
 VERDICTS: dict[str, tuple[str, str]] = {
     "permit": ("✔", "permit"),
     "block": ("✖", "block"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,8 +11,43 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+ResultType = TypeVar("ResultType")
 
-class ConfirmModal(ModalScreen[bool]):
+
+class Dialog(ModalScreen[ResultType]):
+    """A modal screen centred over the dimmed screen below; its box is ``.dialog-box``."""
+
+    # Here, not in app.tcss: parsed when a dialog is first opened, not before the first frame.
+    DEFAULT_CSS = """
+    Dialog {
+        align: center middle;
+        background: $background 60%;
+    }
+    Dialog .dialog-box {
+        width: 70;
+        height: auto;
+        border: thick $accent;
+        background: $surface;
+        padding: 1 2;
+    }
+    Dialog .dialog-question {
+        width: 100%;
+        margin-bottom: 1;
+    }
+    Dialog .dialog-hint {
+        color: $text-muted;
+    }
+    Dialog .dialog-buttons {
+        height: auto;
+        align: center middle;
+    }
+    Dialog .dialog-buttons Button {
+        margin: 0 2;
+    }
+    """
+
+
+class ConfirmModal(Dialog[bool]):
     """Ask a yes/no question; dismisses with True for yes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -21,7 +56,7 @@ class ConfirmModal(ModalScreen[bool]):
     ]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
-        super().__init__(classes="dialog")
+        super().__init__()
         self.question = question
         self.yes = yes
         self.no = no
@@ -44,13 +79,13 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class PathModal(ModalScreen[str | None]):
+class PathModal(Dialog[str | None]):
     """Ask for a file path (or two, for a diff); dismisses with the text or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, prompt: str, value: str = "", placeholder: str = "") -> None:
-        super().__init__(classes="dialog")
+        super().__init__()
         self.prompt = prompt
         self.value = value
         self.placeholder = placeholder

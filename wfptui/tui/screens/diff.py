@@ -25,6 +25,33 @@ from wfptui.tui.widgets.timeline import HEADER_COMPACT, Timeline
 class DiffScreen(Screen[None]):
     """Left and right trace; differing records marked ≠."""
 
+    # Here, not in app.tcss: parsed when the screen is first opened, not before the first
+    # frame. Scoped to this screen; the main screen's Timeline and Inspector rules apply too.
+    # ($primary 40% and $accent: app.tcss's $pane-border and $pane-border-focus.)
+    DEFAULT_CSS = """
+    #diff-summary {
+        height: auto;
+        padding: 0 1;
+        background: $warning 25%;
+        text-style: bold;
+    }
+    .diff-header {
+        height: 1;
+        color: $text-muted;
+        text-style: bold;
+    }
+    .diff-side Timeline {
+        border: round $primary 40%;
+        border-title-style: bold;
+    }
+    .diff-side Timeline:focus {
+        border: round $accent;
+    }
+    .diff-inspector {
+        height: 40%;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back"),
         Binding("n,d", "next_diff", "Next difference"),

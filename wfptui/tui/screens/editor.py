@@ -32,6 +32,30 @@ VALIDATE_DELAY = 0.25
 class EditorScreen(Screen[None]):
     """Policy editors, one tab per host."""
 
+    # Here, not in app.tcss: parsed when the editor is first opened, not before the first frame.
+    # ($primary 40%: app.tcss's $pane-border.)
+    DEFAULT_CSS = """
+    #editor-tabs {
+        height: 1fr;
+    }
+    .diagnostics {
+        height: auto;
+        max-height: 8;
+        padding: 0 1;
+        color: $success;
+        border-top: solid $primary 40%;
+    }
+    .diagnostics.-error {
+        color: $error;
+        text-style: bold;
+    }
+    #editor-hint {
+        height: 1;
+        color: $text-muted;
+        padding: 0 1;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("escape", "close", "Back", priority=True),

@@ -9,10 +9,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from wfptui.tui.query import HELP as QUERY_HELP
+from wfptui.tui.screens.dialogs import Dialog
 
 
 def _key_label(keys: str) -> str:
@@ -38,13 +38,23 @@ def bindings_table(rows: list[tuple[str, str, str]]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Lists every key; any of escape, q or ? closes it."""
+
+    DEFAULT_CSS = """
+    #help-box {
+        width: 90%;
+        height: 90%;
+        border: thick $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def __init__(self, sections: list[tuple[str, list[BindingType]]]) -> None:
-        super().__init__(classes="dialog")
+        super().__init__()
         self.rows = binding_rows(sections)
 
     def compose(self) -> ComposeResult:

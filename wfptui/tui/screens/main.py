@@ -10,13 +10,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
+from textual._time import get_time
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.message import Message
+from textual.messages import Layout, Update
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from wfptui.core.trace import ClassifyRecord
@@ -82,34 +86,48 @@ class MainScreen(Screen[None]):
         self._started = False  # composed and mounted: the widgets exist
         self._banner = ""
         self._laid_out_at: Size | None = None  # the size of the last full layout (on_resize)
+        # Start-up: see _on_screen_resume and _refresh_layout
+        self._resumed = False  # the screen has been current once
+        self._settling: tuple[set[Widget], dict[Widget, tuple[bool, bool]]] | None = None
+        self._laid_out_since = float("-inf")  # when the last full layout started (Message.time's clock)
+        self._drawn_since = float("-inf")  # when the last full frame started
+        self._full_frames = 0
         self._followed: tuple[RunView | None, int | None] | None = None  # (view, index) on show
         self.query_text = ""
         self.playing = False
         self.speed_index = DEFAULT_SPEED
         self._play_timer: Timer | None = None
         self.status_note = ""
+        self._status_text: str | None = None  # what the transport bar shows
 
     @property
     def wfp_app(self) -> WfpApp:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
+        lit = self._first_lit_host()
         with Horizontal(id="top"):
             with Vertical(id="left"):
                 with Horizontal(id="hosts"):
                     for host in self.hosts:
-                        yield HostPane(host, id=f"pane-{host}")
-                # The timeline takes the focus at once (AUTO_FOCUS): the box starts lit.
+                        yield HostPane(host, id=f"pane-{host}", active=host == lit)
+                # The timeline takes the focus at once (AUTO_FOCUS): the box starts lit. The
+                # filter box and its help line are mounted above the header when first opened.
                 with Vertical(id="timeline-box", classes="-focus-within"):
-                    yield Input(placeholder="filter: host:server layer:recv verdict:block filter:no-web packet:syn",
-                                id="filter")
-                    yield Static(QUERY_HELP, id="filter-help")
                     yield Static(HEADER, id="timeline-header")
                     yield Timeline(id="timeline")
             yield Inspector(id="inspector")
         yield Static("", id="banner")
         yield Static("", id="status")
         yield KeyBar()
+
+    def _first_lit_host(self) -> str | None:
+        """The host whose pane the run shown as the screen mounts lights (HostPane.light)."""
+        view = self._initial_view
+        if view is None or not view.records or self.query_text:
+            return None
+        record = view.records[max(0, min(self._initial_cursor, len(view.records) - 1))]
+        return record.host if isinstance(record, ClassifyRecord) else None
 
     def on_mount(self) -> None:
         self._start()
@@ -119,14 +137,93 @@ class MainScreen(Screen[None]):
     # the screen was just laid out at, each is one more full layout and redraw before the
     # first frame settles. Those are skipped; a Resize to any other size is Textual's.
 
-    def on_screen_resume(self, _event: events.ScreenResume) -> None:
-        self._laid_out_at = self.app.size  # Screen's own handler (next) lays it out at this size
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        self._laid_out_at = self.app.size  # Screen's handler (below) lays it out at this size
+        if not self._resumed:
+            # The first time, every widget was styled as it mounted, a moment ago: Textual
+            # would style the whole screen again (~15 ms before the first frame).
+            self._resumed = True
+            event.refresh_styles = False
+        frames = self._full_frames
+        super()._on_screen_resume(event)  # lays the screen out and draws it, if its size changed
+        event.prevent_default()  # Screen's handler has run (just above)
+        if self._full_frames != frames:
+            self._repaint_required = False  # its closing refresh(): that very frame, once more
 
     def on_resize(self, event: events.Resize) -> None:
         if self.is_current and event.size == self._laid_out_at:
             event.prevent_default()  # not Screen's handler: nothing changed
         else:
             self._laid_out_at = event.size  # Screen's handler lays it out at this size
+
+    # A full layout places every widget as it is when the layout starts, and a full frame
+    # draws every widget as it is when the frame starts. Textual still lays out and draws
+    # the screen once more after them, for requests they covered: ones asked for before
+    # (mounting and filling the widgets) and ones the layout raised itself (each widget's
+    # new size and virtual size). That second pass redraws every widget, a frame tick
+    # later: ~40 ms before the first frame settles. Those requests are dropped. Any asked
+    # for after the layout (or frame) started, or raised by drawing, and a scrollbar the
+    # layout turned on or off (not placed yet), are Textual's as ever.
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        if (scroll and not self._layout_widgets) or not (self.outer_size if size is None else size) \
+                or self.app.is_inline:
+            super()._refresh_layout(size, scroll)  # a scroll, or no size yet: no layout (inline: as is)
+            return
+        started = get_time()  # the clock of Message.time
+        nodes = self._layout_nodes()
+        self._settling = ({node for node in nodes if node._layout_required},
+                          {node: node.scrollbars_enabled for node in nodes})
+        super()._refresh_layout(size, scroll)  # reflows, then draws (_compositor_refresh)
+        self._settle_layout()  # when it did not draw (not current, or drawing deferred)
+        self._laid_out_since = started
+
+    def _settle_layout(self) -> None:
+        """Drop the layout requests the last full layout raised itself (before anything is drawn)."""
+        if self._settling is None:
+            return
+        asked, scrollbars = self._settling
+        self._settling = None
+        for node in self._layout_nodes():
+            if scrollbars.get(node, node.scrollbars_enabled) != node.scrollbars_enabled:
+                continue  # a scrollbar turned on or off: not placed yet, lay out again
+            if node is self:
+                self._layout_required = False  # the layout the screen was waiting for: done
+            elif node._layout_required and node not in asked:
+                node._layout_required = False  # its new size (virtual size): laid out
+
+    def _compositor_refresh(self) -> None:
+        self._settle_layout()
+        app = self.app
+        compositor = self._compositor
+        if self is app.screen and not app.is_inline and compositor.size.region in compositor._dirty_regions:
+            # A full frame (Textual's own test, in render_update): every repaint asked for
+            # until now is in it.
+            self._drawn_since = get_time()
+            self._full_frames += 1
+            for node in self._layout_nodes():
+                node._repaint_required = False
+        super()._compositor_refresh()
+
+    def _layout_nodes(self) -> list[Widget]:
+        """The screen, its widgets and their scrollbars."""
+        nodes = list(self.walk_children(Widget, with_self=True))
+        nodes += [bar for node in list(nodes) for bar in node._get_virtual_dom()]
+        return nodes
+
+    async def _on_layout(self, message: Layout) -> None:
+        if message.time < self._laid_out_since:  # asked before the last full layout started
+            message.stop()
+            message.prevent_default()
+            return
+        await super()._on_layout(message)
+
+    async def _on_update(self, message: Update) -> None:
+        if message.time < self._drawn_since:  # asked before the last full frame started
+            message.stop()
+            message.prevent_default()
+            return
+        await super()._on_update(message)
 
     def _start(self) -> None:
         self._started = True
@@ -153,6 +250,7 @@ class MainScreen(Screen[None]):
         self._banner = ""
         self.set_class(False, "-filtering")
         self._started = False
+        self._status_text = None  # a new, empty transport bar
         await self.recompose()
         self._start()
 
@@ -162,9 +260,21 @@ class MainScreen(Screen[None]):
     def timeline(self) -> Timeline:
         return self.query_one("#timeline", Timeline)
 
-    @property
-    def filter_input(self) -> Input:
-        return self.query_one("#filter", Input)
+    async def filter_input(self) -> Input:
+        """The filter box, mounted (with its help line) the first time it is asked for.
+
+        Hidden until ``/`` and most sessions never filter: composed at start, its widgets
+        and Input's styles cost the first frame several milliseconds.
+        """
+        try:
+            return self.query_one("#filter", Input)
+        except NoMatches:
+            pass
+        box = Input(placeholder="filter: host:server layer:recv verdict:block filter:no-web packet:syn",
+                    id="filter")
+        await self.query_one("#timeline-box").mount(box, Static(QUERY_HELP, id="filter-help"),
+                                                    before="#timeline-header")
+        return box
 
     def pane(self, host: str) -> HostPane | None:
         for pane in self.query(HostPane):
@@ -285,7 +395,10 @@ class MainScreen(Screen[None]):
             parts.append(f"filter: {self.query_text}")
         if self.status_note:
             parts.append(self.status_note)
-        self.query_one("#status", Static).update("  │  ".join(parts), layout=False)
+        text = "  │  ".join(parts)
+        if text != self._status_text:  # each update is a redraw (the cursor's message repeats it)
+            self._status_text = text
+            self.query_one("#status", Static).update(text, layout=False)
 
     def set_banner(self, text: str) -> None:
         """Show (or with "" hide) an error line above the transport bar."""
@@ -370,8 +483,8 @@ class MainScreen(Screen[None]):
             return False
         return True
 
-    def action_filter(self) -> None:
-        box = self.filter_input
+    async def action_filter(self) -> None:
+        box = await self.filter_input()
         self.set_class(True, "-filtering")
         box.value = self.query_text
         box.focus()

@@ -31,11 +31,14 @@ class HostPane(Widget):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "host-pane--active", "host-pane--permit", "host-pane--block", "host-pane--discard",
-        "host-pane--flip", "host-pane--dim", "host-pane--none", "host-pane--reauth",
+        "host-pane--flip", "host-pane--dim", "host-pane--none",
     }
 
-    def __init__(self, host: str, *, id: str | None = None) -> None:
-        super().__init__(id=id, classes="host-pane")
+    def __init__(self, host: str, *, id: str | None = None, active: bool = False) -> None:
+        """``active``: starts lit (``-active``), as :meth:`light` would light it."""
+        # Lit from the start when the first selected event is on this host: setting the
+        # class after mounting restyles the pane once more before the first frame.
+        super().__init__(id=id, classes="host-pane -active" if active else "host-pane")
         self.host = host
         self.border_title = host
         self.layer_names: list[str] = []

@@ -12,7 +12,6 @@ from pathlib import PurePath
 from typing import Any
 
 from rich.text import Text
-from textual import events
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -166,21 +165,32 @@ class Inspector(ScrollView, can_focus=True):
 
     A Line API widget: a new event re-renders the text into strips and changes the
     virtual size, without a layout pass of the whole screen (stepping stays fast).
+    Its vertical scrollbar is always there and it never scrolls sideways (the text
+    wraps), so the text's length never changes the screen's layout, nor the width the
+    text is wrapped to.
+    """
+
+    DEFAULT_CSS = """
+    Inspector {
+        overflow-y: scroll;
+        overflow-x: hidden;
+    }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.text = Text()
         self._lines: list[Strip] = []
-        self._width = 0
+        self._width = 0  # the width the text was laid out at (0: not yet)
 
     def show(self, record: TraceRecord | None, result: Any = None, flipped: bool = False) -> None:
         self.text = inspect_text(record, result, flipped)
         self._lines = []
         self._width = 0
         self.scroll_to(y=0, animate=False, immediate=True)
-        if self.scrollable_content_region.width:  # else: laid out once it has a size
-            self._layout_text()
+        if self.outer_size.width:  # else: laid out with the first layout (_size_updated)
+            self._layout_text(self._text_width(self.outer_size))
+            self._scroll_update(self.virtual_size)  # the scrollbar's thumb, and the scroll range
         self.refresh()
 
     @property
@@ -188,22 +198,29 @@ class Inspector(ScrollView, can_focus=True):
         """The shown text without styles (tests)."""
         return self.text.plain
 
-    def _layout_text(self) -> None:
-        width = max(10, self.scrollable_content_region.width)
+    def _text_width(self, size: Size) -> int:
+        """The width the text wraps to in a widget of (outer) ``size``: less border, padding and scrollbar."""
+        styles = self.styles
+        return max(10, size.width - styles.gutter.width - styles.scrollbar_size_vertical)
+
+    def _layout_text(self, width: int) -> None:
         console = self.app.console
         options = console.options.update_width(width)
         self._lines = [Strip(line) for line in console.render_lines(self.text, options, pad=False)]
         self._width = width
-        self.virtual_size = Size(width, len(self._lines))
+        # No layout refresh (the reactive's): the scrollbar is always shown, so nothing else moves.
+        self.set_reactive(ScrollView.virtual_size, Size(width, len(self._lines)))
 
-    def on_resize(self, _event: events.Resize) -> None:
-        if max(10, self.scrollable_content_region.width) != self._width:
-            self._layout_text()
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Textual's layout gives the widget its size here, before anything is drawn: the
+        # text is wrapped now, so the virtual size is right for the first frame (laid out in
+        # render_line, it changed mid-draw and cost the whole screen a second layout).
+        if size.width and self._text_width(size) != self._width:
+            self._layout_text(self._text_width(size))
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        if max(10, width) != self._width:
-            self._layout_text()
         row = int(self.scroll_offset.y) + y
         base = self.rich_style
         if row >= len(self._lines):

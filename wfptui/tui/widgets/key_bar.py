@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -30,6 +31,7 @@ class KeyBar(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._spans: list[tuple[int, int, str, Any]] = []  # start, end, action, node
+        self._shown: list[tuple[Binding, Any, bool]] | None = None  # the keys of the last render
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -38,12 +40,14 @@ class KeyBar(Widget):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen[Any]) -> None:
-        if self.is_attached and screen is self.screen:
+        # Only when the bar would read differently: Textual signals after every focus
+        # change, the first one included, and a redraw then is one more frame at start-up.
+        if self.is_attached and screen is self.screen and self._keys() != self._shown:
             self.refresh()
 
-    def render(self) -> Text:
-        out = Text(no_wrap=True, overflow="ellipsis")
-        spans: list[tuple[int, int, str, Any]] = []
+    def _keys(self) -> list[tuple[Binding, Any, bool]]:
+        """(binding, node, is the palette's) for each key on the bar, in order; the palette's last."""
+        keys: list[tuple[Binding, Any, bool]] = []
         seen: set[str] = set()
         active = self.screen.active_bindings
         palette_key = self.app.COMMAND_PALETTE_BINDING
@@ -51,18 +55,25 @@ class KeyBar(Widget):
             if key == palette_key or not binding.show or not enabled or binding.action in seen:
                 continue
             seen.add(binding.action)
-            start = out.cell_len
-            out.append(f" {self.app.get_key_display(binding)} ", style="bold reverse")
-            out.append(f" {binding.description} ")
-            spans.append((start, out.cell_len, binding.action, node))
+            keys.append((binding, node, False))
         if self.app.ENABLE_COMMAND_PALETTE and palette_key in active:
             node, binding, _enabled, _tooltip = active[palette_key]
-            out.append("  ")
+            keys.append((binding, node, True))
+        return keys
+
+    def render(self) -> Text:
+        out = Text(no_wrap=True, overflow="ellipsis")
+        spans: list[tuple[int, int, str, Any]] = []
+        keys = self._keys()
+        for binding, node, palette in keys:
+            if palette:
+                out.append("  ")
             start = out.cell_len
             out.append(f" {self.app.get_key_display(binding)} ", style="bold reverse")
-            out.append(" palette ")
+            out.append(" palette " if palette else f" {binding.description} ")
             spans.append((start, out.cell_len, binding.action, node))
         self._spans = spans
+        self._shown = keys
         return out
 
     async def on_click(self, event: events.Click) -> None:

@@ -15,7 +15,7 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -73,10 +73,13 @@ class Timeline(ScrollView, can_focus=True):
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "timeline--cursor", "timeline--flip", "timeline--dim", "timeline--reauth",
-        "timeline--permit", "timeline--block", "timeline--discard", "timeline--none",
-        "timeline--policy", "timeline--stack", "timeline--net", "timeline--audit",
-        "timeline--pass", "timeline--fail", "timeline--diverge",
+        "timeline--cursor", "timeline--flip", "timeline--dim", "timeline--reauth", "timeline--permit",
+        "timeline--block", "timeline--discard", "timeline--policy", "timeline--net",
+    }
+    #: Style keys (verdict keys and marks) drawn like another one: one component class
+    #: per distinct look, since Textual styles each class again at every restyle.
+    STYLE_ALIASES: ClassVar[dict[str, str]] = {
+        "none": "dim", "stack": "dim", "pass": "permit", "fail": "block", "audit": "net", "diverge": "flip",
     }
 
     cursor: reactive[int] = reactive(0, init=False, repaint=False)
@@ -173,6 +176,18 @@ class Timeline(ScrollView, can_focus=True):
     def on_resize(self, _event: events.Resize) -> None:
         self._scroll_to_cursor()
 
+    def _get_scrollable_region(self, region: Region) -> Region:
+        # Textual's layout asks for the content region here, before it places the scrollbar:
+        # the vertical scrollbar is decided now, for this size, as Textual would decide it
+        # later (_refresh_scrollbars: no sideways scroll, a scrollbar when the rows do not
+        # fit). Decided after the layout, showing it costs the screen a second full layout.
+        styles = self.styles
+        if styles.overflow_x == "hidden" and styles.overflow_y == "auto":  # app.tcss
+            show = self.virtual_size.height > region.height
+            if show != self.show_vertical_scrollbar:
+                self.set_reactive(Timeline.show_vertical_scrollbar, show)
+        return super()._get_scrollable_region(region)
+
     # --------------------------------------------------------------- actions
 
     def action_cursor_up(self) -> None:
@@ -200,7 +215,7 @@ class Timeline(ScrollView, can_focus=True):
     def _style(self, key: str) -> Style:
         style = self._styles.get(key)
         if style is None:
-            style = self.get_component_rich_style(f"timeline--{key}")
+            style = self.get_component_rich_style(f"timeline--{self.STYLE_ALIASES.get(key, key)}")
             if key == "cursor":  # only the background, so verdict colours show through
                 style = Style(bgcolor=style.bgcolor, bold=style.bold)
             self._styles[key] = style
