@@ -211,19 +211,23 @@ class MainScreen(Screen[None]):
         nodes += [bar for node in list(nodes) for bar in node._get_virtual_dom()]
         return nodes
 
+    @staticmethod
+    def _covered(message: Layout | Update, since: float) -> bool:
+        """Whether ``message`` was asked for before the full layout or frame that started at
+        ``since`` (so that pass covered it); then it is dropped."""
+        if message.time >= since:
+            return False
+        message.stop()
+        message.prevent_default()
+        return True
+
     async def _on_layout(self, message: Layout) -> None:
-        if message.time < self._laid_out_since:  # asked before the last full layout started
-            message.stop()
-            message.prevent_default()
-            return
-        await super()._on_layout(message)
+        if not self._covered(message, self._laid_out_since):
+            await super()._on_layout(message)
 
     async def _on_update(self, message: Update) -> None:
-        if message.time < self._drawn_since:  # asked before the last full frame started
-            message.stop()
-            message.prevent_default()
-            return
-        await super()._on_update(message)
+        if not self._covered(message, self._drawn_since):
+            await super()._on_update(message)
 
     def _start(self) -> None:
         self._started = True
