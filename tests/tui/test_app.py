@@ -54,6 +54,15 @@ def replace_save(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+async def open_editor(app: WfpApp, pilot: Pilot, *keys: str) -> EditorScreen:
+    """Press ``keys`` then ``e``; the policy editor screen, once it is up."""
+    await pilot.press(*keys, "e")
+    await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+    screen = app.screen
+    assert isinstance(screen, EditorScreen)
+    return screen
+
+
 def timeline(app: WfpApp) -> Timeline:
     return app.main.timeline
 
@@ -393,8 +402,7 @@ async def test_invalid_save_keeps_the_last_good_policy_and_shows_the_error(sourc
         await pilot.pause(0.3)
         assert [r.action for r in app.records() if isinstance(r, ClassifyRecord)] == before
         # the editor opens on the bad text with the line marked
-        await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        await open_editor(app, pilot)
         editor = app.screen.query_one("#edit-server", PolicyEditor)
         assert editor.text == SERVER_POLICY_BAD
         assert editor.error_lines == {d.line - 1 for d in hp.diagnostics}
@@ -438,10 +446,7 @@ async def test_editor_marks_errors_as_you_type_and_saves_atomically(source: Sour
     app = WfpApp(source)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press("g", "e")
-        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
-        screen = app.screen
-        assert isinstance(screen, EditorScreen)
+        screen = await open_editor(app, pilot, "g")
         await pilot.pause()
         editor = screen.current_editor()
         assert editor is not None and editor.host == "server" and editor.has_focus
@@ -472,10 +477,7 @@ async def test_editor_switches_between_hosts(source: Source) -> None:
     app = WfpApp(source)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press("g", "e")
-        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
-        screen = app.screen
-        assert isinstance(screen, EditorScreen)
+        screen = await open_editor(app, pilot, "g")
         hosts = list(app.host_policies)
         first = screen.current_editor()
         assert first is not None
@@ -494,8 +496,7 @@ async def test_revert_throws_away_unsaved_edits(source: Source) -> None:
     app = WfpApp(source, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        await open_editor(app, pilot)
         await pilot.pause()
         await pilot.press(*"# scratch")
         host = app.screen.current_editor().host  # type: ignore[attr-defined]
@@ -522,8 +523,7 @@ async def test_quit_asks_when_an_edit_is_unsaved(source: Source) -> None:
     app = WfpApp(source, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        await open_editor(app, pilot)
         await pilot.press(*"# typed")
         await pilot.press("escape")
         await pilot.press("q")
