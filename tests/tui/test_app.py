@@ -154,7 +154,7 @@ async def test_the_screen_never_lags_behind_a_full_redraw(source: Source, seed: 
     from wfptui.tui.backend import Backend
 
     actions = ["n", "n", "n", "comma", "b", "p", "g", "G", "right", "left", "t", "minus", "plus",
-               "filter", "clear", "resize", "space"]
+               "filter", "clear", "resize", "space", "play", "play"]
     rng = random.Random(seed)
     app = WfpApp(source, watch=False, view=Backend().run(source.scenario, source.policies))
     terminal = Terminal(app, monkeypatch)
@@ -169,6 +169,9 @@ async def test_the_screen_never_lags_behind_a_full_redraw(source: Source, seed: 
                 await pilot.press("escape")
             elif action == "resize":
                 await pilot.resize_terminal(rng.randint(90, 170), rng.randint(26, 50))
+            elif action == "play":  # timer-driven steps: repaints asked for between frames
+                await pilot.press("g", "plus", "plus", "plus", "space")
+                await pilot.pause(rng.uniform(0.1, 0.4))
             else:
                 await pilot.press(action)
             await pilot.pause()
