@@ -111,7 +111,9 @@ def install(table: Any = None) -> bool:
     runtime = getattr(table, "RUNTIME", None) or {}
     compile_re = _install_re(table.REGEX) if runtime.get("re") == _re_key() else None
     # after re's: importing dataclasses (inspect, tokenize...) compiles patterns too
-    create_fn = _install_dataclass(table.DATACLASS) if runtime.get("dataclass") == _dataclass_key() else None
+    dataclass_key = _dataclass_key()
+    fits = runtime.get("dataclass") == dataclass_key and dataclass_key["create_fn"] is not None
+    create_fn = _install_dataclass(table.DATACLASS) if fits else None
     if create_fn is None and compile_re is None:
         return False
     _originals = (create_fn, compile_re)
