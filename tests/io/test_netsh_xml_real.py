@@ -41,8 +41,8 @@ def _et_root(path: Path) -> ET.Element:
 def _xml_filters(path: Path) -> list[ET.Element]:
     root = _et_root(path)
     if root.tag == "wfpdiag":
-        return list(root.find("filters") or [])
-    return [f for layer in root.find("layers") or [] for f in (layer.find("filters") or [])]
+        return root.findall("filters/*")
+    return [f for layer in root.findall("layers/*") for f in layer.findall("filters/*")]
 
 
 def _guid(text: str) -> str:
@@ -176,14 +176,14 @@ def test_state_dump_every_filter_imported(state_import: ImportResult) -> None:
 def test_state_dump_sublayers_and_callouts(state_import: ImportResult) -> None:
     root = _et_root(STATE_XML)
     pol = state_import.policy
-    for it in root.find("subLayers") or []:
+    for it in root.findall("subLayers/*"):
         key = it.findtext("subLayerKey") or ""
         weight = int(it.findtext("weight") or -1)
         subs = [s for s in pol.sublayers.values() if s.key == key.removeprefix("FWPM_SUBLAYER_") or s.guid == _guid(key)]
         assert len(subs) == 1 and subs[0].weight == weight, key
     listed = {
         c.findtext("calloutKey") or "": "FWPM_CALLOUT_FLAG_REGISTERED" in [x.text for x in c.findall("flags/item")]
-        for layer in root.find("layers") or []
+        for layer in root.findall("layers/*")
         for c in layer.findall("callouts/item")
     }
     for key, registered in listed.items():
