@@ -83,12 +83,8 @@ def _recorded_texts(build: Any) -> list[str]:
     original = dataclasses._create_fn  # type: ignore[attr-defined]
 
     def recorder(name: str, args: list[str], body: list[str], **kw: Any) -> Any:
-        locals_ = kw.get("locals") or {}
-        names = list(locals_)
         has_return = kw.get("return_type", dataclasses.MISSING) is not dataclasses.MISSING
-        if has_return and "_return_type" not in names:
-            names.append("_return_type")
-        texts.append(codecache.fn_text(name, args, body, names, has_return))
+        texts.append(codecache.fn_text(name, args, body, kw.get("locals") or (), has_return))
         return original(name, args, body, **kw)
 
     dataclasses._create_fn = recorder  # type: ignore[attr-defined]

@@ -60,11 +60,7 @@ RUNTIME = runtime_key()  # of the untouched interpreter, before the recorders go
 
 def recording_create_fn(name: str, args: list[str], body: list[str], *, globals: Any = None,  # noqa: A002
                         locals: Any = None, return_type: Any = dataclasses.MISSING) -> Any:  # noqa: A002
-    names = list(locals or ())
-    has_return = return_type is not dataclasses.MISSING
-    if has_return and "_return_type" not in names:
-        names.append("_return_type")
-    text = fn_text(name, args, body, names, has_return)
+    text = fn_text(name, args, body, locals or (), return_type is not dataclasses.MISSING)
     del _executed[:]
     fn = _create_fn(name, args, body, globals=globals, locals=locals, return_type=return_type)
     if _executed != [text]:  # our text must be exactly what dataclasses exec'd

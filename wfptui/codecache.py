@@ -56,7 +56,11 @@ def _code_crc(code: types.CodeType, crc: int) -> int:
 
 def fn_text(name: str, args: Iterable[str], body: Iterable[str], local_names: Iterable[str],
             has_return: bool) -> str:
-    """The source text CPython 3.11's ``dataclasses._create_fn`` execs (same layout)."""
+    """The source text CPython 3.11's ``dataclasses._create_fn`` execs (same layout): its
+    locals' names, plus ``_return_type`` when there is a return annotation."""
+    local_names = list(local_names)
+    if has_return and "_return_type" not in local_names:
+        local_names.append("_return_type")
     annotation = "->_return_type" if has_return else ""
     inner = f" def {name}({','.join(args)}){annotation}:\n" + "\n".join(f"  {b}" for b in body)
     return f"def __create_fn__({', '.join(local_names)}):\n{inner}\n return {name}"
@@ -149,11 +153,8 @@ def _install_dataclass(functions: Mapping[str, types.CodeType]) -> Callable[...,
                          globals: dict[str, Any] | None = None,  # noqa: A002 - dataclasses' own names
                          locals: dict[str, Any] | None = None,  # noqa: A002
                          return_type: Any = missing) -> Any:
-        names = list(locals or ())
         has_return = return_type is not missing
-        if has_return and "_return_type" not in names:
-            names.append("_return_type")
-        code = functions.get(fn_text(name, args, body, names, has_return))
+        code = functions.get(fn_text(name, args, body, locals or (), has_return))
         if code is None or globals is None or "__builtins__" not in globals:
             return create_fn(name, args, body, globals=globals, locals=locals, return_type=return_type)
         values = dict(locals or {})
