@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint unit recordings codecache bench clean
+.PHONY: run test lint unit recordings bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,14 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# compileall: the start-up code cache (wfptui/codecache.py) is used only from bytecode
 run: $(STAMP)
-	$(BIN)/python -m compileall -q wfptui
 	$(BIN)/wfptui
-
-# After changing a dataclass or a pattern on the start-up path (tests say when it is stale).
-codecache: $(STAMP)
-	$(BIN)/python tools/gen_codecache.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check wfptui tests benchmarks tools

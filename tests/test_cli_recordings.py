@@ -10,6 +10,7 @@ import msgpack
 import pytest
 
 from wfptui.cli import main
+from wfptui.io.jsonout import wide_to_str
 from wfptui.io.recording import read_recording, write_recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +155,8 @@ def test_export_jsonl_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str
     capsys.readouterr()
     assert main(["export", str(rec), "--format", "jsonl"]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert rows == [r.to_dict() for r in read_recording(rec).records]
+    assert rows[0]["kind"] == "header" and rows[0]["format"] == "wfptui-trace"
+    assert rows[1:] == [wide_to_str(r.to_dict()) for r in read_recording(rec).records]
     assert main(["export", str(rec), "--format", "text"]) == 0
     assert "ALE_AUTH_RECV_ACCEPT_V4" in capsys.readouterr().out
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from wfptui import __version__
+
 ROOT = Path(__file__).resolve().parent.parent
 SC = ROOT / "scenarios"
 
@@ -19,7 +21,8 @@ def test_exit_0_and_jsonl() -> None:
     p = _run(str(SC / "tcp-connect.toml"), "--format", "jsonl")
     assert p.returncode == 0, p.stderr
     lines = [json.loads(line) for line in p.stdout.splitlines()]
-    first = lines[0]
+    assert lines[0] == {"kind": "header", "format": "wfptui-trace", "version": 2, "app_version": __version__}
+    first = lines[1]
     assert list(first)[:6] == ["kind", "seq", "t", "host", "layer", "layer_id"]
     assert first["layer"].startswith("FWPM_LAYER_")
     assert lines[-1]["kind"] == "expect" and lines[-1]["ok"] is True

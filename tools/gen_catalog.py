@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DUMP = Path(os.environ.get("WFPTUI_DUMP", "/work/shared/data/wfp/wfpstate-win11.xml"))
-DEFAULT_REFERENCE = Path(os.environ.get("WFPTUI_REFERENCE", "/work/shared/reference/wfp-model.md"))
+DEFAULT_DUMP = Path(os.environ.get("WFPTUI_DUMP", str(REPO / "tests" / "data" / "wfp" / "wfpstate-win11.xml")))
+DEFAULT_REFERENCE = Path(os.environ.get("WFPTUI_REFERENCE", str(REPO / "tests" / "data" / "reference" / "wfp-model.md")))
 LAYERS_PY = REPO / "wfptui" / "core" / "layers.py"
 FIELDS_PY = REPO / "wfptui" / "core" / "fields.py"
 

@@ -14,6 +14,9 @@ What is run: every ``scenarios/*.toml`` that is a scenario (policy-only files, s
 atomically and reproducibly (a fixed ``created`` time), so an unchanged engine rewrites
 identical bytes.
 
+Also made: one recording per capture in ``CAPTURES`` (``wfptui import CAPTURE -o
+recordings/capture-<name>.wfpr [--policy P]``: the capture's events as ``observe`` steps).
+
 Usage: ``python tools/make_recordings.py [--all] [--out recordings] [SCENARIO.toml ...]``
 """
 
@@ -22,6 +25,8 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +49,27 @@ def scenario_files(root: Path, include_win11: bool) -> list[Path]:
     if include_win11:
         files += sorted(p for p in (root / "win11").glob("*.toml") if is_scenario(p))
     return files
+
+
+#: Captures made into sample recordings: (capture, policy or None = the capture's own filters).
+CAPTURES: tuple[tuple[str, str | None], ...] = (
+    ("tests/data/evidence/netevents-case-7-8.xml", "tests/data/evidence/filters-case-7-8.xml"),
+)
+
+
+def make_capture_recording(capture: Path, policy: Path | None, out_dir: Path) -> tuple[Path, int, int, int]:
+    """Import one capture as ``wfptui import`` does and save it (same return as make_recording)."""
+    from wfptui.commands.lint import load as load_policy_any
+    from wfptui.io.evidence.recording import DEFAULT_HOST, record_capture
+    from wfptui.io.recording import write_recording
+
+    pol = load_policy_any(str(policy)) if policy is not None else None
+    run = record_capture(str(capture), pol, policy_name=None if policy is None else policy.name)
+    out = out_dir / f"capture-{capture.stem}.wfpr"
+    write_recording(out, scenario=run.scenario, policies={DEFAULT_HOST: run.policy}, inputs=run.result.inputs,
+                    records=run.result.records, created=CREATED)
+    n_classify = sum(1 for r in run.result.records if r.kind == "classify")
+    return out, len(run.result.records), n_classify, out.stat().st_size
 
 
 def make_recording(path: Path, out_dir: Path) -> tuple[Path, int, int, int]:
@@ -71,14 +97,18 @@ def main(argv: list[str] | None = None) -> int:
     files = args.scenarios or scenario_files(ROOT / "scenarios", args.all)
     args.out.mkdir(parents=True, exist_ok=True)
     total_bytes = total_classify = 0
-    for path in files:
-        out, n, ncl, size = make_recording(path, args.out)
+    jobs: list[Callable[[], tuple[Path, int, int, int]]] = [partial(make_recording, path, args.out) for path in files]
+    if not args.scenarios:
+        jobs += [partial(make_capture_recording, ROOT / c, None if p is None else ROOT / p, args.out)
+                 for c, p in CAPTURES]
+    for job in jobs:
+        out, n, ncl, size = job()
         total_bytes += size
         total_classify += ncl
         print(f"{out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}: {n} records "
               f"({ncl} classifications), {size} bytes")
     if total_classify:
-        print(f"{len(files)} recordings, {total_bytes / total_classify:.1f} bytes per classification record "
+        print(f"{len(jobs)} recordings, {total_bytes / total_classify:.1f} bytes per classification record "
               "(whole files, headers included)")
     return 0
 

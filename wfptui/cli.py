@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from wfptui import __version__, codecache
+from wfptui import __version__
 
 #: command name -> (module under wfptui.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -25,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "redact": ("redact", "replace addresses, app paths, SIDs and names for sharing"),
     "import": ("import_", "netsh wfp show filters / show state XML -> policy file"),
     "validate": ("validate", "check a scenario, policy or recording"),
+    "triage": ("triage", "which filter dropped this? judge a capture / netevents / audit events against a policy"),
+    "lint": ("lint", "find filters that can never decide, duplicates, overridden blocks (exit 1 on findings)"),
+    "completion": ("completion", "print a shell completion script (bash, zsh, fish, powershell)"),
     "tui": ("tui", "open the TUI on a scenario or recording (the default)"),
 }
 
@@ -51,15 +55,42 @@ def _command_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
     return parser, module
 
 
+#: What a TUI FILE argument may end with even when the file does not exist (then the TUI
+#: command says so), so that `wfptui new.toml` is not taken for a mistyped command.
+_FILE_SUFFIXES = (".toml", ".wfpr", ".xml")
+
+
+def _unknown_command(word: str) -> bool:
+    """Print "unknown command" (with a "did you mean") and return True when ``word`` is not a
+    command, not an option, not an existing file and does not look like a file name."""
+    if word.startswith("-") or os.path.exists(word) or word.lower().endswith(_FILE_SUFFIXES):
+        return False
+    import difflib  # only for a mistyped command: off the start-up path
+
+    close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    print(f"wfptui: unknown command '{word}'{hint}; commands: {', '.join(COMMANDS)} "
+          "(or a scenario .toml / recording .wfpr to open in the TUI)", file=sys.stderr)
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wfptui`` and ``python -m wfptui``; returns the exit code."""
-    codecache.install()  # before any dataclass or pattern is built: see wfptui.codecache
+    from wfptui.io.console import setup_console
+
+    setup_console()  # cp1252/cp437/cp850 consoles and redirects never fail (spec §8)
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in ("-h", "--help", "--version"):
+    options = args[: args.index("--")] if "--" in args else args
+    if "--version" in options:  # anywhere on the line: `wfptui run --version`
+        print(f"wfptui {__version__}")
+        return 0
+    if args and args[0] in ("-h", "--help"):
         _top_parser().parse_args(args)  # prints and exits 0
         return 0
     if args and args[0] in COMMANDS:
         name, rest = args[0], args[1:]
+    elif args and _unknown_command(args[0]):
+        return 2
     else:
         name, rest = "tui", args  # `wfptui [FILE]`
     try:

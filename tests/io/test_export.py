@@ -73,4 +73,5 @@ def test_other_formats_use_the_trace_writer() -> None:
     recs = [_c(1, "client", "OUTBOUND_TRANSPORT_V4", "SYN", "outbound", "10.0.0.2")]
     buf = io.StringIO()
     export(recs, "jsonl", buf)
-    assert buf.getvalue().count("\n") == 1 and '"kind": "classify"' in buf.getvalue()
+    assert buf.getvalue().count("\n") == 2 and '"kind": "classify"' in buf.getvalue()
+    assert buf.getvalue().startswith('{"kind": "header", "format": "wfptui-trace"')

@@ -42,7 +42,13 @@ def test_every_version_has_a_fixture() -> None:
         assert (FIXTURES / f"v{version}.wfpr").is_file(), f"no fixture for format version {version}"
 
 
-@pytest.mark.parametrize("version", range(1, CURRENT_FORMAT_VERSION + 1))
+#: Fixtures holding the synthetic trace (versions 1-2); v3.wfpr is a capture (below).
+SYNTHETIC_VERSIONS = (1, 2)
+#: The doc fixture v3.wfpr was imported from (`wfptui import` with the capture's own filters).
+V3_CAPTURE = Path(__file__).resolve().parents[1] / "data" / "evidence" / "wfpdiag-case-5.xml"
+
+
+@pytest.mark.parametrize("version", SYNTHETIC_VERSIONS)
 def test_fixture_loads(version: int) -> None:
     rec = read_recording(FIXTURES / f"v{version}.wfpr")
     assert rec.format_version == version
@@ -50,6 +56,36 @@ def test_fixture_loads(version: int) -> None:
     assert rec.scenario is not None and rec.scenario.name == "fixture"
     assert len(rec.records) == 201 and len(rec.inputs) == 2
     assert [r.to_dict() for r in rec.records] == [r.to_dict() for r in synthetic_records(200, seed=11)]
+
+
+def test_v3_fixture_loads() -> None:
+    """Format 3: observe inputs (a step with its event) and the observed record (tag 6)."""
+    from wfptui.core.evidence import Observation
+    from wfptui.core.trace import ClassifyRecord, ObservedRecord
+
+    rec = read_recording(FIXTURES / "v3.wfpr")
+    assert rec.format_version == 3
+    assert [s.do for s in rec.inputs] == ["observe"]
+    obs = Observation.from_dict(rec.inputs[0].event)
+    assert (obs.index, obs.type, obs.filter_id, obs.layer_id) == (1, "CLASSIFY_DROP", 121180, 48)
+    cl, ob = list(rec.records)
+    assert isinstance(cl, ClassifyRecord) and isinstance(ob, ObservedRecord)
+    assert (cl.host, cl.layer, cl.packet, cl.op, cl.direction, cl.action, cl.filter, cl.filter_id) == (
+        "captured", "ALE_AUTH_CONNECT_V4", "SYN", "connect", "outbound", "block",
+        "block-outbound-default-rule-121180", 121180)
+    assert ob.to_dict() == {"kind": "observed", "seq": 2, "t": 0.0, "host": "captured", "event": 1,
+                            "type": "CLASSIFY_DROP", "action": "block", "filter_id": 121180,
+                            "matched_by": "id", "verdict": "agree", "unknown_fields": []}
+
+
+def test_v2_to_v3_is_frozen() -> None:
+    """The 2 -> 3 rung rewrites the header's version only: the body objects pass through
+    as they are (the same objects), so it can never depend on today's encoder."""
+    body = [(8, {"index": 0, "do": "wait"}), (15, 1, 0)]
+    header = {"format": "wfptui-recording", "format_version": 2, "clock": "t_us"}
+    new, objs = migrate.upgrade_2_to_3(header, body)
+    assert new == {**header, "format_version": 3} and header["format_version"] == 2
+    assert objs is body
 
 
 def test_v1_upgrade_equals_v2() -> None:
@@ -92,13 +128,16 @@ def test_ladder_runs_every_step_in_order(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def _write_fixtures() -> None:  # pragma: no cover - run by hand when a format version is added
+    """Writes the fixture of the CURRENT version only: older ones are frozen files
+    (v1 and v2 were written by this function's earlier versions, synthetic_records(200, seed=11))."""
+    from wfptui.io.evidence.recording import DEFAULT_HOST, record_capture
     from wfptui.io.recording import encode_recording
 
-    recs = synthetic_records(200, seed=11)
+    run = record_capture(str(V3_CAPTURE))
     FIXTURES.mkdir(parents=True, exist_ok=True)
-    (FIXTURES / "v1.wfpr").write_bytes(encode_v1(SCENARIO, {}, sample_inputs(), recs))
-    (FIXTURES / "v2.wfpr").write_bytes(encode_recording(scenario=SCENARIO, policies={}, inputs=sample_inputs(),
-                                                        records=recs, created="2026-11-26T12:00:00Z"))
+    (FIXTURES / "v3.wfpr").write_bytes(encode_recording(
+        scenario=run.scenario, policies={DEFAULT_HOST: run.policy}, inputs=run.result.inputs,
+        records=run.result.records, created="2026-12-04T12:00:00Z"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -71,124 +71,6 @@ def status(app: WfpApp) -> str:
     return str(app.main.query_one("#status", Static).render())
 
 
-# ------------------------------------------------------------------ start-up
-
-
-async def test_start_up_lays_out_and_draws_the_screen_once(source: Source,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the run given (as ``wfptui`` does), the first frame is the only one: one layout,
-    one frame, and nothing asks for another (see MainScreen._refresh_layout)."""
-    from textual._compositor import Compositor
-    from textual.screen import Screen
-
-    from wfptui.tui.backend import Backend
-
-    calls: list[str] = []
-    layout, render_update = Screen._refresh_layout, Compositor.render_update
-
-    def counted_layout(screen: Screen, size: object = None, scroll: bool = False) -> None:  # type: ignore[type-arg]
-        calls.append("scroll" if scroll else "layout")
-        layout(screen, size, scroll)  # type: ignore[arg-type]
-
-    def counted_frame(compositor: Compositor, *args: object, **kwargs: object) -> object:
-        calls.append("frame")
-        return render_update(compositor, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Screen, "_refresh_layout", counted_layout)
-    monkeypatch.setattr(Compositor, "render_update", counted_frame)
-    app = WfpApp(source, watch=False, view=Backend().run(source.scenario, source.policies))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.pause(0.2)
-        assert calls == ["layout", "frame"]
-        assert not app.main.query("#filter"), "the filter box is mounted when first opened"
-
-
-class Terminal:
-    """What a terminal shows: every update the app sends (``App._display``, headless too)
-    applied to a grid of (character, style) cells."""
-
-    def __init__(self, app: WfpApp, monkeypatch: pytest.MonkeyPatch) -> None:
-        from rich.segment import ControlType
-        from textual._compositor import CompositorUpdate
-
-        self.cells: dict[tuple[int, int], tuple[str, object]] = {}
-        display = type(app)._display
-        move_to = ControlType.CURSOR_MOVE_TO
-
-        def recorded(app_: WfpApp, screen: object, renderable: object) -> None:
-            if isinstance(renderable, CompositorUpdate):
-                x = y = 0
-                for segment in renderable.__rich_console__(app_.console, app_.console.options):  # type: ignore[attr-defined]
-                    if segment.control:
-                        for code in segment.control:
-                            if code[0] == move_to:
-                                x, y = code[1], code[2]  # type: ignore[misc]
-                    elif segment.text == "\n":
-                        x, y = 0, y + 1
-                    else:
-                        for i, ch in enumerate(segment.text):
-                            self.cells[x + i, y] = (ch, segment.style)
-                        x += len(segment.text)
-            display(app_, screen, renderable)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(type(app), "_display", recorded)
-
-    def text(self, size: tuple[int, int]) -> str:
-        w, h = size
-        return "\n".join("".join(self.cells.get((x, y), (" ", None))[0] for x in range(w)) for y in range(h))
-
-    def snapshot(self, size: tuple[int, int]) -> dict[tuple[int, int], tuple[str, object]]:
-        return {k: v for k, v in self.cells.items() if k[0] < size[0] and k[1] < size[1]}
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_the_screen_never_lags_behind_a_full_redraw(source: Source, seed: int,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """MainScreen drops layout and repaint requests a full layout or frame already covered.
-    Whatever is done, what the terminal was sent is what a full layout and redraw sends."""
-    import random
-
-    from textual.widget import Widget
-
-    from wfptui.tui.backend import Backend
-
-    actions = ["n", "n", "n", "comma", "b", "p", "g", "G", "right", "left", "t", "minus", "plus",
-               "filter", "clear", "resize", "space", "play", "play"]
-    rng = random.Random(seed)
-    app = WfpApp(source, watch=False, view=Backend().run(source.scenario, source.policies))
-    terminal = Terminal(app, monkeypatch)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert "timeline" in terminal.text(app.size) and "inspector" in terminal.text(app.size)
-        for step in range(30):
-            action = rng.choice(actions)
-            if action == "filter":
-                await pilot.press("slash", *rng.choice(["verdict:block", "host:client", "layer:recv"]), "enter")
-            elif action == "clear":
-                await pilot.press("escape")
-            elif action == "resize":
-                await pilot.resize_terminal(rng.randint(90, 170), rng.randint(26, 50))
-            elif action == "play":  # timer-driven steps: repaints asked for between frames
-                await pilot.press("g", "plus", "plus", "plus", "space")
-                await pilot.pause(rng.uniform(0.1, 0.4))
-            else:
-                await pilot.press(action)
-            await pilot.pause()
-            if app.main.playing:
-                await pilot.press("space")  # stop: a playing screen moves on by itself
-                await pilot.pause()
-            await pilot.pause()
-            shown = terminal.snapshot(app.size)
-            regions = [w.region for w in app.screen.walk_children(Widget)]
-            app.screen.refresh(layout=True)
-            for widget in app.screen.walk_children(Widget):
-                widget.refresh()
-            await pilot.pause()
-            assert [w.region for w in app.screen.walk_children(Widget)] == regions, f"step {step} ({action})"
-            assert terminal.snapshot(app.size) == shown, f"step {step} ({action}): the screen lagged behind"
-
-
 # ------------------------------------------------------------------ screens and panes
 
 
@@ -355,7 +237,10 @@ async def test_inspector_wraps_to_its_width_and_keeps_its_scrollbar(source: Sour
             await pilot.pause()
             assert inspector.show_vertical_scrollbar and not inspector.show_horizontal_scrollbar
             assert inspector.virtual_size.width == inspector.scrollable_content_region.width
-            assert inspector.virtual_size.height == len(inspector._lines) > 0
+            # the text's height, or the widget's when the text fits (no layout for each short event)
+            assert len(inspector._lines) > 0
+            assert inspector.virtual_size.height == max(len(inspector._lines),
+                                                        inspector.scrollable_content_region.height)
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert inspector.virtual_size.width == inspector.scrollable_content_region.width

@@ -95,3 +95,24 @@ def test_diff_view(snap_compare: Any, tmp_path: Path) -> None:
 
     app = WfpApp(make_source(tmp_path), watch=False)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_capture_open(snap_compare: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """A capture (the UWP page's cases 7-8 with their filters): observed beside simulated."""
+    import shutil
+
+    from wfptui.tui.backend import Backend
+
+    data = Path(__file__).resolve().parents[1] / "data" / "evidence"
+    for name in ("netevents-case-7-8.xml", "filters-case-7-8.xml"):
+        shutil.copy(data / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)  # paths on screen are relative to the working folder
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = await _ready(pilot)
+        app.clear_notifications()  # the notes' toasts fade on a timer
+        await pilot.pause()
+
+    source = Backend().open(Path("netevents-case-7-8.xml"), Path("filters-case-7-8.xml"))
+    app = WfpApp(source, watch=False)
+    assert snap_compare(app, terminal_size=(160, 45), run_before=run_before)

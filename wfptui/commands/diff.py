@@ -1,7 +1,9 @@
 """``wfptui diff A.wfpr B.wfpr [--format text|json]``: semantic diff of two recordings' traces.
 
 Records are aligned by host and packet identity (``wfptui.core.diff``), not by byte or
-index. Prints the first divergence, every layer whose verdict changed, the filters that
+index; records are named by their ``seq`` in the trace (``A#17``). ``-`` reads one of the
+two from standard input. ``--format json`` starts with ``"format": "wfptui-diff"`` and its
+``"version"`` (spec §8). Prints the first divergence, every layer whose verdict changed, the filters that
 decided differently, other changed records and the events present on one side only.
 Exit 0 when the traces are the same, 1 when they differ, 2 on bad input.
 """
@@ -9,10 +11,9 @@ Exit 0 when the traces are the same, 1 when they differ, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from wfptui.io.errors import InputError
+from wfptui.io.errors import Diagnostic, InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from wfptui.io.recording import read_recording
 
     try:
+        if args.a == "-" and args.b == "-":
+            raise InputError([Diagnostic("-", 0, 0, "standard input can be read once")])
         a = read_recording(args.a)
         b = read_recording(args.b)
         d = diff_traces(list(a.records), list(b.records), limit=max(args.limit, 1))
@@ -35,10 +38,9 @@ def run(args: argparse.Namespace) -> int:
             print(diag, file=sys.stderr)
         return 2
     if args.format == "json":
-        out = d.to_json()
-        out["a"], out["b"] = args.a, args.b
-        json.dump(out, sys.stdout, indent=1, ensure_ascii=False, default=str)
-        sys.stdout.write("\n")
+        from wfptui.io.jsonout import dump_document
+
+        dump_document("wfptui-diff", {"a": args.a, "b": args.b, **d.to_json()}, sys.stdout)
     else:
         sys.stdout.write(d.to_text(args.a, args.b))
     return 0 if d.same else 1

@@ -13,6 +13,12 @@
   (``io.atomic``): a failed import never leaves a half-written or invalid file behind.
 * A progress bar is drawn on stderr for big files when on a terminal (``io.progress``).
 
+A capture (``wfpdiag.xml``, ``netevents.xml``, audit events; sniffed by content with
+``io.evidence.sniff_evidence``) becomes a **recording** instead (issue 11 item 5):
+``wfptui import CAPTURE -o OUT.wfpr [--policy P] [--host NAME]`` runs the capture's events
+as ``observe`` steps (``io.evidence.recording``) and writes the run. The policy is the
+capture's own filters or ``--policy P``; a netevents or audit file needs ``--policy``.
+
 Exit codes: 0 imported, 2 bad input (malformed/hostile XML, unreadable file, ``--strict``
 with warnings) — one message per problem naming file:line:col.
 """
@@ -26,10 +32,18 @@ from wfptui.io.errors import Diagnostic, InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE.xml", help="`netsh wfp show filters` or `netsh wfp show state` output")
+    parser.add_argument("file", metavar="FILE.xml",
+                        help="`netsh wfp show filters` or `netsh wfp show state` output (-> policy), or a capture: "
+                             "wfpdiag.xml, netevents.xml, audit events XML (-> recording, -o OUT.wfpr)")
     parser.add_argument(
-        "-o", "--output", metavar="POLICY.toml", help="policy file to write (default: print it on stdout)"
+        "-o", "--output", metavar="POLICY.toml",
+        help="policy file to write (default or '-': print it on stdout); for a capture the .wfpr recording "
+             "to write; never FILE.xml itself"
     )
+    parser.add_argument("--policy", metavar="P",
+                        help="captures: the policy the machine had (policy .toml or netsh filters/state XML)")
+    parser.add_argument("--host", metavar="NAME", default="captured",
+                        help="captures: the name of the captured machine in the recording (default: captured)")
     parser.add_argument("--strict", action="store_true", help="exit 2 if anything was reported as a warning")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the count of warnings, not each one")
     parser.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
@@ -47,11 +61,53 @@ def _warning_text(d: Diagnostic) -> str:
     return f"{where}: warning: {d.message}"
 
 
+def _import_capture(args: argparse.Namespace) -> int:
+    """A capture → a recording of ``observe`` steps (InputError on bad input)."""
+    from wfptui.commands.lint import load as load_policy_any
+    from wfptui.core.trace import ObservedRecord
+    from wfptui.io.evidence.recording import record_capture
+    from wfptui.io.recording import write_recording
+    from wfptui.io.stdio import check_output
+
+    if not args.output or args.output == "-" or not args.output.endswith(".wfpr"):
+        raise InputError([Diagnostic(args.file, 0, 0, "a capture becomes a recording: give -o OUT.wfpr")])
+    check_output(args.output, [args.file] + ([args.policy] if args.policy else []))
+    policy = load_policy_any(args.policy) if args.policy else None
+    run = record_capture(args.file, policy, policy_name=args.policy, host=args.host)
+    for note in run.notes:
+        print(f"{args.file}: note: {note}", file=sys.stderr)
+    write_recording(args.output, scenario=run.scenario, policies={args.host: run.policy},
+                    inputs=run.result.inputs, records=run.result.records)
+    verdicts: dict[str, int] = {}
+    for r in run.result.records:
+        if isinstance(r, ObservedRecord):
+            verdicts[r.verdict] = verdicts.get(r.verdict, 0) + 1
+    counts = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items()))
+    print(f"{args.file}: {run.evidence.kind} capture: {len(run.evidence.observations)} events ({counts}) "
+          f"-> {args.output}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    from wfptui.io.netsh_xml import import_netsh, policy_toml
+    from wfptui.io.evidence import sniff_evidence
+    from wfptui.io.netsh_xml import import_netsh, parse_netsh, policy_toml
+    from wfptui.io.stdio import STDIN_NAME, check_output, read_input
+
+    if args.file != "-" and sniff_evidence(args.file) is not None:
+        try:
+            return _import_capture(args)
+        except InputError as e:
+            for d in e.diagnostics:
+                print(d, file=sys.stderr)
+            return 2
 
     try:
-        result = import_netsh(args.file, progress=False if args.no_progress else None)
+        if args.output:
+            check_output(args.output, [args.file])
+        if args.file == "-":  # standard input (spec §8)
+            result = parse_netsh(read_input("-"), STDIN_NAME)
+        else:
+            result = import_netsh(args.file, progress=False if args.no_progress else None)
     except InputError as e:
         for d in e.diagnostics:
             print(d, file=sys.stderr)
@@ -71,13 +127,14 @@ def run(args: argparse.Namespace) -> int:
             for d in e.diagnostics[:20]:
                 print(f"  {d}", file=sys.stderr)
             return 2
-    if args.output:
-        from wfptui.io.atomic import atomic_write_text
+    if args.output and args.output != "-":
+        from wfptui.io.stdio import write_output
 
         try:
-            atomic_write_text(args.output, text)
-        except OSError as e:
-            print(f"{args.output}: cannot write: {e.strerror or e}", file=sys.stderr)
+            write_output(args.output, text.encode("utf-8"))
+        except InputError as e:
+            for d in e.diagnostics:
+                print(d, file=sys.stderr)
             return 2
     else:
         sys.stdout.write(text)

@@ -21,8 +21,9 @@ from wfptui.io.errors import Diagnostic, InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recording", metavar="REC", help="recording (.wfpr)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="redacted recording to write")
+    parser.add_argument("recording", metavar="REC", help="recording (.wfpr; '-' = standard input)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="redacted recording to write ('-' = standard output, as bytes); never REC itself")
     parser.add_argument("--no-verify", action="store_true", help="do not replay the result to check it")
 
 
@@ -38,6 +39,9 @@ def redact_recording(rec: Any) -> tuple[dict[str, Any], dict[str, Any], list[dic
     scen_d = scenario.to_dict()
     inputs = [s if isinstance(s, dict) else s.to_dict() for s in rec.inputs]
     records = [x.to_dict() for x in rec.records]
+    for d in (*scen_d.get("steps", ()), *inputs):  # observe steps (captures): their events
+        if isinstance(d.get("event"), dict):
+            r.collect_event(d["event"])
     r.collect_json(scen_d)
     r.collect_json(inputs)
     r.collect_json(records)
@@ -46,20 +50,35 @@ def redact_recording(rec: Any) -> tuple[dict[str, Any], dict[str, Any], list[dic
     r.build()
     new_policies = {r.host(h): r.policy(p) for h, p in rec.policies.items()}
     new_records = [record_from_dict(r.json(d)) for d in records]
-    return r.scenario_dict(scen_d), new_policies, [r.json(d) for d in inputs], new_records
+    new_scen = r.scenario_dict(scen_d)
+    new_inputs = [r.json(d) for d in inputs]
+    for old, new in ((scen_d.get("steps", ()), new_scen.get("steps", ())), (inputs, new_inputs)):
+        for o, n in zip(old, new, strict=True):
+            if isinstance(o.get("event"), dict):
+                n["event"] = r.event(o["event"])
+    return new_scen, new_policies, new_inputs, new_records
 
 
 def run(args: argparse.Namespace) -> int:
     from wfptui.core.redact import RedactError
-    from wfptui.io.recording import read_recording, write_recording
+    from wfptui.io.recording import decode_recording, encode_recording, read_recording, write_recording
+    from wfptui.io.stdio import check_output, write_output
 
     try:
+        check_output(args.output, [args.recording])
         rec = read_recording(args.recording)
         try:
             scen, policies, inputs, records = redact_recording(rec)
         except RedactError as exc:
             raise InputError([Diagnostic(args.recording, 0, 0, f"cannot redact: {exc}")]) from None
-        write_recording(args.output, scenario=scen, policies=policies, inputs=inputs, records=records)
+        if args.output == "-":  # bytes on standard output (spec §8)
+            data = encode_recording(scenario=scen, policies=policies, inputs=inputs, records=records)
+            write_output("-", data)
+        else:
+            try:
+                write_recording(args.output, scenario=scen, policies=policies, inputs=inputs, records=records)
+            except OSError as exc:
+                raise InputError([Diagnostic(args.output, 0, 0, f"cannot write: {exc.strerror or exc}")]) from None
     except InputError as exc:
         for diag in exc.diagnostics:
             print(diag, file=sys.stderr)
@@ -71,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from wfptui.core.diff import diff_traces
 
     try:
-        out = read_recording(args.output)
+        out = decode_recording(data, "<stdout>") if args.output == "-" else read_recording(args.output)
         recorded = list(out.records)
         result = replay(out, dict(out.policies))
     except InputError as exc:

@@ -13,6 +13,9 @@ again with ``run_scenario``. Nothing but the file is needed.
 * ``--update``: rewrite the recording (atomically) with the new trace and the policies
   used; with ``--check`` the differences are printed first and the exit code is 0.
 
+Several recordings replay one after the other (``--update`` and ``--format json`` take
+one); ``--junit OUT.xml`` writes one testsuite per recording (spec §8).
+
 Bad input (unreadable, truncated or corrupted recording, bad ``--policy``) → one message on
 stderr, exit 2.
 """
@@ -21,15 +24,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
+import time
 from typing import Any
 
 from wfptui.io.errors import Diagnostic, InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recording", metavar="REC", help="recording (.wfpr)")
+    parser.add_argument("recording", metavar="REC", nargs="+",
+                        help="recording (.wfpr; '-' = standard input); several: one JUnit testsuite each")
     parser.add_argument("--policy", action="append", default=[], metavar="HOST=FILE",
                         help="replace HOST's recorded policy with a policy file (repeatable)")
     parser.add_argument("--check", action="store_true",
@@ -37,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--update", action="store_true", help="rewrite the recording with the new trace")
     parser.add_argument("--format", choices=("text", "jsonl", "json"), default="text",
                         help="output format (default text)")
+    parser.add_argument("--junit", metavar="OUT.xml",
+                        help="write a JUnit XML report: the expectations and, with --check, the trace comparison")
+    parser.add_argument("--coverage", action="store_true",
+                        help="report every filter's hit count and the filters no traffic reached (docs/decisions.md)")
 
 
 def parse_policy_overrides(items: list[str], hosts: list[str]) -> dict[str, Any]:
@@ -82,38 +90,98 @@ def records_like(recorded: list[Any], result: Any) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wfptui.core.diff import diff_traces
-    from wfptui.io.recording import read_recording, write_recording
+    from wfptui.io.stdio import check_output
+    from wfptui.io.trace_output import JunitSuite, write_junit
 
+    files: list[str] = list(args.recording)
+    junit = getattr(args, "junit", None)
     try:
-        rec = read_recording(args.recording)
-        recorded = list(rec.records)
-        hosts = [h.name for h in getattr(rec.scenario, "hosts", ())]
-        policies = dict(rec.policies)
-        policies.update(parse_policy_overrides(args.policy, hosts))
-        result = replay(rec, policies)
+        if len(files) > 1 and args.update:
+            raise InputError([Diagnostic("--update", 0, 0, "takes one recording")])
+        if args.update and files == ["-"]:
+            raise InputError([Diagnostic("--update", 0, 0, "rewrites a recording file; standard input is none")])
+        if len(files) > 1 and args.format == "json":
+            raise InputError([Diagnostic("--format", 0, 0, "json holds one recording; use jsonl for several")])
+        if files.count("-") > 1:
+            raise InputError([Diagnostic("-", 0, 0, "standard input can be read once")])
+        if junit:
+            check_output(junit, [*files, *(p.partition("=")[2] for p in args.policy)], "--junit")
     except InputError as exc:
         for diag in exc.diagnostics:
             print(diag, file=sys.stderr)
         return 2
+    suites: list[JunitSuite] = []
+    code = 0
+    for path in files:
+        start = time.monotonic()
+        try:
+            one, tests = _replay_one(path, args)
+        except InputError as exc:
+            for diag in exc.diagnostics:
+                print(diag, file=sys.stderr)
+            suites.append(JunitSuite(path, path, time=time.monotonic() - start,
+                                     error="; ".join(str(d) for d in exc.diagnostics)))
+            code = 2
+            continue
+        name, expects = tests
+        suites.append(JunitSuite(name, path, expects, time.monotonic() - start))
+        if one and code == 0:
+            code = one
+    if junit:
+        try:
+            write_junit(junit, suites)
+        except InputError as exc:
+            for diag in exc.diagnostics:
+                print(diag, file=sys.stderr)
+            return 2
+    return code
+
+
+def _replay_one(path: str, args: argparse.Namespace) -> tuple[int, tuple[str, list[Any]]]:
+    """Replay one recording as the options say; (exit code, (suite name, JUnit tests))."""
+    from wfptui.core.diff import diff_traces
+    from wfptui.core.trace import ExpectRecord
+    from wfptui.io.recording import read_recording, write_recording
+
+    rec = read_recording(path)
+    recorded = list(rec.records)
+    hosts = [h.name for h in getattr(rec.scenario, "hosts", ())]
+    policies = dict(rec.policies)
+    policies.update(parse_policy_overrides(args.policy, hosts))
+    result = replay(rec, policies)
     new = records_like(recorded, result)
+    name = str(getattr(rec.scenario, "name", "") or path)
+    tests: list[Any] = list(result.expects)
     code = 0
     if args.check:
         d = diff_traces(recorded, new)
         if args.format == "json":
-            json.dump(d.to_json(), sys.stdout, indent=1, ensure_ascii=False, default=str)
-            sys.stdout.write("\n")
+            from wfptui.io.jsonout import dump_document
+
+            dump_document("wfptui-diff", d.to_json(), sys.stdout)
         else:
-            sys.stdout.write(d.to_text(f"{args.recording} (recorded)", "replay"))
+            sys.stdout.write(d.to_text(f"{path} (recorded)", "replay"))
         code = 0 if d.same else 1
+        # The trace check is a testcase of its own, numbered after the trace's records.
+        tests.append(ExpectRecord(len(new) + 1, d.same, {"trace": "same as recorded"}, len(new),
+                                  d.summary() if d.same else (d.first.message if d.first else d.summary())))
     if args.update:
-        write_recording(args.recording, scenario=rec.scenario, policies=policies, inputs=result.inputs,
+        write_recording(path, scenario=rec.scenario, policies=policies, inputs=result.inputs,
                         records=new, source=rec.scenario_source)
-        print(f"updated {args.recording} ({len(new)} records)", file=sys.stderr)
-        return 0
+        print(f"updated {path} ({len(new)} records)", file=sys.stderr)
+        return 0, (name, tests)
     if not args.check:
         from wfptui.io.export import export
 
-        export(new, args.format, sys.stdout, hosts=rec.header.get("hosts") or ())
+        write = export
+        if args.coverage:  # stderr (text), a last line (jsonl) or a "coverage" object (json)
+            from wfptui.commands.lint import with_coverage
+
+            write = with_coverage(export, result, policies)
+        write(new, args.format, sys.stdout, hosts=rec.header.get("hosts") or ())
         code = 0 if result.ok else 1
-    return code
+    elif args.coverage:  # the output is the diff: coverage goes to stderr
+        from wfptui.core.lint import coverage, coverage_text
+
+        sys.stderr.write(coverage_text(coverage(result, policies)))
+    return code, (name, tests)

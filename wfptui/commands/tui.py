@@ -1,4 +1,7 @@
-"""``wfptui [FILE]``: open the TUI on a scenario (.toml), a recording (.wfpr) or the built-in scenario.
+"""``wfptui [FILE] [--policy P]``: open the TUI on a scenario (.toml), a recording (.wfpr), a
+capture (wfpdiag.xml, netevents.xml, audit events: each event's observed verdict beside the
+simulated one; ``--policy`` gives or overrides its policy, see ``io.capture_session``) or the
+built-in scenario.
 
 The file is loaded *before* Textual starts, so a bad file ends with the CLI's usual
 message (each diagnostic on stderr, exit 2) and never a half-drawn screen; a scenario
@@ -6,6 +9,7 @@ is run then too, so the first frame shows the run. Textual itself is imported on
 after that (it costs most of the start-up time). The garbage collector is paused until
 the first frame (``tui.startup``).
 
+Without a terminal on standard input and output it says so and exits 2 (spec §8).
 Environment: ``WFPTUI_HEADLESS=1`` runs without a terminal (benchmarks, smoke tests);
 ``WFPTUI_BENCH_EXIT_AFTER_FIRST_FRAME=1`` prints ``WFPTUI_FIRST_FRAME <unix time>`` on
 stderr once the first run is on screen, then exits.
@@ -25,7 +29,11 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="?", type=Path, metavar="FILE",
-                        help="scenario .toml or recording .wfpr (default: the built-in scenario)")
+                        help="scenario .toml, recording .wfpr, or a capture (wfpdiag.xml, netevents.xml, "
+                             "audit events XML) (default: the built-in scenario)")
+    parser.add_argument("--policy", type=Path, metavar="P",
+                        help="a capture's policy: a policy .toml, or a netsh filters/state XML (written as "
+                             "a .toml beside the capture and watched)")
     parser.add_argument("--no-watch", action="store_true", help="do not reload policy files when they change")
 
 
@@ -49,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{path}: no such file", file=sys.stderr)
         return 2
     try:
-        source = backend.open(path)
+        source = backend.open(path, getattr(args, "policy", None))
     except InputError as exc:
         for diag in exc.diagnostics:
             print(diag, file=sys.stderr)
@@ -58,12 +66,18 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
+    headless = env_flag("WFPTUI_HEADLESS")
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Drawing into a pipe would fill it with escape codes forever (spec §8).
+        print("wfptui: the TUI needs a terminal (standard input and output are not one); "
+              "for a pipe or CI use `wfptui run`, `wfptui replay` or `wfptui export`", file=sys.stderr)
+        return 2
+
     view = _first_run(backend, source) if source.kind != "recording" else None
 
     from wfptui.tui.app import WfpApp
 
     app = WfpApp(source, backend=backend, watch=not args.no_watch, view=view)
-    headless = env_flag("WFPTUI_HEADLESS")
     # Headless, Textual's console would guess 80x25 while its driver says 80x24: two extra
     # full layouts at start that a terminal never pays. Give both the same size.
     result = app.run(headless=headless, size=(80, 24) if headless else None)

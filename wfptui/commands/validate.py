@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from wfptui.io.errors import Diagnostic, InputError
@@ -34,11 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise InputError([Diagnostic(path, 0, 0, f"cannot read: {exc.strerror or exc}")]) from None
+    from wfptui.io.stdio import read_input
+
+    return read_input(path, "file")  # `-` = standard input (spec §8)
 
 
 def _is_recording(path: str, data: bytes) -> bool:
@@ -47,20 +46,20 @@ def _is_recording(path: str, data: bytes) -> bool:
     return bool(data) and data[0] in _MSGPACK_MAP_FIRST
 
 
-def _validate_recording(path: str) -> str:
+def _validate_recording(path: str, data: bytes) -> str:
     try:
-        from wfptui.io.recording import read_recording
+        from wfptui.io.recording import decode_recording
     except ImportError as exc:
         raise InputError(
             [Diagnostic(path, 0, 0, f"cannot check recordings: wfptui.io.recording is not available ({exc})")]
         ) from None
-    rec = read_recording(path)
+    rec = decode_recording(data, path)
     return f"recording: {rec.count} records, {len(rec.policies)} policies"
 
 
-def _validate_scenario(path: str) -> str:
+def _validate_scenario(path: str, text: str, base: Path) -> str:
     try:
-        from wfptui.io.scenario_file import load_scenario
+        from wfptui.io.scenario_file import parse_scenario
     except ImportError as exc:
         raise InputError(
             [
@@ -69,7 +68,7 @@ def _validate_scenario(path: str) -> str:
                 )
             ]
         ) from None
-    scen: Any = load_scenario(path)
+    scen: Any = parse_scenario(text, path, base)
     hosts = getattr(scen, "hosts", ())
     steps = getattr(scen, "steps", ())
     expects = getattr(scen, "expects", ())
@@ -91,9 +90,13 @@ def _validate_policy(path: str, text: str) -> str:
 
 def validate(path: str) -> str:
     """Check ``path``; the summary for a clean file, InputError otherwise."""
+    from wfptui.io.stdio import STDIO, display_name
+
     data = _read(path)
+    base = Path(".") if path == STDIO else Path(path).parent
+    path = display_name(path)
     if _is_recording(path, data):
-        return _validate_recording(path)
+        return _validate_recording(path, data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -107,7 +110,7 @@ def validate(path: str) -> str:
 
     doc, _ = parse_toml(text, path)
     if any(k in doc for k in _SCENARIO_KEYS):
-        return _validate_scenario(path)
+        return _validate_scenario(path, text, base)
     if any(k in doc for k in _POLICY_KEYS) or not doc:
         return _validate_policy(path, text)
     keys = ", ".join(sorted(doc))
@@ -132,5 +135,7 @@ def run(args: argparse.Namespace) -> int:
         for d in exc.diagnostics:
             print(d, file=sys.stderr)
         return 2
-    print(f"{path}: ok ({summary})")
+    from wfptui.io.stdio import display_name
+
+    print(f"{display_name(path)}: ok ({summary})")
     return 0

@@ -87,7 +87,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from wfptui.core.match import PacketTest, compile_filter, filter_matches, group_conditions
+from wfptui.core.match import PacketTest, compile_filter, condition_groups, filter_matches
 from wfptui.core.model import (
     BLOCK,
     CONTINUE,
@@ -299,8 +299,10 @@ def _ties(weights: Sequence[int]) -> list[bool]:
 # ----------------------------------------------------------------------------- naive
 
 
-def classify_naive(policy: Policy, layer: Layer | str, values: Mapping[str, Value]) -> ClassifyResult:
-    """Reference classifier: scan every filter of the layer, as §3.6 spells it out."""
+def classify_naive(policy: Policy, layer: Layer | str, values: Mapping[str, Value],
+                   ored: bool = True) -> ClassifyResult:
+    """Reference classifier: scan every filter of the layer, as §3.6 spells it out
+    (``ored``: core.match.same_field_ored of the host's Windows)."""
     lay = _resolve_layer(layer)
     by_sublayer: dict[str, list[Filter]] = {}
     for f in policy.filters:
@@ -313,7 +315,7 @@ def classify_naive(policy: Policy, layer: Layer | str, values: Mapping[str, Valu
     results: list[SublayerResult] = []
     terminating: list[Terminating] = []
     for sl in sublayers:
-        matching = [f for f in sorted(by_sublayer[sl.key], key=filter_order) if filter_matches(f, values)]
+        matching = [f for f in sorted(by_sublayer[sl.key], key=filter_order) if filter_matches(f, values, ored)]
         ties = _ties([f.effective_weight for f in matching])
         evaluated: list[FilterEval] = []
         deciding: FilterEval | None = None
@@ -378,10 +380,10 @@ def _exact_keys(conds: Sequence[Condition]) -> tuple[object, ...] | None:
     return tuple(keys)
 
 
-def _index_options(f: Filter) -> list[_Plan]:
+def _index_options(f: Filter, ored: bool = True) -> list[_Plan]:
     """Field groups of a filter that an index can serve exactly (§4.1: the group must hold)."""
     options: list[_Plan] = []
-    for fld, conds in group_conditions(f.conditions).items():
+    for fld, conds in condition_groups(f.conditions, ored):
         keys = _exact_keys(conds)
         if keys is not None:
             options.append(("exact", fld, keys))
@@ -399,8 +401,11 @@ def _index_options(f: Filter) -> list[_Plan]:
 class CompiledLayer:
     """One layer's filters, ordered and indexed once per policy version."""
 
-    def __init__(self, policy: Policy, layer: Layer, filters: Iterable[Filter], cache: bool = True):
+    def __init__(self, policy: Policy, layer: Layer, filters: Iterable[Filter], cache: bool = True,
+                 ored: bool = True):
         self.layer = layer
+        #: Same-field conditions ORed (Windows 7+) or all ANDed (Vista): core.match.same_field_ored.
+        self.ored = ored
         by_sublayer: dict[str, list[Filter]] = {}
         for f in filters:
             by_sublayer.setdefault(f.sublayer, []).append(f)
@@ -454,7 +459,8 @@ class CompiledLayer:
 
     def _build_index(self, order: Sequence[Filter]) -> None:
         """Per filter, index the field group with the smallest buckets; the rest are wildcards."""
-        plans = [_index_options(f) for f in order]
+        ored = self.ored
+        plans = [_index_options(f, ored) for f in order]
         load: dict[tuple[str, str], Counter[object]] = {}
         for opts in plans:
             for kind, fld, keys in opts:
@@ -463,10 +469,12 @@ class CompiledLayer:
         prefix: dict[str, dict[int, dict[int, list[int]]]] = {}
         wildcard: list[int] = []
         matchers: list[PacketTest] = []
+        index_fields: list[str | None] = []
         for pos, (f, opts) in enumerate(zip(order, plans, strict=True)):
             if not opts:
+                index_fields.append(None)
                 wildcard.append(pos)
-                matchers.append(compile_filter(f))
+                matchers.append(compile_filter(f, ored=ored))
                 continue
             # The group whose fullest bucket is emptiest (a packet hits one bucket per
             # field, so that bounds the useless candidates it brings); then fewer keys;
@@ -485,8 +493,11 @@ class CompiledLayer:
                     shift, masked = k
                     shifts.setdefault(shift, {}).setdefault(masked, []).append(pos)
             # The index proved this field group when it yields the filter: skip it.
-            matchers.append(compile_filter(f, skip_field=fld))
+            matchers.append(compile_filter(f, skip_field=fld, ored=ored))
+            index_fields.append(fld)
         self._matchers = matchers
+        #: Per position, the field the index files the filter under (None: always a candidate).
+        self.index_fields: tuple[str | None, ...] = tuple(index_fields)
         self._exact = tuple((fld, {k: tuple(v) for k, v in t.items()}) for fld, t in exact.items())
         self._prefix = tuple(
             (fld, tuple((shift, {k: tuple(v) for k, v in t.items()}) for shift, t in sorted(s.items())))
@@ -550,6 +561,13 @@ class CompiledLayer:
             self._packet_cache.clear()
         self._packet_cache[key] = result
         return result
+
+    def decide(self, matched: tuple[int, ...]) -> ClassifyResult:
+        """Arbitrate a given set of matched positions (ascending: evaluation order).
+
+        For callers that decide which filters match themselves (``core.triage``'s
+        unknown-field worlds); ``classify`` is ``decide(matched(values))``."""
+        return self._arbitrate(matched)
 
     def clear_cache(self) -> None:
         """Forget every memoised result (they stay valid; this only frees memory)."""
@@ -617,10 +635,11 @@ class CompiledLayer:
 class CompiledPolicy:
     """A policy version compiled for fast classification; layers compile on first use."""
 
-    def __init__(self, policy: Policy, cache: bool = True):
+    def __init__(self, policy: Policy, cache: bool = True, ored: bool = True):
         self.policy = policy
         self.version = policy.version
         self._cache = cache
+        self.ored = ored  # core.match.same_field_ored(host's Windows)
         self._by_layer: dict[str, list[Filter]] = {}
         for f in policy.filters:
             if not f.flags & _DISABLED:
@@ -640,7 +659,7 @@ class CompiledPolicy:
         lay = _resolve_layer(layer)
         compiled = self._layers.get(lay.name)
         if compiled is None:
-            compiled = CompiledLayer(self.policy, lay, self._by_layer.get(lay.name, ()), self._cache)
+            compiled = CompiledLayer(self.policy, lay, self._by_layer.get(lay.name, ()), self._cache, self.ored)
             self._layers[lay.name] = compiled
         if isinstance(layer, str):
             self._aliases[layer] = compiled
@@ -660,16 +679,17 @@ class CompiledPolicy:
         return hit if hit is not None else compiled.classify(values)
 
 
-_COMPILED: dict[tuple[int, int, bool], tuple[Policy, CompiledPolicy]] = {}
+_COMPILED: dict[tuple[int, int, bool, bool], tuple[Policy, CompiledPolicy]] = {}
 
 
-def compile_policy(policy: Policy, cache: bool = True) -> CompiledPolicy:
-    """Compile ``policy`` (memoised per policy object and version; the last few are kept)."""
-    key = (id(policy), policy.version, cache)
+def compile_policy(policy: Policy, cache: bool = True, ored: bool = True) -> CompiledPolicy:
+    """Compile ``policy`` (memoised per policy object and version; the last few are kept).
+    ``ored``: same-field conditions ORed (Windows 7+) or ANDed (Vista), core.match.same_field_ored."""
+    key = (id(policy), policy.version, cache, ored)
     hit = _COMPILED.get(key)
     if hit is not None and hit[0] is policy:
         return hit[1]
-    compiled = CompiledPolicy(policy, cache)
+    compiled = CompiledPolicy(policy, cache, ored)
     if len(_COMPILED) >= 8:
         _COMPILED.pop(next(iter(_COMPILED)))
     _COMPILED[key] = (policy, compiled)

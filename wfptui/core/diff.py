@@ -20,11 +20,14 @@ one side only. When all of that is empty but the two traces are still not identi
 at the first record that differs, so ``replay --check`` stays exact.
 
 Pure: standard library only, no I/O. Renders to text (:meth:`TraceDiff.to_text`) and to
-JSON-able data (:meth:`TraceDiff.to_json`).
+JSON-able data (:meth:`TraceDiff.to_json`); both name records by their ``seq`` in the trace
+(``A#17``, ``"seq_a": 17``), never by a list index, and hold no Python reprs (values are
+shown as JSON).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +64,24 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+def seq_of(d: Mapping[str, Any], index: int) -> int:
+    """The record's ``seq`` as in the trace (``index + 1`` for a record without one): every
+    output names records by seq, never by a 0-based index."""
+    seq = d.get("seq")
+    return seq if type(seq) is int else index + 1
+
+
+def show(value: Any) -> str:
+    """A value as JSON text (``["allow-web"]``, ``null``), a string as itself: no Python reprs."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def _names(items: Any) -> str:
+    return ", ".join(str(x) for x in items or []) or "nothing"
+
+
 def _layer(d: Mapping[str, Any]) -> str:
     return str(d.get("layer", "")).removeprefix("FWPM_LAYER_")
 
@@ -84,6 +105,8 @@ def identity(d: Mapping[str, Any]) -> tuple[Any, ...]:
         return (kind, host, _hashable(d.get("added")), _hashable(d.get("removed")))
     if kind == "expect":
         return (kind, _hashable(d.get("expect")))
+    if kind == "observed":  # a captured event: the same event pairs up, its verdict may change
+        return (kind, host, d.get("event"), d.get("type"))
     return (kind, host, _hashable({k: v for k, v in d.items() if k not in MINOR}))
 
 
@@ -104,9 +127,13 @@ def describe(d: Mapping[str, Any]) -> str:
     if kind == "audit":
         return f"{host} audit {d.get('event_id')} layer {d.get('layer_id')} filter {d.get('filter_id')}"
     if kind == "policy":
-        return f"{host} policy change +{list(d.get('added') or [])} -{list(d.get('removed') or [])}"
+        return f"{host} policy change: added {_names(d.get('added'))}; removed {_names(d.get('removed'))}"
     if kind == "expect":
-        return f"expect {d.get('expect')}: {'ok' if d.get('ok') else 'FAILED'} ({d.get('message')})"
+        keys = " ".join(f"{k}={show(v)}" for k, v in (d.get("expect") or {}).items()) or "(any)"
+        return f"expect {keys}: {'ok' if d.get('ok') else 'FAILED'} ({d.get('message')})"
+    if kind == "observed":
+        return (f"{host} observed event #{d.get('event')} {d.get('type')} ({d.get('action')} by filter id "
+                f"{d.get('filter_id')}): {d.get('verdict')}")
     return f"{host} {kind}"
 
 
@@ -122,15 +149,18 @@ def verdict(d: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Divergence:
-    """The first place the traces part ways (indices into A and B; -1 = none on that side)."""
+    """The first place the traces part ways: list indices into A and B (-1 = none on that
+    side; for callers that hold the lists) and the records' ``seq`` (None = none), which is
+    what every output shows."""
 
     index_a: int
     index_b: int
     message: str
+    seq_a: int | None = None
+    seq_b: int | None = None
 
     def to_json(self) -> JsonDict:
-        return {"index_a": self.index_a if self.index_a >= 0 else None,
-                "index_b": self.index_b if self.index_b >= 0 else None, "message": self.message}
+        return {"seq_a": self.seq_a, "seq_b": self.seq_b, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -150,15 +180,23 @@ class Change:
                 fa, fb = self.a.get("fields") or {}, self.b.get("fields") or {}
                 for k in sorted(set(fa) | set(fb)):
                     if fa.get(k, "∅") != fb.get(k, "∅"):
-                        parts.append(f"{k} {fa.get(k, '∅')} -> {fb.get(k, '∅')}")
+                        parts.append(f"{k} {show(fa.get(k, '∅'))} -> {show(fb.get(k, '∅'))}")
             elif attr == "terminating":
                 parts.append("terminating " + _terms(self.a) + " -> " + _terms(self.b))
             else:
-                parts.append(f"{attr} {self.a.get(attr)} -> {self.b.get(attr)}")
+                parts.append(f"{attr} {show(self.a.get(attr))} -> {show(self.b.get(attr))}")
         return "; ".join(parts)
 
+    @property
+    def seq_a(self) -> int:
+        return seq_of(self.a, self.index_a)
+
+    @property
+    def seq_b(self) -> int:
+        return seq_of(self.b, self.index_b)
+
     def to_json(self) -> JsonDict:
-        return {"index_a": self.index_a, "index_b": self.index_b, "what": describe(self.a),
+        return {"seq_a": self.seq_a, "seq_b": self.seq_b, "what": describe(self.a),
                 "attrs": list(self.attrs), "a": {k: self.a.get(k) for k in self.attrs},
                 "b": {k: self.b.get(k) for k in self.attrs}}
 
@@ -170,7 +208,8 @@ def _terms(d: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class VerdictChange:
-    """A layer whose decision changed, for ``count`` aligned classifications."""
+    """A layer whose decision changed, for ``count`` aligned classifications (``first_a`` /
+    ``first_b``: the ``seq`` of the first one in A and in B)."""
 
     host: str
     layer: str
@@ -262,13 +301,13 @@ class TraceDiff:
         other = [c for c in self.changes if not _verdict_attrs(c.attrs)]
         if other:
             lines.append("other changed records:")
-            lines += [f"  A#{c.index_a} B#{c.index_b} {describe(c.a)}: {c.text()}" for c in other[: self.limit]]
+            lines += [f"  A#{c.seq_a} B#{c.seq_b} {describe(c.a)}: {c.text()}" for c in other[: self.limit]]
             lines += _more(len(other), self.limit)
         for label, items in (("only in A", self.only_a), ("only in B", self.only_b)):
             if items:
                 side = label[-1]
                 lines.append(f"{label}:")
-                lines += [f"  {side}#{i} {describe(d)}" for i, d in items[: self.limit]]
+                lines += [f"  {side}#{seq_of(d, i)} {describe(d)}" for i, d in items[: self.limit]]
                 lines += _more(len(items), self.limit)
         return "\n".join(lines) + "\n"
 
@@ -281,8 +320,8 @@ class TraceDiff:
             "verdict_changes": [v.to_json() for v in self.verdicts],
             "filters": [f.to_json() for f in self.filters],
             "changes": [c.to_json() for c in self.changes],
-            "only_a": [{"index": i, "what": describe(d), "record": d} for i, d in self.only_a],
-            "only_b": [{"index": i, "what": describe(d), "record": d} for i, d in self.only_b],
+            "only_a": [{"seq": seq_of(d, i), "what": describe(d), "record": d} for i, d in self.only_a],
+            "only_b": [{"seq": seq_of(d, i), "what": describe(d), "record": d} for i, d in self.only_b],
             "minor_only": self.minor_only,
         }
 
@@ -355,14 +394,16 @@ def _first(changes: list[Change], only_a: list[tuple[int, JsonDict]],
     if changes:
         c = changes[0]
         candidates.append((min(c.index_a, c.index_b), 0,
-                           Divergence(c.index_a, c.index_b, f"A#{c.index_a} B#{c.index_b} {describe(c.a)}"
-                                      f" | in B: {c.text()}")))
+                           Divergence(c.index_a, c.index_b, f"A#{c.seq_a} B#{c.seq_b} {describe(c.a)}"
+                                      f" | in B: {c.text()}", c.seq_a, c.seq_b)))
     if only_a:
         i, d = only_a[0]
-        candidates.append((i, 1, Divergence(i, -1, f"A#{i} only in A: {describe(d)}")))
+        sa = seq_of(d, i)
+        candidates.append((i, 1, Divergence(i, -1, f"A#{sa} only in A: {describe(d)}", sa, None)))
     if only_b:
         j, d = only_b[0]
-        candidates.append((j, 2, Divergence(-1, j, f"B#{j} only in B: {describe(d)}")))
+        sb = seq_of(d, j)
+        candidates.append((j, 2, Divergence(-1, j, f"B#{sb} only in B: {describe(d)}", None, sb)))
     if not candidates:
         return None
     return min(candidates, key=lambda c: (c[0], c[1]))[2]
@@ -372,12 +413,15 @@ def _first_exact(da: list[JsonDict], db: list[JsonDict]) -> Divergence:
     for i, (x, y) in enumerate(zip(da, db, strict=False)):
         if x != y:
             attrs = [k for k in list(x) + [k for k in y if k not in x] if x.get(k) != y.get(k)]
-            what = ", ".join(f"{k} {x.get(k)!r} -> {y.get(k)!r}" for k in attrs[:4])
-            return Divergence(i, i, f"A#{i} B#{i} {describe(x)}: {what}")
+            what = ", ".join(f"{k} {show(x.get(k))} -> {show(y.get(k))}" for k in attrs[:4])
+            sa, sb = seq_of(x, i), seq_of(y, i)
+            return Divergence(i, i, f"A#{sa} B#{sb} {describe(x)}: {what}", sa, sb)
     n = min(len(da), len(db))
     if len(da) > n:
-        return Divergence(n, -1, f"A#{n} only in A: {describe(da[n])}")
-    return Divergence(-1, n, f"B#{n} only in B: {describe(db[n])}")
+        sa = seq_of(da[n], n)
+        return Divergence(n, -1, f"A#{sa} only in A: {describe(da[n])}", sa, None)
+    sb = seq_of(db[n], n)
+    return Divergence(-1, n, f"B#{sb} only in B: {describe(db[n])}", None, sb)
 
 
 def _verdict_changes(changes: list[Change]) -> tuple[VerdictChange, ...]:
@@ -392,7 +436,7 @@ def _verdict_changes(changes: list[Change]) -> tuple[VerdictChange, ...]:
     for (host, layer, aa, fa, ab, fb), items in groups.items():
         packets = tuple(dict.fromkeys(str(c.a.get("packet") or c.a.get("op")) for c in items))
         out.append(VerdictChange(str(host), layer, str(aa), fa, str(ab), fb, len(items), packets,
-                                 items[0].index_a, items[0].index_b))
+                                 items[0].seq_a, items[0].seq_b))
     return tuple(out)
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wfptui.core.datatypes import WinVersion
 from wfptui.core.model import BLOCK, ClassifyResult
 
 JsonDict = dict[str, Any]
@@ -82,8 +83,32 @@ def audit_ids(family: str, result: ClassifyResult, *, is_discard: bool, stack_di
     return ids
 
 
-def net_event_type(family: str, result: ClassifyResult, *, is_discard: bool, stack_discard: bool) -> str | None:
-    """CLASSIFY_DROP / CLASSIFY_ALLOW / None for one classification."""
+#: The first Windows version of each FWPM_NET_EVENT_TYPE the engine may emit or a user may
+#: meet (FWPM_NET_EVENT_TYPE, learn.microsoft.com/windows/win32/api/fwpmtypes/
+#: ne-fwpmtypes-fwpm_net_event_type: IPSEC_DOSP_DROP "Available only in Windows 7 ... and
+#: later"; CLASSIFY_ALLOW, CAPABILITY_DROP/ALLOW, CLASSIFY_DROP_MAC "Available only in Windows 8
+#: and Windows Server 2012" — read as "and later", as every later version has them).
+NET_EVENT_SINCE: dict[str, WinVersion] = {
+    "CLASSIFY_DROP": WinVersion.VISTA,
+    "IPSEC_DOSP_DROP": WinVersion.WIN7,
+    "CLASSIFY_ALLOW": WinVersion.WIN8,
+    "CAPABILITY_DROP": WinVersion.WIN8,
+    "CAPABILITY_ALLOW": WinVersion.WIN8,
+    "CLASSIFY_DROP_MAC": WinVersion.WIN8,
+}
+
+
+def net_event_type(family: str, result: ClassifyResult, *, is_discard: bool, stack_discard: bool,
+                   windows: WinVersion = WinVersion.WIN11) -> str | None:
+    """CLASSIFY_DROP / CLASSIFY_ALLOW / None for one classification on a host of ``windows``
+    (an event type newer than the host is never emitted: NET_EVENT_SINCE)."""
+    ne = _net_event_type(family, result, is_discard=is_discard, stack_discard=stack_discard)
+    if ne is not None and NET_EVENT_SINCE.get(ne, WinVersion.VISTA) > windows:
+        return None
+    return ne
+
+
+def _net_event_type(family: str, result: ClassifyResult, *, is_discard: bool, stack_discard: bool) -> str | None:
     if result.action == BLOCK:
         if result.silent or result.filter is None:
             return None
@@ -106,12 +131,10 @@ def audit_data(event_id: int, family: str, layer_id: int, direction: str | None,
         d["SourcePort"] = info.get("local_port")
     else:
         d["Direction"] = "%%14592" if inbound else "%%14593"
-        if inbound:
-            d["SourceAddress"], d["SourcePort"] = info.get("remote_address"), info.get("remote_port")
-            d["DestAddress"], d["DestPort"] = info.get("local_address"), info.get("local_port")
-        else:
-            d["SourceAddress"], d["SourcePort"] = info.get("local_address"), info.get("local_port")
-            d["DestAddress"], d["DestPort"] = info.get("remote_address"), info.get("remote_port")
+        # Source is the local end in both directions (event-5156.md / event-5157.md field
+        # descriptions; io.evidence.audit reads audits by the same rule).
+        d["SourceAddress"], d["SourcePort"] = info.get("local_address"), info.get("local_port")
+        d["DestAddress"], d["DestPort"] = info.get("remote_address"), info.get("remote_port")
     d["Protocol"] = info.get("protocol")
     d["FilterRTID"] = filter_id
     d["LayerName"] = _LAYER_NAME.get(family, family)

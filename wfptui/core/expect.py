@@ -5,7 +5,8 @@ layer in any spelling, packet, op, reauth, action, filter); ``count = N`` asks f
 exactly N matching records (``count = 0``: it never happens). ``action = "permit"`` also
 matches ``none`` (nothing decided: the engine permits, §3.5). Packet names compare
 case-insensitively. When an expect fails, the message says what was expected and the
-nearest record seen (the one matching the most keys).
+nearest record seen: at the expected layer when there is one there, else anywhere; the
+one matching the most keys, the first in the trace on a tie, named by its ``seq``.
 """
 
 from __future__ import annotations
@@ -89,12 +90,18 @@ def check_expects(expects: Sequence[Expect], records: Sequence[TraceRecord], fir
         want = _wanted(e)
         matched = 0
         best: ClassifyRecord | None = None
-        best_score = -1
+        best_score: tuple[bool, int] = (False, -1)
+        layer = want.get("layer")
         for rec in classify:
-            score = sum(1 for k, v in want.items() if _key_ok(k, v, rec))
-            if score == len(want):
+            hits = sum(1 for k, v in want.items() if _key_ok(k, v, rec))
+            if hits == len(want):
                 matched += 1
-            elif score > best_score:
+                continue
+            # The nearest record is at the layer the user named when there is one there:
+            # a same-layer record missing two keys is what they meant, not a record
+            # elsewhere that happens to share more keys.
+            score = (layer is not None and rec.layer == layer, hits)
+            if score > best_score:
                 best, best_score = rec, score
         text = _expect_text(want, e.count)
         if e.count is None:

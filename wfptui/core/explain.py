@@ -143,6 +143,26 @@ def _filter_lines(fe: FilterEval, values: Mapping[str, Value], ends: bool) -> li
     return lines
 
 
+#: Where Microsoft's pages disagree, the choice the simulator made, shown at the layers a
+#: user meets it (docs/decisions-engine.md, "Wildcard binds" and "ICMP errors").
+_MODEL_NOTES: dict[str, str] = {
+    "ALE_RESOURCE_ASSIGNMENT": "Note (wfptui's reading, the docs disagree): IS_WILDCARD_BIND is set for a port-0 "
+                               "bind and for a wildcard local address; an unspecified local address is FWP_EMPTY.",
+    "ALE_AUTH_LISTEN": "Note (wfptui's reading of \"ALE Layers\"): a listener bound to no specific address "
+                       "(0.0.0.0, ::) has IP_LOCAL_ADDRESS FWP_EMPTY here.",
+    "INBOUND_ICMP_ERROR": "Note (wfptui's reading, the docs disagree): a received ICMP error crosses "
+                          "INBOUND_IPPACKET and this layer, not INBOUND_TRANSPORT.",
+    "OUTBOUND_ICMP_ERROR": "Note (\"UDP Packet Flows\"): a sent ICMP error crosses this layer, then "
+                           "OUTBOUND_TRANSPORT and OUTBOUND_IPPACKET.",
+}
+
+
+def model_note(layer_name: str) -> str | None:
+    """The simulator's documented choice for this layer, if any (``_MODEL_NOTES``)."""
+    base = layer_name.removesuffix("_DISCARD")
+    return _MODEL_NOTES.get(base[:-3] if base.endswith(("_V4", "_V6")) else base)
+
+
 def explain_text(result: ClassifyResult, values: Mapping[str, Value]) -> str:
     """The packet-tracer text (module docstring)."""
     lay = result.layer
@@ -152,6 +172,9 @@ def explain_text(result: ClassifyResult, values: Mapping[str, Value]) -> str:
         for k, v in values.items():
             out.append(f"  {k:<{width}} = {_fmt(v, _dtype_of(result, k), k)}")
     out.append("  (every other field is FWP_EMPTY)")
+    note = model_note(lay.name)
+    if note is not None:
+        out.append(note)
     if not result.sublayers:
         out.append("")
         out.append("No filters at this layer.")

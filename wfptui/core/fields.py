@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-from wfptui.core.datatypes import DataType
+from wfptui.core.datatypes import DataType, WinVersion
 
 __all__ = [
     "CONDITION_FIELDS",
@@ -25,6 +25,7 @@ __all__ = [
     "FLAG_ENUMS",
     "IP_PROTOCOLS",
     "IP_PROTOCOL_NAMES",
+    "FIELD_SINCE",
     "ConditionField",
     "ConditionFlag",
     "Direction",
@@ -33,6 +34,7 @@ __all__ = [
     "SocketPropertyFlag",
     "UnknownNameError",
     "field_by_guid",
+    "field_since",
     "get_field",
     "normalize_guid",
     "parse_flag",
@@ -1288,3 +1290,44 @@ IP_PROTOCOLS: dict[str, int] = {
 
 #: Protocol number -> name (the first name for each number above).
 IP_PROTOCOL_NAMES: dict[int, str] = {num: name for name, num in reversed(IP_PROTOCOLS.items())}
+
+
+# ----------------------------------------------------------------------------- versions
+
+_WIN8_FIELDS = (
+    "INTERFACE_MAC_ADDRESS", "MAC_LOCAL_ADDRESS", "MAC_REMOTE_ADDRESS", "ETHER_TYPE", "VLAN_ID",
+    "VSWITCH_TENANT_NETWORK_ID", "NDIS_PORT", "NDIS_MEDIA_TYPE", "NDIS_PHYSICAL_MEDIA_TYPE", "L2_FLAGS",
+    "MAC_LOCAL_ADDRESS_TYPE", "MAC_REMOTE_ADDRESS_TYPE", "MAC_SOURCE_ADDRESS", "MAC_DESTINATION_ADDRESS",
+    "MAC_SOURCE_ADDRESS_TYPE", "MAC_DESTINATION_ADDRESS_TYPE", "IP_SOURCE_PORT", "VSWITCH_ICMP_TYPE",
+    "IP_DESTINATION_PORT", "VSWITCH_ICMP_CODE", "VSWITCH_ID", "VSWITCH_NETWORK_TYPE",
+    "VSWITCH_SOURCE_INTERFACE_ID", "VSWITCH_DESTINATION_INTERFACE_ID", "VSWITCH_SOURCE_VM_ID",
+    "VSWITCH_DESTINATION_VM_ID", "VSWITCH_SOURCE_INTERFACE_TYPE", "VSWITCH_DESTINATION_INTERFACE_TYPE",
+    "ALE_PACKAGE_ID", "ALE_ORIGINAL_APP_ID",
+)
+_WIN7_FIELDS = (
+    "IP_NEXTHOP_ADDRESS", "IP_NEXTHOP_INTERFACE", "NEXTHOP_INTERFACE_TYPE", "NEXTHOP_TUNNEL_TYPE",
+    "NEXTHOP_INTERFACE_INDEX", "NEXTHOP_SUB_INTERFACE_INDEX", "ORIGINAL_PROFILE_ID", "CURRENT_PROFILE_ID",
+    "LOCAL_INTERFACE_PROFILE_ID", "ARRIVAL_INTERFACE_PROFILE_ID", "NEXTHOP_INTERFACE_PROFILE_ID",
+    "REAUTHORIZE_REASON", "ALE_REAUTH_REASON", "ORIGINAL_ICMP_TYPE", "IP_PHYSICAL_ARRIVAL_INTERFACE",
+    "IP_PHYSICAL_NEXTHOP_INTERFACE", "INTERFACE_QUARANTINE_EPOCH",
+)
+
+#: The first Windows version that has a condition field; a field not listed is in Windows
+#: Vista (Vista SP1 counts as Vista here: WinVersion has no service packs). Source: the
+#: tables "Conditions available for Windows 8 and Windows Server 2012" and "... for Windows
+#: 7, Windows Server 2008 R2, and later" of "Filtering Condition Identifiers"
+#: (learn.microsoft.com/windows/win32/fwp/filtering-condition-identifiers-, fwpmu.h).
+#: COMPARTMENT_ID is not on that page; wfp-model.md §4.4 gives Windows 10 RS2 (fwpmu.h),
+#: kept here as WIN10 (the catalogue's nearest version). The page's newer #define names of
+#: older fields (FWPM_CONDITION_INTERFACE = IP_LOCAL_INTERFACE, ALE_SIO_FIREWALL_SOCKET_PROPERTY
+#: = ALE_SIO_FIREWALL_SYSTEM_PORT) are FIELD_ALIASES and take the field's version.
+FIELD_SINCE: dict[str, WinVersion] = {
+    **dict.fromkeys(_WIN7_FIELDS, WinVersion.WIN7),
+    **dict.fromkeys(_WIN8_FIELDS, WinVersion.WIN8),
+    "COMPARTMENT_ID": WinVersion.WIN10,
+}
+
+
+def field_since(name: str) -> WinVersion:
+    """The first Windows version that has field ``name`` (FIELD_SINCE; default Vista)."""
+    return FIELD_SINCE.get(FIELD_ALIASES.get(name, name), WinVersion.VISTA)

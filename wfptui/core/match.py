@@ -10,7 +10,8 @@ Two entry points with identical semantics:
 Rules (§4.1, §4.2):
 
 * Conditions combine as AND across fields and OR within one field, whatever their order
-  (Q12: grouped regardless of adjacency, as BFE effectively sorts them). Zero conditions
+  (Q12: grouped regardless of adjacency, as BFE effectively sorts them) — from Windows 7 on;
+  a Vista host ANDs every condition (``same_field_ored``, FWPM_FILTER0). Zero conditions
   match everything. A field missing from the classified values is FWP_EMPTY.
 * An FWP_EMPTY classified value matches only ``EQUAL`` with an FWP_EMPTY condition value;
   every other condition on that field fails (D-REAUTH). A non-empty value never equals an
@@ -35,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from wfptui.core.datatypes import DataType
+from wfptui.core.datatypes import DataType, WinVersion
 from wfptui.core.model import (
     EMPTY,
     FWP_ACTRL_MATCH_FILTER,
@@ -175,6 +176,25 @@ def condition_matches(cond: Condition, value: Value) -> bool:
     return False  # FWP_MATCH_TYPE_MAX: not a match type
 
 
+#: FWPM_FILTER0 remarks (learn.microsoft.com/windows/win32/api/fwpmtypes/ns-fwpmtypes-fwpm_filter0):
+#: "For Windows 7 and Windows Server 2008 R2 and later, consecutive conditions with the same
+#: fieldKey are logically ORed"; before (Vista / Server 2008) every condition is ANDed.
+SAME_FIELD_OR_SINCE = WinVersion.WIN7
+
+
+def same_field_ored(windows: WinVersion) -> bool:
+    """Whether a host of ``windows`` ORs conditions on one field (else ANDs all)."""
+    return windows >= SAME_FIELD_OR_SINCE
+
+
+def condition_groups(conditions: Iterable[Condition], ored: bool = True) -> list[tuple[str, list[Condition]]]:
+    """The groups that must all hold, each ORing its conditions: by field when ``ored``
+    (Windows 7+), else one group per condition (Vista: everything ANDed)."""
+    if ored:
+        return list(group_conditions(conditions).items())
+    return [(c.field, [c]) for c in conditions]
+
+
 def group_conditions(conditions: Iterable[Condition]) -> dict[str, list[Condition]]:
     """Conditions by field, in first-appearance order (§4.1: OR within a field)."""
     groups: dict[str, list[Condition]] = {}
@@ -183,9 +203,10 @@ def group_conditions(conditions: Iterable[Condition]) -> dict[str, list[Conditio
     return groups
 
 
-def filter_matches(flt: Filter, values: Mapping[str, Value]) -> bool:
-    """AND across fields, OR within a field; zero conditions match everything (§4.1)."""
-    for fld, conds in group_conditions(flt.conditions).items():
+def filter_matches(flt: Filter, values: Mapping[str, Value], ored: bool = True) -> bool:
+    """AND across fields, OR within a field (``ored``; else AND of all); zero conditions
+    match everything (§4.1)."""
+    for fld, conds in condition_groups(flt.conditions, ored):
         value = values.get(fld, EMPTY)
         if not any(condition_matches(c, value) for c in conds):
             return False
@@ -261,16 +282,17 @@ def compile_group(conds: Iterable[Condition]) -> ValueTest:
     return lambda v: any(t(v) for t in tests)
 
 
-def compile_filter(flt: Filter, skip_field: str | None = None) -> PacketTest:
-    """A closure equivalent to ``filter_matches(flt, values)``.
+def compile_filter(flt: Filter, skip_field: str | None = None, ored: bool = True) -> PacketTest:
+    """A closure equivalent to ``filter_matches(flt, values, ored)``.
 
     ``skip_field`` leaves out one field group that the caller already proved true
-    (the field the dispatch index looked the filter up by).
+    (the field the dispatch index looked the filter up by; only with ``ored``, where a
+    field has one group).
     """
     groups = [
         (fld, compile_group(conds))
-        for fld, conds in group_conditions(flt.conditions).items()
-        if fld != skip_field
+        for fld, conds in condition_groups(flt.conditions, ored)
+        if fld != skip_field or not ored
     ]
     empty = EMPTY
     if not groups:

@@ -24,6 +24,13 @@ recording replays to the redacted trace (``replay --check`` passes):
   kept, so ``C:\\Program Files\\Browser\\browser.exe`` → ``C:\\dir1\\dir2\\app1.exe`` and its
   app id ``\\device\\harddiskvolume3\\program files\\browser\\browser.exe`` →
   ``\\device\\harddiskvolume3\\dir1\\dir2\\app1.exe`` (prefix matches still hold).
+* **AppContainer package SIDs** ``S-1-15-2-a-b-c-d-e-f-g`` become ``S-1-15-2-1-1-1-1-1-1-N``
+  (one N per package); capability SIDs ``S-1-15-3-...`` and other well-known SIDs stay.
+* **Captured events** (the ``event`` of an ``observe`` step, ``Observation.to_dict()``):
+  :meth:`Redactor.collect_event` / :meth:`Redactor.event` — its addresses (integers, by
+  ``ip_version``) through the same address maps, app id, user and package SIDs, effective
+  name and ``extra`` text as everywhere else, and the machine name (``System/Computer``)
+  → ``computer1`` ...; WFP's own names (layers, sublayers, types) are not personal.
 * **Host names** → ``host1``, ``host2`` ... in scenario order: in host fields, ``to =
   "server:80"``, and as whole words in free text (stack details, messages, filter names).
 
@@ -58,6 +65,9 @@ DEFAULT_KEEP_SIDS = frozenset({DEFAULT_USER_SID})
 #: App paths that are not personal: the apps the engine uses when a step names none.
 DEFAULT_KEEP_PATHS = frozenset({DEFAULT_APP.path, PING_APP.path})
 
+_PKG_RE = re.compile(r"S-1-15-2-(\d+(?:-\d+){6})(?![\d-])")
+#: ``extra`` keys of a captured event whose value is a machine name.
+_MACHINE_KEYS = ("Computer", "WorkstationName")
 _SID_RE = re.compile(r"S-1-5-21-(\d+)-(\d+)-(\d+)(?:-(\d+))?(?![\d-])")
 _V4_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w.])")
 #: An IPv6 candidate: a maximal run of hex digits, colons and dots with two colons or more,
@@ -262,6 +272,8 @@ class Redactor:
         self._ndirs = 0
         self._napps = 0
         self._host_re: re.Pattern[str] | None = None
+        self._packages: dict[str, int] = {}
+        self._machines: dict[str, str] = {}
         self.built = False
 
     # ------------------------------------------------------------------ collecting
@@ -344,7 +356,11 @@ class Redactor:
         return self.hosts.get(name, name)
 
     def sid(self, sid: str) -> str:
-        return _SID_RE.sub(self._sid_sub, sid)
+        return _PKG_RE.sub(self._pkg_sub, _SID_RE.sub(self._sid_sub, sid))
+
+    def _pkg_sub(self, m: re.Match[str]) -> str:
+        k = self._packages.setdefault(m.group(1), len(self._packages) + 1)
+        return f"S-1-15-2-1-1-1-1-1-1-{k}"
 
     def _sid_sub(self, m: re.Match[str]) -> str:
         if m.group(0) in self.keep_sids:
@@ -415,6 +431,7 @@ class Redactor:
         if p != s:
             return p
         s = _SID_RE.sub(self._sid_sub, s)
+        s = _PKG_RE.sub(self._pkg_sub, s)
         s = _V6_RE.sub(self._v6_sub, s)
         s = _V4_RE.sub(self._v4_sub, s)
         if hosts and self._host_re is not None:
@@ -440,6 +457,37 @@ class Redactor:
         if isinstance(obj, tuple):
             return tuple(self.json(v, key) for v in obj)
         return obj
+
+    # ------------------------------------------------------------------ captured events
+    def collect_event(self, ev: Mapping[str, Any]) -> None:
+        """See an ``observe`` step's event (``Observation.to_dict()``) before :meth:`build`."""
+        self.collect_json(ev)
+        amap = self.v4 if ev.get("ip_version") == 4 else self.v6 if ev.get("ip_version") == 6 else None
+        for key in ("local_addr", "remote_addr"):
+            v = ev.get(key)
+            if amap is not None and isinstance(v, str) and v.isdigit():
+                amap.add_point(int(v))
+
+    def event(self, ev: Mapping[str, Any]) -> JsonDict:
+        """An ``observe`` step's event, redacted consistently with everything else."""
+        out: JsonDict = self.json(dict(ev))
+        amap = self.v4 if ev.get("ip_version") == 4 else self.v6 if ev.get("ip_version") == 6 else None
+        for key in ("local_addr", "remote_addr"):
+            v = ev.get(key)
+            if amap is not None and isinstance(v, str) and v.isdigit():
+                out[key] = str(amap.addr(int(v)))
+        extra = out.get("extra")
+        if isinstance(extra, list):
+            out["extra"] = [[p[0], self._machine(p[1])] if isinstance(p, list) and len(p) == 2
+                            and isinstance(p[0], str) and isinstance(p[1], str)
+                            and p[0].rpartition("/")[2] in _MACHINE_KEYS else p for p in extra]
+        return out
+
+    def _machine(self, name: str) -> str:
+        got = self._machines.get(name.lower())
+        if got is None:
+            got = self._machines[name.lower()] = f"computer{len(self._machines) + 1}"
+        return got
 
     def scenario_dict(self, d: Mapping[str, Any]) -> JsonDict:
         """A ``Scenario.to_dict()`` rewritten; the scenario's source text is dropped."""

@@ -26,6 +26,10 @@ JsonDict = dict[str, Any]
 #: Step kinds of spec §4.
 STEP_KINDS = ("listen", "bind", "connect", "send", "close", "probe", "ping", "policy", "wait")
 
+#: A step kind that only ``wfptui import CAPTURE`` makes (one observed event; scenario files
+#: may not use it): its ``event`` is ``Observation.to_dict()``.
+OBSERVE = "observe"
+
 #: The user SID of an app that names none (a plain local user, documented in
 #: docs/decisions-engine.md).
 DEFAULT_USER_SID = "S-1-5-21-1000-1000-1000-1001"
@@ -193,9 +197,11 @@ class Step:
     add: tuple[Filter, ...] = ()
     remove: tuple[str, ...] = ()
     raw: JsonDict = field(default_factory=dict, compare=False)
+    #: ``observe`` steps only: the observed event (``core.evidence.Observation.to_dict()``).
+    event: JsonDict | None = None
 
     _KEYS = ("index", "do", "host", "at", "app", "proto", "port", "socket", "address", "to", "bytes",
-             "packets", "count", "seconds")
+             "packets", "count", "seconds", "event")
 
     def to_dict(self) -> JsonDict:
         d: JsonDict = {k: getattr(self, k) for k in self._KEYS}
@@ -234,7 +240,16 @@ class Step:
                    port=d.get("port"), socket=d.get("socket"), address=d.get("address"), to=d.get("to"),
                    bytes=d.get("bytes"), packets=int(d.get("packets", 1)), count=int(d.get("count", 1)),
                    seconds=None if seconds is None else float(seconds), add=add,
-                   remove=tuple(d.get("remove", ())), raw=dict(d.get("raw", {})))
+                   remove=tuple(d.get("remove", ())), raw=dict(d.get("raw", {})),
+                   event=_event(d.get("event")))
+
+
+def _event(v: Any) -> JsonDict | None:
+    if v is None:
+        return None
+    if not isinstance(v, dict):
+        raise ValueError("step event is not a map")
+    return dict(v)
 
 
 @dataclass(frozen=True)

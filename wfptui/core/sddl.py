@@ -435,14 +435,19 @@ def token_sids(token: Token) -> frozenset[str]:
     return frozenset(sids)
 
 
-def access_check(sd: SecurityDescriptor, token: Token, right: int = FWP_ACTRL_MATCH_FILTER) -> bool:
-    """Whether ``sd`` grants ``right`` to ``token`` (Windows DACL order semantics)."""
+def access_check(sd: SecurityDescriptor, token: Token, right: int = FWP_ACTRL_MATCH_FILTER,
+                 implicit_groups: bool = True) -> bool:
+    """Whether ``sd`` grants ``right`` to ``token`` (Windows DACL order semantics).
+
+    ``implicit_groups=False`` matches ACEs against the token's own SIDs only, without
+    Everyone / Authenticated Users: the AppContainer pass of the dual access check, which
+    considers only the package SID and capability SIDs ("AppContainer isolation")."""
     if sd.dacl is None:
         return True
     wanted = right & _ALL_RIGHTS
     if wanted == 0:
         return True
-    sids = token_sids(token)
+    sids = token_sids(token) if implicit_groups else token.sids
     granted = 0
     for ace in sd.dacl:
         if ace.sid not in sids:

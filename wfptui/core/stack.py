@@ -60,7 +60,9 @@ from wfptui.core.events import (
     net_event_data,
     net_event_type,
 )
+from wfptui.core.fields import field_since
 from wfptui.core.layers import Layer, get_layer
+from wfptui.core.match import same_field_ored
 from wfptui.core.model import BLOCK, EMPTY, ClassifyResult, Filter, Policy, Token, Value
 from wfptui.core.scenario import (
     LOOPBACK_INTERFACE,
@@ -73,7 +75,9 @@ from wfptui.core.scenario import (
 )
 from wfptui.core.trace import (
     AuditRecord,
+    ClassifyRecord,
     NetEventRecord,
+    ObservedRecord,
     Outcome,
     PolicyRecord,
     Trace,
@@ -139,6 +143,13 @@ DEFAULT_APP = AppSpec(name="app", path="C:\\Windows\\System32\\svchost.exe")
 
 _GROUPS_USER = frozenset({"S-1-1-0", "S-1-5-11", "S-1-5-32-545"})  # Everyone, Authenticated Users, Users
 _GROUPS_SYSTEM = frozenset({"S-1-1-0", "S-1-5-11", "S-1-5-32-544"})  # ... Administrators
+
+
+def is_loopback_address(addr: int, bits: int) -> bool:
+    """127.0.0.0/8 or ::1: present on every Windows host on the software-loopback interface
+    (IF_TYPE_SOFTWARE_LOOPBACK, 24), whether or not a scenario lists it (RFC 1122 §3.2.1.3,
+    RFC 4291 §2.5.3)."""
+    return (addr >> 24) == 127 if bits == 32 else addr == 1
 
 
 def user_token(sid: str) -> Token:
@@ -393,7 +404,7 @@ class Ctx:
     def interface(self) -> InterfaceSpec:
         """The interface the endpoint's traffic uses: loopback's, the one its local address
         is on, else the host's first."""
-        if self.loopback:
+        if self.loopback or (self.laddr is not None and is_loopback_address(self.laddr, self.bits)):
             return LOOPBACK_INTERFACE
         host = self.host
         if host.iface_of and self.laddr is not None:
@@ -527,10 +538,13 @@ class Ctx:
             base.update(self.extra)
         values: dict[str, Value] = {}
         rendered: dict[str, Any] = {}
+        windows = host.windows
         for lf in layer.fields:
             v = base.get(lf.name)
             if v is None:
                 continue  # not known here: FWP_EMPTY (absent)
+            if windows < WinVersion.WIN11 and field_since(lf.name) > windows:
+                continue  # the field is newer than the host (Filtering Condition Identifiers)
             values[lf.name] = v
             rkey = (lf.name, lf.dtype, v)
             r = _RENDERED.get(rkey, _MISSING)
@@ -637,7 +651,8 @@ class Sock:
 
     __slots__ = ("name", "host", "kind", "app", "bits", "laddr", "lport", "wildcard", "implicit", "assigned",
                  "bind_ctx", "state", "flow", "raddr", "rport", "flows", "accepted", "last_peer",
-                 "listener", "authorized", "syn_tries", "default_remote", "conn_key", "timer", "data_pkt")
+                 "listener", "authorized", "syn_tries", "default_remote", "conn_key", "timer", "data_pkt",
+                 "ra_indicated", "auth")
 
     def __init__(self, name: str | None, host: Host, kind: str, app: AppSpec, bits: int) -> None:
         self.name = name
@@ -665,6 +680,12 @@ class Sock:
         self.conn_key: tuple[int, int, int, int, int] | None = None
         self.timer: Timer | None = None
         self.data_pkt: Pkt | None = None  # the last DATA segment sent (packets are immutable)
+        #: ALE endpoint lifetime (ale-endpoint-lifetime-management, Win7+): RESOURCE_RELEASE
+        #: answers every RESOURCE_ASSIGNMENT indication, permitted or blocked; ENDPOINT_CLOSURE
+        #: every AUTH_CONNECT / RECV_ACCEPT indication of a TCP connection (``auth``: its
+        #: endpoint and flow id), whatever happened in between.
+        self.ra_indicated = False
+        self.auth: tuple[Ctx, int] | None = None
 
     def segment(self, kind: str, nbytes: int = 0) -> Pkt:
         """A TCP segment from this connected socket's local end to its remote end."""
@@ -715,7 +736,7 @@ class Host:
         self.iface_of: dict[tuple[int, int], InterfaceSpec] = {
             parse_address(a): i for i in spec.more_interfaces for a in i.addresses}
         self.policy = policy
-        self._compiled: CompiledPolicy = compile_policy(policy)
+        self._compiled: CompiledPolicy = compile_policy(policy, ored=same_field_ored(spec.windows))
         self._cl: dict[int, CompiledLayer] = {}
         #: Identifies the policy generation: a new object at every policy change, so a
         #: View's cached classification is valid while its token is this one.
@@ -757,7 +778,8 @@ class Host:
         return None
 
     def owns(self, bits: int, addr: int) -> bool:
-        return (addr, bits) in self.addrs
+        """A listed address, or loopback (which every host has, listed or not)."""
+        return (addr, bits) in self.addrs or is_loopback_address(addr, bits)
 
     def cl(self, layer: Layer) -> CompiledLayer:
         c = self._cl.get(layer.layer_id)
@@ -774,7 +796,7 @@ class Host:
 
     def set_policy(self, policy: Policy) -> None:
         self.policy = policy
-        self._compiled = compile_policy(policy)
+        self._compiled = compile_policy(policy, ored=same_field_ored(self.windows))
         self._cl.clear()
         self.policy_token = object()
 
@@ -796,6 +818,7 @@ class Network:
         self.scenario = scenario
         self.clock = VirtualClock()
         self.records = Trace()
+        self._simulators = {}  # host -> (policy token, core.triage.Simulator) for observe steps
         self.results = TraceResults(self.records)
         #: The trace's storage (core.trace.Trace): rows and record times, appended in step.
         self._items = self.records.items
@@ -819,6 +842,8 @@ class Network:
                 self.owner.setdefault((v, b), host)
 
     # -- records ------------------------------------------------------------------
+    _simulators: dict[str, tuple[Any, Any]]
+
     @property
     def seq(self) -> int:
         """The seq of the last record (record i has seq i + 1)."""
@@ -877,7 +902,7 @@ class Network:
         if res.action != BLOCK and fam not in _EVENT_PERMIT_FAMILIES:
             return
         fid = None if res.filter is None else res.filter.filter_id
-        ne = net_event_type(fam, res, is_discard=layer.is_discard, stack_discard=stack_discard)
+        ne = net_event_type(fam, res, is_discard=layer.is_discard, stack_discard=stack_discard, windows=host.windows)
         if ne is not None:
             self.records.append(NetEventRecord(self.seq + 1, self.clock.now, host.name, ne, fid, layer.layer_id,
                                                direction_word(direction, fam), flow,
@@ -983,7 +1008,8 @@ class Network:
         reused DATA segment goes the same way every time (hosts never change address)."""
         hop = pkt.hop
         if hop is None:
-            dest = self.owner.get((pkt.dst, pkt.bits))
+            # Loopback never leaves the host, whoever lists the address.
+            dest = host if is_loopback_address(pkt.dst, pkt.bits) else self.owner.get((pkt.dst, pkt.bits))
             if dest is None:
                 self.stack(host, "packet-lost", f"no host has {format_address(pkt.dst, pkt.bits)}")
                 return
@@ -1054,7 +1080,7 @@ class Network:
         return False
 
     def _abort_conn(self, sock: Sock, event: str, detail: str) -> None:
-        sock.state = "closed"
+        sock.state = "aborted"  # the app still owns the socket: its close indicates the ALE release/closure
         if sock.timer is not None:
             sock.timer.cancel()
         if sock.conn_key is not None:
@@ -1103,19 +1129,26 @@ class Network:
     def bind(self, host: Host, sock: Sock, proto: int, port: int, op: str = "bind") -> bool:
         """BIND_REDIRECT → RESOURCE_ASSIGNMENT (explicit or implicit bind, §2.11)."""
         bits = sock.bits
-        if port == 0:
+        any_port = port == 0
+        if any_port:
             port = host.alloc_port(proto, bits)
         elif (proto, bits, port) in host.ports:
             self.stack(host, "bind-failed", f"port {port} in use (WSAEADDRINUSE)", socket=sock.name)
             return False
         sock.lport = port
-        ctx = Ctx(host, bits, proto, None if sock.wildcard and sock.implicit else sock.laddr, port, None, None,
-                  sock.app, False, wildcard=sock.wildcard, implicit=sock.implicit)
+        # The pages disagree on IS_WILDCARD_BIND: "ALE Layers" (learn.microsoft.com/windows/win32/fwp/
+        # ale-layers) sets it for a port-0 bind, "Filtering Condition Flags" (.../fwp/filtering-
+        # condition-flags-) for a wildcard local address. Both statements hold here: the flag is
+        # set for either. An unspecified local address (implicit bind, 0.0.0.0, ::) is FWP_EMPTY
+        # at RESOURCE_ASSIGNMENT and AUTH_LISTEN ("ALE Layers"). docs/decisions-engine.md.
+        ctx = Ctx(host, bits, proto, None if sock.wildcard else sock.laddr, port, None, None,
+                  sock.app, False, wildcard=sock.wildcard or any_port, implicit=sock.implicit)
         sock.bind_ctx = ctx
         L = host.layers(bits)
         if not self.traverse(host, L.bind_redirect, ctx, None, op, None, None, None):
             self.stack(host, "bind-failed", "blocked at ALE_BIND_REDIRECT (WSAEACCES)", socket=sock.name)
             return False
+        sock.ra_indicated = True  # released at close even when blocked (ale-endpoint-lifetime-management)
         if not self.traverse(host, L.resource, ctx, None, op, None, None, None):
             self.stack(host, "bind-failed", "blocked at ALE_RESOURCE_ASSIGNMENT (WSAEACCES)", socket=sock.name)
             return False
@@ -1138,13 +1171,13 @@ class Network:
         sock.laddr, sock.wildcard = laddr, wildcard
         self._name(sock)
         if not self.bind(host, sock, TCP, step.port or 0):
-            sock.state = "closed"
+            sock.state = "failed"
             return
         assert sock.bind_ctx is not None
         L = host.layers(bits)
         if not self.traverse(host, L.listen, sock.bind_ctx, None, "listen", None, None, None):
             self.stack(host, "listen-failed", "blocked at ALE_AUTH_LISTEN (WSAEACCES)", socket=sock.name)
-            sock.state = "closed"
+            sock.state = "failed"
             return
         sock.state = "listening"
         host.listeners.setdefault((bits, sock.lport), []).append(sock)
@@ -1162,7 +1195,7 @@ class Network:
         sock.laddr, sock.wildcard = laddr, wildcard
         self._name(sock)
         if not self.bind(host, sock, proto, step.port or 0):
-            sock.state = "closed"
+            sock.state = "failed"
             return
         sock.state = "bound"
         if proto == UDP:
@@ -1200,7 +1233,7 @@ class Network:
         sock.laddr, sock.wildcard, sock.implicit = laddr, not explicit, not explicit
         self._name(sock)
         if not self.bind(host, sock, proto, step.port or 0):
-            sock.state = "closed"
+            sock.state = "failed"
             return
         if proto == UDP:
             # connect() on UDP only fixes the default remote; ALE runs at the first send (§2.3).
@@ -1217,10 +1250,12 @@ class Network:
             return
         fid = self.new_flow_id()
         assert L.connect is not None
+        # An AUTH_CONNECT indication, permitted or not: ENDPOINT_CLOSURE at close (Win7+).
+        sock.authorized = True
+        sock.auth = (ctx, fid)
         if not self.traverse(host, L.connect, ctx, None, "connect", "outbound", OUTBOUND, fid):
             self._connect_failed(sock, "blocked at ALE_AUTH_CONNECT (WSAEACCES)")
             return
-        sock.authorized = True
         key = (bits, laddr, sock.lport, raddr, rport)
         sock.conn_key = key
         host.conns[key] = sock
@@ -1229,7 +1264,7 @@ class Network:
         self._send_syn(sock)
 
     def _connect_failed(self, sock: Sock, detail: str) -> None:
-        sock.state = "closed"
+        sock.state = "failed"
         self.stack(sock.host, "connect-failed", detail, None if sock.flow is None else sock.flow.id,
                    socket=sock.name)
 
@@ -1398,9 +1433,20 @@ class Network:
         flow = sock.flow
         ctx = flow.ctx if flow is not None else sock.bind_ctx
         fid = None if flow is None else flow.id
-        if ctx is not None and (sock.authorized or sock.kind in ("tcp-listen", "udp")) and L.closure is not None:
+        if flow is None and sock.auth is not None:  # AUTH_CONNECT indicated but blocked: no flow
+            ctx, fid = sock.auth
+        # "ALE Endpoint Lifetime Management" (learn.microsoft.com/windows-hardware/drivers/network/
+        # ale-endpoint-lifetime-management): a closure for every AUTH_CONNECT / RECV_ACCEPT
+        # indication of a TCP connection, for each TCP listen socket and each non-TCP endpoint;
+        # a release for every RESOURCE_ASSIGNMENT indication — whatever happened in between
+        # (blocked, refused, reset, reauthorization blocked). A listen blocked at AUTH_LISTEN
+        # never was a listen socket and a UDP bind blocked at RESOURCE_ASSIGNMENT never an
+        # endpoint: release only (docs/decisions-engine.md).
+        endpoint = (sock.authorized or (sock.kind == "tcp-listen" and sock.state == "listening")
+                    or (sock.kind == "udp" and sock.assigned))
+        if ctx is not None and endpoint and L.closure is not None:
             self.classify(host, L.closure, ctx, None, "close", None, None, fid)
-        if sock.assigned and L.release is not None and sock.bind_ctx is not None:
+        if sock.ra_indicated and L.release is not None and sock.bind_ctx is not None:
             self.classify(host, L.release, sock.bind_ctx, None, "close", None, None, fid)
         if sock.assigned:
             proto = UDP if sock.kind == "udp" else TCP
@@ -1560,6 +1606,37 @@ class Network:
 
     def _do_wait(self, step: Step) -> None:
         """Handled by the engine (it advances the clock); nothing to do here."""
+
+    def _do_observe(self, step: Step) -> None:
+        """One captured event (``wfptui import CAPTURE``): its simulated verdict at its layer
+        (``core.triage``: the unknown-field rule included) as a classification record, then
+        an ``observed`` record comparing it with what the capture says. Events that are not
+        a layer classification give only the ``observed`` record (``not_simulated``)."""
+        from wfptui.core.evidence import Observation  # noqa: PLC0415 - core.triage imports this module
+        from wfptui.core.triage import Simulator, judge  # noqa: PLC0415
+
+        host = self._host(step)
+        obs = Observation.from_dict(step.event)
+        cached = self._simulators.get(host.name)
+        if cached is None or cached[0] is not host.policy_token:
+            cached = (host.policy_token, Simulator(host.policy))
+            self._simulators[host.name] = cached
+        ev = judge(obs, cached[1])
+        sim, layer = ev.sim, ev.layer
+        if sim is not None and layer is not None:
+            res = sim.result
+            f = res.filter
+            rendered = {lf.name: json_value(sim.values[lf.name], lf.dtype, lf.name)
+                        for lf in layer.fields if lf.name in sim.values}
+            packet, op = observe_packet_op(layer.name, obs.protocol)
+            self.records.append(ClassifyRecord(
+                self.seq + 1, self.clock.now, host.name, layer.name, layer.layer_id, packet, op, ev.direction,
+                None, bool(obs.reauth_reason), res.action, None if f is None else f.key,
+                None if f is None else f.filter_id, None if res.sublayer is None else res.sublayer.key,
+                res.terminating, res.veto, rendered))
+        self.records.append(ObservedRecord(
+            self.seq + 1, self.clock.now, host.name, obs.index, obs.type, obs.action, obs.filter_id,
+            ev.matched_by, ev.verdict, () if sim is None else sim.unknown_fields))
 
     # -- inbound ---------------------------------------------------------------------
     def deliver(self, host: Host, pkt: Pkt, sender: Host) -> None:
@@ -1912,3 +1989,29 @@ def resolve_target(to: str, hosts: Mapping[str, list[tuple[int, int]]]) -> tuple
     except ValueError as exc:
         raise ValueError(f"bad address {addr_text!r} in {to!r}: not a host name or an IP address ({exc})") from None
     return v, b, port
+
+
+#: ALE layers where the observed classification is a connection's first packet or a socket
+#: operation (docs/decisions-engine.md, "observe steps").
+_OBSERVE_OPS = {"ALE_AUTH_CONNECT": "connect", "ALE_AUTH_LISTEN": "listen", "ALE_RESOURCE_ASSIGNMENT": "bind",
+                "ALE_BIND_REDIRECT": "bind", "ALE_CONNECT_REDIRECT": "connect"}
+
+
+def observe_packet_op(layer: str, protocol: int | None) -> tuple[str | None, str | None]:
+    """The (packet word, op) an ``observe`` step's classification record carries.
+
+    A capture gives no packet, only its layer and protocol: the ALE authorization layers
+    classify a TCP connection's SYN; UDP is a DATAGRAM and ICMP/ICMPv6 an ICMP packet
+    anywhere; a TCP packet at a transport or IP layer is not named (None); socket
+    operations (listen, bind) have no packet."""
+    base = layer.removesuffix("_V4").removesuffix("_V6").removesuffix("_DISCARD")
+    op = _OBSERVE_OPS.get(base)
+    if base in ("ALE_AUTH_LISTEN", "ALE_RESOURCE_ASSIGNMENT", "ALE_BIND_REDIRECT", "ALE_RESOURCE_RELEASE"):
+        return None, op
+    if protocol == 17:
+        return "DATAGRAM", op
+    if protocol in (1, 58):
+        return "ICMP", op
+    if protocol == 6 and base.startswith("ALE_"):
+        return "SYN", op
+    return None, op

@@ -167,7 +167,35 @@ class ExpectRecord:
                 "matched": self.matched, "message": self.message}
 
 
-TraceRecord = Union[ClassifyRecord, StackRecord, NetEventRecord, AuditRecord, PolicyRecord, ExpectRecord]
+@dataclass(frozen=True, slots=True)
+class ObservedRecord:
+    """One event of a capture (an ``observe`` step), observed next to simulated.
+
+    ``event`` is the event's 1-based index in the capture; ``action``/``filter_id`` are
+    what the capture says; ``verdict`` is ``core.triage.compare``'s word (agree,
+    other_filter, differ, unknown, not_simulated)."""
+
+    seq: int
+    t: float
+    host: str
+    event: int
+    type: str
+    action: str | None  # observed: permit | block | None
+    filter_id: int | None  # observed run-time filter id
+    matched_by: str | None  # id | key | name | None
+    verdict: str
+    unknown_fields: tuple[str, ...] = ()
+    kind: str = dc_field(default="observed", init=False)
+
+    def to_dict(self) -> JsonDict:
+        return {"kind": "observed", "seq": self.seq, "t": round(self.t, 6), "host": self.host,
+                "event": self.event, "type": self.type, "action": self.action, "filter_id": self.filter_id,
+                "matched_by": self.matched_by, "verdict": self.verdict,
+                "unknown_fields": list(self.unknown_fields)}
+
+
+TraceRecord = Union[ClassifyRecord, StackRecord, NetEventRecord, AuditRecord, PolicyRecord, ExpectRecord,
+                    ObservedRecord]
 
 
 def _terminating(items: list[JsonDict]) -> tuple[Terminating, ...]:
@@ -213,6 +241,12 @@ def record_from_dict(d: JsonDict) -> TraceRecord:
         return PolicyRecord(seq=rest["seq"], t=rest["t"], host=rest["host"],
                             added=tuple(rest["added"]), removed=tuple(rest["removed"]),
                             reauth_layers=tuple(rest.get("reauth_layers", ())))
+    if kind == "observed":
+        return ObservedRecord(seq=rest["seq"], t=rest["t"], host=rest["host"], event=rest["event"],
+                              type=rest["type"], action=rest["action"],
+                              filter_id=None if rest["filter_id"] is None else int(rest["filter_id"]),
+                              matched_by=rest["matched_by"], verdict=rest["verdict"],
+                              unknown_fields=tuple(rest.get("unknown_fields", ())))
     if kind == "expect":
         return ExpectRecord(seq=rest["seq"], ok=rest["ok"], expect=dict(rest["expect"]),
                             matched=rest["matched"], message=rest["message"])

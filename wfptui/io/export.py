@@ -25,7 +25,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from wfptui.core.trace import ClassifyRecord, ExpectRecord, PolicyRecord, StackRecord, TraceRecord
+from wfptui.core.trace import (
+    ClassifyRecord,
+    ExpectRecord,
+    ObservedRecord,
+    PolicyRecord,
+    StackRecord,
+    TraceRecord,
+)
 
 __all__ = ["FORMATS", "export", "mermaid_escape", "to_mermaid"]
 
@@ -155,6 +162,9 @@ def to_mermaid(records: Iterable[TraceRecord], hosts: Sequence[Mapping[str, Any]
             status = "ok" if rec.ok else "FAILED"
             keys = " ".join(f"{k}={v}" for k, v in rec.expect.items() if k != "raw" and v is not None)
             events.append(_Note((), f"expect {keys} {status}"))
+        elif isinstance(rec, ObservedRecord):
+            current = None  # a captured event: its classification is drawn alone
+            events.append(_Note((rec.host,), f"observed {rec.type} #{rec.event}: {rec.verdict}"))
         # net events and audit events repeat what the blocks already show
 
     used: set[str] = set()

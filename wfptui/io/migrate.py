@@ -12,8 +12,16 @@ History:
 * **1** (first draft): body objects were maps — ``{"input": step}``,
   ``{"record": TraceRecord.to_dict()}``, ``{"end": count}``; the header's ``scenario``
   was ``Scenario.to_dict()`` directly. No checksum.
-* **2** (current): arrays with kind tags and interning tables, end record with a CRC-32
+* **2**: arrays with kind tags and interning tables, end record with a CRC-32
   (see ``docs/recording-format.md``).
+* **3** (current): adds the ``observe`` input (a step with its ``event``) and the
+  ``observed`` trace record (tag 6). A format-2 file holds neither, so its body is a
+  valid format-3 body as it is.
+
+Known problem: ``upgrade_1_to_2`` re-encodes through the *current* encoder
+(``recording._Encoder``), so it produces "format 2 as today's encoder writes it", not a
+frozen format 2. Later rungs must not do that: ``upgrade_2_to_3`` is frozen (it touches no
+encoder and only rewrites the header's version).
 
 When the format changes: bump ``recording.CURRENT_FORMAT_VERSION``, add
 ``UPGRADES[old] = upgrade_old_to_new`` here, commit a fixture for the old version in
@@ -25,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-__all__ = ["UPGRADES", "upgrade", "upgrade_1_to_2"]
+__all__ = ["UPGRADES", "upgrade", "upgrade_1_to_2", "upgrade_2_to_3"]
 
 Body = Iterable[Any]
 Upgrade = Callable[[dict[str, Any], Body], tuple[dict[str, Any], Body]]
@@ -64,8 +72,19 @@ def upgrade_1_to_2(header: dict[str, Any], body: Body) -> tuple[dict[str, Any], 
     return new, objects()
 
 
+def upgrade_2_to_3(header: dict[str, Any], body: Body) -> tuple[dict[str, Any], Body]:
+    """Format 2 → format 3. Frozen: format 3 only added an input key (``event``) and a
+    record tag (6) that a format-2 file cannot hold, so the body passes through unchanged
+    (tags, atoms, tables and the end record's count are the same) and the header says 3.
+    The end record's CRC covers the original bytes; the reader checks it before the ladder
+    for the current version only, so the old CRC stays what it was."""
+    new = dict(header)
+    new["format_version"] = 3
+    return new, body
+
+
 #: from-version → upgrade to from-version + 1
-UPGRADES: dict[int, Upgrade] = {1: upgrade_1_to_2}
+UPGRADES: dict[int, Upgrade] = {1: upgrade_1_to_2, 2: upgrade_2_to_3}
 
 
 def upgrade(header: dict[str, Any], body: Body, *, target: int | None = None) -> tuple[dict[str, Any], Body]:

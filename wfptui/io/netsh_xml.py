@@ -69,7 +69,7 @@ import ipaddress
 import os
 import re
 import xml.parsers.expat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +100,10 @@ __all__ = [
     "MAX_DEPTH",
     "ImportResult",
     "XmlNode",
+    "XmlRefused",
+    "harden_parser",
     "import_netsh",
+    "import_tree",
     "parse_netsh",
     "policy_toml",
     "read_xml",
@@ -147,7 +150,7 @@ class XmlNode:
         return None if c is None else c.text.strip()
 
 
-class _Refused(Exception):
+class XmlRefused(Exception):
     """Raised inside an expat handler to stop parsing: hostile or oversized input."""
 
     def __init__(self, message: str, line: int, col: int) -> None:
@@ -155,6 +158,7 @@ class _Refused(Exception):
         self.message = message
         self.line = line
         self.col = col
+
 
 
 class _TreeBuilder:
@@ -169,12 +173,7 @@ class _TreeBuilder:
         parser.StartElementHandler = self.start
         parser.EndElementHandler = self.end
         parser.CharacterDataHandler = self.chars
-        parser.StartDoctypeDeclHandler = self.doctype
-        parser.EntityDeclHandler = self.entity
-        parser.UnparsedEntityDeclHandler = self.unparsed_entity
-        parser.NotationDeclHandler = self.notation
-        parser.ExternalEntityRefHandler = self.external_entity
-        parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        harden_parser(parser, self._where)
 
     def _where(self) -> tuple[int, int]:
         return self.p.CurrentLineNumber + self.line_offset, self.p.CurrentColumnNumber + 1
@@ -182,7 +181,7 @@ class _TreeBuilder:
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         stack = self.stack
         if len(stack) >= MAX_DEPTH:
-            raise _Refused(f"elements nested deeper than {MAX_DEPTH} levels: refused", *self._where())
+            raise XmlRefused(f"elements nested deeper than {MAX_DEPTH} levels: refused", *self._where())
         p = self.p
         node = XmlNode(tag, p.CurrentLineNumber + self.line_offset, p.CurrentColumnNumber + 1, attrs)
         if stack:
@@ -200,23 +199,32 @@ class _TreeBuilder:
             node = stack[-1]
             node.text = node.text + data if node.text else data
 
-    def doctype(self, *_args: object) -> None:
-        raise _Refused(
-            "DOCTYPE declarations are refused (netsh output has none; a DTD can expand entities)",
-            *self._where(),
+
+def harden_parser(parser: Any, where: Callable[[], tuple[int, int]]) -> None:
+    """Make an expat parser refuse DOCTYPEs, entity and notation declarations and external
+    entities: each raises :class:`XmlRefused` at ``where()`` (line, col). The one safety
+    rule for every XML reader (netsh dumps here, evidence in ``io.evidence``)."""
+
+    def doctype(*_args: object) -> None:
+        raise XmlRefused(
+            "DOCTYPE declarations are refused (netsh output has none; a DTD can expand entities)", *where()
         )
 
-    def entity(self, *_args: object) -> None:
-        raise _Refused("ENTITY declarations are refused (entity expansion)", *self._where())
+    def entity(*_args: object) -> None:
+        raise XmlRefused("ENTITY declarations are refused (entity expansion)", *where())
 
-    def unparsed_entity(self, *_args: object) -> None:
-        raise _Refused("ENTITY declarations are refused (entity expansion)", *self._where())
+    def notation(*_args: object) -> None:
+        raise XmlRefused("NOTATION declarations are refused", *where())
 
-    def notation(self, *_args: object) -> None:
-        raise _Refused("NOTATION declarations are refused", *self._where())
+    def external_entity(*_args: object) -> int:
+        raise XmlRefused("external entities are refused", *where())
 
-    def external_entity(self, *_args: object) -> int:
-        raise _Refused("external entities are refused", *self._where())
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = entity
+    parser.UnparsedEntityDeclHandler = entity
+    parser.NotationDeclHandler = notation
+    parser.ExternalEntityRefHandler = external_entity
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
 
 def _expat_error(e: xml.parsers.expat.ExpatError, filename: str, line_offset: int = 0) -> InputError:
@@ -240,7 +248,7 @@ def _parse_chunks(
                 progress.advance(end - pos)
             pos = end
         p.Parse(b"", True)
-    except _Refused as r:
+    except XmlRefused as r:
         raise InputError(Diagnostic(filename, r.line, r.col, r.message)) from None
     except xml.parsers.expat.ExpatError as e:
         junk = xml.parsers.expat.errors.codes[xml.parsers.expat.errors.XML_ERROR_JUNK_AFTER_DOC_ELEMENT]
@@ -1308,6 +1316,14 @@ def parse_netsh(data: bytes, filename: str = "", progress: Progress | None = Non
     ``progress`` advances by the bytes parsed, then over whatever of its ``total`` is left
     while the filters are converted."""
     root, trailing = read_xml(data, filename, progress)
+    return import_tree(root, trailing, filename, progress)
+
+
+def import_tree(
+    root: XmlNode, trailing: list[XmlNode], filename: str = "", progress: Progress | None = None
+) -> ImportResult:
+    """Import an already-read ``<wfpdiag>`` / ``<wfpstate>`` tree (``io.evidence`` hands the
+    filters part of a ``wfpdiag.xml`` capture here). Raises :class:`InputError`."""
     imp = _Importer(filename)
     kind, items = imp.run(root, trailing)
     filters: list[Filter] = []

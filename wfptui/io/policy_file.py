@@ -949,14 +949,10 @@ def parse_policy(text: str, filename: str) -> Policy:
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:
     """Read and parse a policy file; unreadable files raise InputError naming the path."""
-    name = os.fspath(path)
-    try:
-        with open(name, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise InputError(
-            [Diagnostic(name, 0, 0, f"cannot read policy file: {exc.strerror or exc}")]
-        ) from None
+    from wfptui.io.stdio import display_name, read_input
+
+    data = read_input(os.fspath(path), "policy file")  # `-` = standard input (spec §8)
+    name = display_name(os.fspath(path))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

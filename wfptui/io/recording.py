@@ -56,6 +56,7 @@ from wfptui.core.trace import (
     ClassifyRecord,
     ExpectRecord,
     NetEventRecord,
+    ObservedRecord,
     PolicyRecord,
     StackRecord,
     TraceRecord,
@@ -78,7 +79,7 @@ __all__ = [
 
 FORMAT_NAME = "wfptui-recording"
 #: Bump on every change of what is written (and add an upgrade to io/migrate.py).
-CURRENT_FORMAT_VERSION = 2
+CURRENT_FORMAT_VERSION = 3
 
 # Record kind tags (format 2). Trace records are < K_TRACE_LIMIT: the reader's hot path.
 K_CLASSIFY = 0
@@ -87,6 +88,7 @@ K_NET_EVENT = 2
 K_AUDIT = 3
 K_POLICY = 4
 K_EXPECT = 5
+K_OBSERVED = 6  # format 3
 K_TRACE_LIMIT = 8
 K_INPUT = 8
 K_SEQ = 9
@@ -431,6 +433,10 @@ class _Encoder:
             out.append((K_POLICY, self.t(rec.t), self.atom(rec.host, out),
                         [self.atom(a, out) for a in rec.added], [self.atom(r, out) for r in rec.removed],
                         [self.atom(r, out) for r in rec.reauth_layers]))
+        elif isinstance(rec, ObservedRecord):
+            out.append((K_OBSERVED, self.t(rec.t), self.atom(rec.host, out), rec.event, self.atom(rec.type, out),
+                        self.atom(rec.action, out), rec.filter_id, self.atom(rec.matched_by, out),
+                        self.atom(rec.verdict, out), [self.atom(u, out) for u in rec.unknown_fields]))
         elif isinstance(rec, ExpectRecord):
             out.append((K_EXPECT, bool(rec.ok), _plain(rec.expect), rec.matched, rec.message))
         else:  # pragma: no cover - TraceRecord is a closed union
@@ -577,13 +583,19 @@ class RecordingWriter:
 def write_recording(path: str | os.PathLike[str], *, scenario: Any, policies: Mapping[str, Any],
                     inputs: Iterable[Any], records: Iterable[TraceRecord], source: str | None = None,
                     created: str | None = None) -> None:
-    """Save a run as a recording at ``path``, atomically (io/atomic.py).
+    """Save a run as a recording at ``path``, atomically (io/atomic.py); ``-`` = stdout.
 
     ``scenario``: the ``Scenario`` (or its ``to_dict()``); ``policies``: host → ``Policy``
     (or policy TOML text); ``inputs``: the executed steps (``RunResult.inputs``);
     ``records``: the trace (``RunResult.records``). ``source``: the scenario's TOML text
     (default: taken from the scenario object when it carries it).
     """
+    if os.fspath(path) == "-":  # standard output, as bytes (spec §8)
+        from wfptui.io.stdio import write_output
+
+        write_output("-", encode_recording(scenario=scenario, policies=policies, inputs=inputs, records=records,
+                                           source=source, created=created))
+        return
     header = make_header(scenario=scenario, policies=policies, source=source, created=created)
     with atomic_writer(path) as f:
         buffered = io.BufferedWriter(_NoClose(f), buffer_size=1 << 20)
@@ -851,6 +863,16 @@ def _materialize(raw: Any, seq: int, t: float | None, tables: _Tables) -> TraceR
                             added=tuple(_str(atoms[_nonneg(a)]) for a in added),
                             removed=tuple(_str(atoms[_nonneg(r)]) for r in removed),
                             reauth_layers=tuple(_str(atoms[_nonneg(r)]) for r in reauth_layers))
+    if kind == K_OBSERVED:
+        _k, _t0, host, event, typ, action, filter_id, matched_by, verdict, unknown = raw
+        if type(unknown) is not tuple:
+            raise ValueError("bad observed record")
+        return ObservedRecord(seq=seq, t=_t(t), host=_str(atoms[_nonneg(host)]), event=_int(event),
+                              type=_str(atoms[_nonneg(typ)]), action=_str_or_none(atoms[_nonneg(action)]),
+                              filter_id=_int_or_none(filter_id),
+                              matched_by=_str_or_none(atoms[_nonneg(matched_by)]),
+                              verdict=_str(atoms[_nonneg(verdict)]),
+                              unknown_fields=tuple(_str(atoms[_nonneg(u)]) for u in unknown))
     if kind == K_EXPECT:
         _k, ok, expect, matched, message = raw
         exp = _thaw(expect)
@@ -1000,6 +1022,10 @@ _DECODE_ERRORS = (ValueError, TypeError, IndexError, KeyError, UnicodeDecodeErro
 def read_recording(path: str | os.PathLike[str]) -> Recording:
     """Read a ``.wfpr`` file. Raises :class:`RecordingError` (exit 2 in the CLI) on any problem."""
     name = str(path)
+    if name == "-":  # standard input (spec §8)
+        import sys
+
+        return decode_recording(sys.stdin.buffer.read(), "<stdin>")
     try:
         with open(path, "rb") as f:
             data = f.read()

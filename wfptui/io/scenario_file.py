@@ -34,14 +34,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from wfptui.core.datatypes import WinVersion
+from wfptui.core.fields import field_since
 from wfptui.core.layers import UnknownNameError, get_layer
 from wfptui.core.model import Filter, Policy
 from wfptui.core.scenario import (
+    OBSERVE,
     STEP_KINDS,
     AppSpec,
     Expect,
@@ -52,7 +54,7 @@ from wfptui.core.scenario import (
     apply_change,
     empty_policy,
 )
-from wfptui.core.stack import resolve_target
+from wfptui.core.stack import is_loopback_address, resolve_target
 from wfptui.core.values import parse_address
 from wfptui.io.errors import Diagnostic, DiagnosticCollector, InputError
 from wfptui.io.policy_file import load_policy, parse_filter_tables, policy_from_tables
@@ -202,6 +204,7 @@ class _Loader:
                     self.err((*path, "windows"), str(exc), value=True)
             addrs = self.load_addresses(t, path)
             policy, policy_file = self.load_host_policy(name, t, path)
+            self.check_field_versions(policy.filters, windows, name)
             apps = self.load_apps(t, path)
             ifaces = self.load_interfaces(t, path, addrs)
             hosts.append(HostSpec(name=name, windows=windows, addresses=tuple(addrs), policy=policy,
@@ -234,6 +237,20 @@ class _Loader:
                 continue
             out.append(a)
         return out
+
+    def check_field_versions(self, filters: Sequence[Filter], windows: WinVersion, host: str) -> None:
+        """A condition on a field newer than the host's Windows cannot be added there
+        (FwpmFilterAdd refuses an unknown condition field; versions: core.fields.FIELD_SINCE,
+        from "Filtering Condition Identifiers")."""
+        for f in filters:
+            for c in f.conditions:
+                since = field_since(c.field)
+                if since > windows:
+                    loc = c.loc
+                    file, line, col = (loc.file, loc.line, loc.col) if loc is not None else (self.filename, 0, 0)
+                    self.diags.add(file, line, col,
+                                   f"filter {f.key!r}: field {c.field} does not exist on {windows.label} "
+                                   f"(host {host!r}); it is available from {since.label} on")
 
     def load_host_policy(self, name: str, t: Mapping[str, Any], path: KeyPath) -> tuple[Policy, str | None]:
         override = self.overrides.get(name)
@@ -373,6 +390,10 @@ class _Loader:
             if do is None:
                 self.err(path, f"a [[step]] needs `do` (one of {', '.join(STEP_KINDS)})")
                 continue
+            if do == OBSERVE:
+                self.err((*path, "do"), f"step {index + 1}: `observe` steps come only from captures "
+                         "(`wfptui import CAPTURE -o OUT.wfpr`), not from scenario files", value=True)
+                continue
             if do not in STEP_KINDS:
                 self.err((*path, "do"), f"unknown step kind {do!r}{_hint(do, STEP_KINDS)}; expected one of "
                          f"{', '.join(STEP_KINDS)}", value=True)
@@ -401,7 +422,9 @@ class _Loader:
             if address is not None:
                 try:
                     v, bits = parse_address(address)
-                    if host is not None and v != 0 and (v, bits) not in addr_map[host.name]:
+                    # 127.0.0.0/8 and ::1 exist on every host, listed or not (decisions-engine.md).
+                    if host is not None and v != 0 and (v, bits) not in addr_map[host.name] \
+                            and not is_loopback_address(v, bits):
                         self.err((*path, "address"), f"host {host.name!r} has no address {address!r}", value=True)
                 except ValueError:
                     self.err((*path, "address"), f"bad address {address!r}", value=True)
@@ -412,6 +435,7 @@ class _Loader:
                 try:
                     raddr, bits, rport = resolve_target(to, addr_map)
                     if host is not None and do in ("connect", "probe", "ping") \
+                            and not is_loopback_address(raddr, bits) \
                             and not any(b == bits for _, b in addr_map[host.name]):
                         self.err((*path, "to"), f"host {host.name!r} has no IPv{4 if bits == 32 else 6} address "
                                  f"to reach {to!r} from", value=True)
@@ -469,6 +493,7 @@ class _Loader:
                     try:
                         add = parse_filter_tables(raw_add, policies[host.name], self.filename, locator=self.loc,
                                                   path_prefix=(*path, "add"))
+                        self.check_field_versions(add, host.windows, host.name)
                     except InputError as exc:
                         self.diags.extend(exc.diagnostics)
                     known_keys = {f.key for f in policies[host.name].filters}
@@ -531,17 +556,17 @@ def load_scenario(path: str | os.PathLike[str],
                   policy_overrides: Mapping[str, str | os.PathLike[str]] | None = None) -> Scenario:
     """Read and parse a scenario file; ``policy_overrides`` maps host → policy file
     (``run --policy HOST=FILE``)."""
-    name = os.fspath(path)
-    try:
-        data = Path(name).read_bytes()
-    except OSError as exc:
-        raise InputError([Diagnostic(name, 0, 0, f"cannot read scenario file: {exc.strerror or exc}")]) from None
+    from wfptui.io.stdio import STDIO, display_name, read_input
+
+    arg = os.fspath(path)
+    data = read_input(arg, "scenario file")  # `-` = standard input (spec §8)
+    name = display_name(arg)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError([Diagnostic(name, line, 0, "scenario file is not UTF-8 text")]) from None
-    return parse_scenario(text, name, Path(name).parent, policy_overrides)
+    return parse_scenario(text, name, Path(".") if arg == STDIO else Path(name).parent, policy_overrides)
 
 
 def load_builtin_scenario() -> Scenario:

@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import App, ScreenStackError, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -124,19 +123,6 @@ class WfpApp(App[int]):
         self.base_policies = {h: hp.good for h, hp in self.host_policies.items()}
         self.live_steps = []
 
-    def _refresh_notifications(self) -> None:
-        # Textual hands the toast rack the notifications whenever a screen becomes current;
-        # the first time, hiding the (already hidden) empty rack costs the screen another
-        # full layout before the first frame settles. No notification, no rack shown: nothing to do.
-        if not self._notifications:
-            try:
-                rack = self.screen.get_child_by_id("textual-toastrack")
-            except (NoMatches, ScreenStackError):
-                rack = None
-            if rack is not None and not rack.display and not rack.children:
-                return
-        super()._refresh_notifications()
-
     def get_default_screen(self) -> MainScreen:
         # The main screen is the bottom of the stack: no empty default screen to build,
         # style, lay out and resize first (~50 ms of the start-up).
@@ -146,6 +132,7 @@ class WfpApp(App[int]):
         if self.view is None:
             self.start_run("start")  # the engine runs while the main screen is built
         self.sub_title = self.source.label
+        self._capture_note()
         if self.bench_ui_only:  # the first frame, before the run is on screen
             self.bench = False
             self.call_after_refresh(self._bench_exit)
@@ -157,6 +144,18 @@ class WfpApp(App[int]):
         self._read_policy_texts()
         self.call_after_refresh(self.start_watching)  # importing watchfiles: after the first frame
         self.set_timer(STARTUP_GRACE, self._startup_over)  # in case no run ever shows
+
+    def _capture_note(self) -> None:
+        """A capture: the status bar says where its policy file is; the notes pop up once."""
+        if self.source.kind != "capture":
+            return
+        from wfptui.io.capture_session import shown
+
+        paths = [shown(hp.path) for hp in self.host_policies.values() if hp.path is not None]
+        self.main.status_note = (f"policy {paths[0]} (edit to re-triage)" if paths
+                                 else "policy not watched (no file)")
+        for note in self.source.notes:
+            self.notify(note, timeout=6)
 
     def _startup_over(self) -> None:
         """The first frame is on screen: the garbage collector runs again (see tui.startup)."""
@@ -257,8 +256,15 @@ class WfpApp(App[int]):
         if reason in ("reload", "live"):
             names = ", ".join(self.host_policies[h].label for h in changed if h in self.host_policies)
             how = "applied at the cursor (live flows reauthorize)" if reason == "live" else "re-ran the scenario"
-            flips = len(view.flipped)
+            flips = view.flip_count
             main.status_note = f"reloaded {names}: {flips} verdict{'s' * (flips != 1)} flipped"
+            if self.source.kind == "capture":
+                from wfptui.io.capture_session import shown
+
+                paths = [shown(p) for h in changed if h in self.host_policies
+                         and (p := self.host_policies[h].path) is not None]
+                main.status_note = (f"re-triaged with {', '.join(paths) or names}: "
+                                    f"{flips} event{'s' * (flips != 1)} flipped")
             self.notify(f"{names}: {how}; {flips} verdict{'s' * (flips != 1)} flipped", timeout=4)
         self._after_show()
 
@@ -359,7 +365,8 @@ class WfpApp(App[int]):
         hp.applied_text = text
         main = self.main
         cursor_t = main.cursor_record_t
-        if main.running and cursor_t is not None:
+        # a capture is re-triaged whole: every event against the new policy
+        if main.running and cursor_t is not None and self.source.kind != "capture":
             index = len(self.source.scenario.steps) + len(self.live_steps) + 1
             step = policy_change_step(host, cursor_t, old, policy, index)
             if step is not None:
@@ -482,6 +489,8 @@ class WfpApp(App[int]):
         self.sub_title = self.source.label
         if message.view is not None:
             self._show(message.view, "open")
+        self._capture_note()
+        self.main.update_status()
         self._read_policy_texts()
         self.start_watching()
         self.notify(f"Opened {self.source.label}", timeout=3)

@@ -21,13 +21,14 @@ from wfptui.tui.runview import RunView
 
 @dataclass
 class Source:
-    """What the TUI was opened on: a scenario (file or built-in) or a recording."""
+    """What the TUI was opened on: a scenario (file or built-in), a recording or a capture."""
 
-    kind: str  # "scenario" | "builtin" | "recording"
+    kind: str  # "scenario" | "builtin" | "recording" | "capture"
     scenario: Scenario
     path: Path | None = None
     recording: Any = None  # io.recording.Recording when kind == "recording"
     policies: dict[str, Policy] = field(default_factory=dict)  # each host's policy at the start
+    notes: list[str] = field(default_factory=list)  # what opening it found (a capture's policy file ...)
 
     @property
     def label(self) -> str:
@@ -105,8 +106,25 @@ class Backend:
 
         return read_recording(path)
 
-    def open(self, path: Path | None) -> Source:
-        """Load what ``wfptui [FILE]`` names; InputError when it is bad."""
+    def open(self, path: Path | None, policy: Path | None = None) -> Source:
+        """Load what ``wfptui [FILE] [--policy P]`` names; InputError when it is bad.
+
+        A capture (``io.evidence.sniff_evidence``) opens as a scenario of ``observe`` steps
+        whose policy is a file beside it (``io.capture_session``); ``policy`` is for captures only.
+        """
+        if path is not None and path.suffix.lower() != ".wfpr":
+            from wfptui.io.evidence import sniff_evidence
+
+            if sniff_evidence(path) is not None:
+                from wfptui.io.capture_session import open_capture
+
+                cap = open_capture(path, policy)
+                return Source("capture", cap.scenario, path, policies={cap.host: cap.policy}, notes=list(cap.notes))
+        if policy is not None:
+            from wfptui.io.errors import Diagnostic, InputError
+
+            raise InputError([Diagnostic(str(path or "wfptui"), 0, 0, "--policy is for captures (wfpdiag.xml, "
+                                         "netevents.xml, audit events): this is not one")])
         if path is None:
             scenario = self.load_builtin()
             return Source("builtin", scenario, None, policies={h.name: h.policy for h in scenario.hosts})
@@ -140,14 +158,30 @@ class Backend:
         view = RunView.build(result.records, result.hosts, result.layer_order, result.results,
                              ok=getattr(result, "ok", None))
         view.inputs = list(result.inputs)
+        if view.is_capture:
+            self.judge_capture(view, scenario.steps, pols or {h.name: h.policy for h in scenario.hosts})
         return view
+
+    def judge_capture(self, view: RunView, steps: Sequence[Step], policies: Mapping[str, Policy]) -> None:
+        """Give a capture's view its per-event detail (``tui.capture``)."""
+        from wfptui.tui.capture import CaptureJudge, sim_unknown_rows
+
+        judge = CaptureJudge(steps, policies)
+        if judge:
+            view.judge = judge
+            view.sim_unknown = sim_unknown_rows(view.records, view.observed_rows, judge)
 
     def recording_view(self, recording: Any) -> RunView:
         """Index a recording's own trace (no engine run)."""
         hosts = [h.name for h in recording.scenario.hosts] if recording.scenario is not None else []
         if hasattr(recording.records, "raw"):
-            return RunView.build_lazy(recording.records, hosts)
-        return RunView.build(recording.records, hosts)
+            view = RunView.build_lazy(recording.records, hosts)
+        else:
+            view = RunView.build(recording.records, hosts)
+        if view.is_capture and recording.scenario is not None:  # imported from a capture
+            steps = list(recording.inputs) if recording.inputs else list(recording.scenario.steps)
+            self.judge_capture(view, steps, recording.policies or {h.name: h.policy for h in recording.scenario.hosts})
+        return view
 
     def read_text(self, path: Path) -> str:
         return path.read_text(encoding="utf-8")

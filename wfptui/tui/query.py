@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from wfptui.core.trace import ClassifyRecord, TraceRecord
+from wfptui.core.trace import ClassifyRecord, ObservedRecord, TraceRecord
 from wfptui.tui.render import record_text, verdict_of
 
 #: key -> accepted aliases
@@ -29,13 +29,15 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 _ALIASES = {alias: key for key, aliases in KEYS.items() for alias in aliases}
 
-VERDICTS = ("permit", "block", "none", "discard", "reauth", "flipped")
+VERDICTS = ("permit", "block", "none", "discard", "reauth", "flipped",
+            # a captured event's (core.triage)
+            "agree", "other_filter", "differ", "unknown", "not_simulated")
 PACKETS = ("syn", "syn-ack", "ack", "data", "rst", "datagram", "icmp-error", "icmp")
-KINDS = ("classify", "stack", "policy", "net_event", "audit", "expect")
+KINDS = ("classify", "stack", "policy", "net_event", "audit", "expect", "observed")
 OPS = ("bind", "listen", "connect", "close")
 
 #: Shown under the filter input.
-HELP = ("host:NAME layer:TEXT verdict:permit|block|none|discard|reauth|flipped filter:TEXT "
+HELP = ("host:NAME layer:TEXT verdict:permit|block|none|discard|reauth|flipped|differ|unknown filter:TEXT "
         "packet:syn|ack|data|… kind:classify|stack|policy|net_event|audit op:connect|… flow:N  -term negates")
 
 
@@ -109,6 +111,8 @@ def _field(record: TraceRecord, key: str, flipped: bool) -> Iterable[str]:
     if key == "flow":
         flow = getattr(record, "flow", None)
         return (str(flow),) if flow is not None else ()
+    if isinstance(record, ObservedRecord) and key == "verdict":
+        return tuple(w for w in (record.action, record.verdict, "flipped" if flipped else None) if w)
     if not isinstance(record, ClassifyRecord):
         if key == "verdict" and flipped:
             return ("flipped",)

@@ -6,11 +6,14 @@ No Textual here: widgets turn these into styled strips. Every verdict has a symb
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from wfptui.core.trace import (
     AuditRecord,
     ClassifyRecord,
     ExpectRecord,
     NetEventRecord,
+    ObservedRecord,
     PolicyRecord,
     StackRecord,
     TraceRecord,
@@ -33,6 +36,64 @@ VERDICTS: dict[str, tuple[str, str]] = {
 }
 #: Marks a record whose verdict changed in the last re-run.
 FLIP_MARK = "Δ"
+
+#: A captured event's verdict (``core.triage``) -> (mark, word, style key). A disagreement
+#: reads in capitals with its own mark, so it never depends on colour (spec §7).
+CAPTURE_VERDICTS: dict[str, tuple[str, str, str]] = {
+    "agree": ("=", "agree", "agree"),
+    "other_filter": ("≈", "OTHER FILTER", "other_filter"),
+    "differ": ("≠", "DIFFER", "differ"),
+    "unknown": ("?", "UNKNOWN", "unknown"),
+    "not_simulated": ("·", "not simulated", "not_simulated"),
+}
+
+
+def capture_verdict(verdict: str) -> tuple[str, str, str]:
+    """``(mark, word, style key)`` of a captured event's verdict."""
+    return CAPTURE_VERDICTS.get(verdict, ("?", verdict.upper(), "unknown"))
+
+
+def partner_of(records: Sequence[TraceRecord], index: int) -> ClassifyRecord | None:
+    """The simulated classification of the ``observed`` record at ``index`` (the engine's
+    ``observe`` step writes it just before, on the same host at the same time), or None."""
+    record = records[index]
+    if not isinstance(record, ObservedRecord) or index == 0:
+        return None
+    prev = records[index - 1]
+    if isinstance(prev, ClassifyRecord) and prev.host == record.host and prev.t == record.t:
+        return prev
+    return None
+
+
+def observed_action(record: ObservedRecord) -> tuple[str, str, str]:
+    """``(style key, word, symbol)`` of what the captured machine did."""
+    if record.action in ("permit", "block"):
+        symbol, word = VERDICTS[record.action]
+        return record.action, word, symbol
+    symbol, _word = VERDICTS["net"]
+    return "net", "event", symbol
+
+
+def simulated_action(partner: ClassifyRecord | None, unknown: bool) -> tuple[str, str, str]:
+    """``(style key, word, symbol)`` of the simulated action (``unknown``: the two worlds differ)."""
+    if partner is None:
+        return "none", "n/a", "-"
+    if unknown:
+        return "unknown", "unknown", "?"
+    return verdict_of(partner)
+
+
+def observed_detail(record: ObservedRecord, partner: ClassifyRecord | None) -> str:
+    """The filters either side, and the unknown fields."""
+    parts = []
+    if record.filter_id is not None:
+        how = f" by {record.matched_by}" if record.matched_by else " (not in the policy)"
+        parts.append(f"obs #{record.filter_id}{how}")
+    if partner is not None:
+        parts.append(f"sim {partner.filter or '(no match)'}")
+    if record.unknown_fields:
+        parts.append("unknown: " + ", ".join(record.unknown_fields))
+    return " · ".join(parts)
 
 
 def is_discard_layer(layer: str) -> bool:
@@ -59,6 +120,8 @@ def verdict_of(record: TraceRecord) -> tuple[str, str, str]:
         key = "audit"
     elif isinstance(record, ExpectRecord):
         key = "pass" if record.ok else "fail"
+    elif isinstance(record, ObservedRecord):
+        key = observed_action(record)[0]
     else:  # pragma: no cover - every record kind is listed above
         key = "stack"
     symbol, word = VERDICTS[key]
@@ -77,6 +140,8 @@ def where_of(record: TraceRecord) -> str:
         return f"audit (layer {record.layer_id})"
     if isinstance(record, ExpectRecord):
         return "expect"
+    if isinstance(record, ObservedRecord):
+        return f"observed {record.type}"
     return "stack"
 
 
@@ -97,6 +162,8 @@ def what_of(record: TraceRecord) -> str:
         return str(record.event_id)
     if isinstance(record, ExpectRecord):
         return "ok" if record.ok else "failed"
+    if isinstance(record, ObservedRecord):
+        return f"event {record.event}"
     return ""
 
 
@@ -116,6 +183,9 @@ def detail_of(record: TraceRecord) -> str:
         return record.message
     if isinstance(record, PolicyRecord) and record.reauth_layers:
         return "reauth " + ", ".join(record.reauth_layers)
+    if isinstance(record, ObservedRecord):
+        mark, word, _key = capture_verdict(record.verdict)
+        return f"{mark} {word} " + observed_detail(record, None)
     return ""
 
 

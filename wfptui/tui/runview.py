@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfptui.core.trace import ClassifyRecord, PolicyRecord, TraceRecord
-from wfptui.tui.render import is_discard_layer
+from wfptui.core.trace import ClassifyRecord, ObservedRecord, PolicyRecord, TraceRecord
+from wfptui.tui.render import is_discard_layer, partner_of
 
 
 @dataclass
@@ -41,6 +41,66 @@ class RunView:
     ok: bool | None = None
     indexed: bool = True  # False: counts, layer order, blocks and policy rows still to come
     inputs: list[Any] | None = None  # an engine run's steps in the order they ran (live changes included)
+    # A capture (``observe`` steps): the timeline shows one line per event, its ``observed``
+    # record, beside the classification just before it (its "partner": render.partner_of).
+    observed_rows: list[int] = field(default_factory=list)  # record indexes of observed records
+    partners: dict[int, int] = field(default_factory=dict)  # observed index -> its classify index
+    sim_unknown: set[int] = field(default_factory=set)  # observed indexes whose simulated action is unknown
+    judge: Any = None  # event number -> core.triage.EventVerdict (the inspector's detail), when known
+
+    @property
+    def is_capture(self) -> bool:
+        return bool(self.observed_rows)
+
+    @property
+    def base_rows(self) -> list[int] | None:
+        """The rows the timeline shows without a filter (None: every record)."""
+        return self.observed_rows or None
+
+    @property
+    def flip_count(self) -> int:
+        """How many verdicts flipped (a capture: how many events)."""
+        if self.is_capture:
+            return sum(1 for i in self.flipped if i in self.partners)
+        return len(self.flipped)
+
+    def partner(self, index: int) -> TraceRecord:
+        """The record the panes light for record ``index``: an observed event's classification."""
+        j = self.partners.get(index)
+        return self.records[j] if j is not None else self.records[index]
+
+    def capture_counts(self) -> Counter[str]:
+        """How many events have each verdict (agree, differ ...)."""
+        out: Counter[str] = Counter()
+        for i in self.observed_rows:
+            r = self.records[i]
+            if isinstance(r, ObservedRecord):
+                out[r.verdict] += 1
+        return out
+
+    def _pair_observed(self) -> None:
+        """Find the observed records and their classifications; blocks are events either side blocked."""
+        records = self.records
+        observed: list[int] = []
+        partners: dict[int, int] = {}
+        for i in range(len(records)):
+            r = records[i]
+            if isinstance(r, ObservedRecord):
+                observed.append(i)
+                if partner_of(records, i) is not None:
+                    partners[i] = i - 1
+        if not observed:
+            return
+        self.observed_rows, self.partners = observed, partners
+        blocks = []
+        for i in observed:
+            r = records[i]
+            j = partners.get(i)
+            sim = records[j] if j is not None else None
+            if (isinstance(r, ObservedRecord) and r.action == "block") or (
+                    isinstance(sim, ClassifyRecord) and sim.action == "block"):
+                blocks.append(i)
+        self.block_rows = blocks
 
     @classmethod
     def unindexed(cls, records: Sequence[TraceRecord], hosts: Sequence[str]) -> RunView:
@@ -92,8 +152,10 @@ class RunView:
             listed.extend(layer for layer in layers if layer not in listed)
         for h in host_list:
             order.setdefault(h, [])
-        return cls(records=records, hosts=host_list, layer_order=order, results=dict(results or {}),
+        view = cls(records=records, hosts=host_list, layer_order=order, results=dict(results or {}),
                    counts=counts, block_rows=blocks, policy_rows=policies, ok=ok)
+        view._pair_observed()
+        return view
 
     @classmethod
     def build_lazy(cls, records: Any, hosts: Sequence[str] = ()) -> RunView:
@@ -103,16 +165,18 @@ class RunView:
         packet ...) and a "decision" (action, filter ...); one record per distinct pair is
         decoded, the rest are counted by their ids. Same result as :meth:`build`.
         """
-        from wfptui.io.recording import K_CLASSIFY, K_POLICY
+        from wfptui.io.recording import K_CLASSIFY, K_OBSERVED, K_POLICY
 
         raw_of = records.raw
         first: dict[tuple[Any, Any], ClassifyRecord] = {}
         tally: Counter[tuple[Any, Any]] = Counter()
         blocks: list[int] = []
         policies: list[int] = []
+        kinds: set[int] = set()
         for i in range(len(records)):
             raw = raw_of(i)
             kind = raw[0]
+            kinds.add(kind)
             if kind == K_CLASSIFY:
                 key = (raw[2], raw[4])
                 rep = first.get(key)
@@ -144,8 +208,11 @@ class RunView:
                 c.permit += n
         for h in host_list:
             order.setdefault(h, [])
-        return cls(records=records, hosts=host_list, layer_order=order, counts=counts,
+        view = cls(records=records, hosts=host_list, layer_order=order, counts=counts,
                    block_rows=blocks, policy_rows=policies)
+        if K_OBSERVED in kinds:
+            view._pair_observed()
+        return view
 
     def mark_flips(self, flipped: set[int]) -> None:
         """Remember which records flipped and count them per layer."""
@@ -157,6 +224,8 @@ class RunView:
             r = self.records[i]
             if isinstance(r, ClassifyRecord):
                 self.counts.setdefault(r.host, {}).setdefault(r.layer, LayerCounts()).flipped += 1
+        # an event of a capture flipped when its classification did
+        self.flipped |= {o for o, c in self.partners.items() if c in flipped}
 
     def result_for(self, record: TraceRecord) -> Any:
         """The full ClassifyResult of a classification, when the run kept it."""

@@ -10,27 +10,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
-from textual._time import get_time
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.geometry import Size
 from textual.message import Message
-from textual.messages import Layout, Update
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from wfptui.core.trace import ClassifyRecord
 from wfptui.tui.query import HELP as QUERY_HELP
 from wfptui.tui.query import Query, QueryError, filter_indexes, parse_query
+from wfptui.tui.render import partner_of
 from wfptui.tui.runview import RunView
 from wfptui.tui.widgets.host_pane import HostPane
 from wfptui.tui.widgets.inspector import Inspector
 from wfptui.tui.widgets.key_bar import KeyBar
-from wfptui.tui.widgets.timeline import HEADER, Timeline
+from wfptui.tui.widgets.timeline import CAPTURE_HEADER, HEADER, Timeline
 
 if TYPE_CHECKING:
     from wfptui.tui.app import WfpApp
@@ -40,6 +37,14 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 500)
 DEFAULT_SPEED = 2  # index into SPEEDS
 #: Above this many records the filter runs in a thread.
 _THREADED_FILTER = 50_000
+
+
+def _only_base(view: RunView, rows: list[int]) -> list[int]:
+    """A capture's timeline filters its event lines only (not the classifications beside them)."""
+    if not view.is_capture:
+        return rows
+    base = set(view.observed_rows)
+    return [i for i in rows if i in base]
 
 
 class MainScreen(Screen[None]):
@@ -85,13 +90,6 @@ class MainScreen(Screen[None]):
         self._initial_cursor = 0
         self._started = False  # composed and mounted: the widgets exist
         self._banner = ""
-        self._laid_out_at: Size | None = None  # the size of the last full layout (on_resize)
-        # Start-up: see _on_screen_resume and _refresh_layout
-        self._resumed = False  # the screen has been current once
-        self._settling: tuple[set[Widget], dict[Widget, tuple[bool, bool]]] | None = None
-        self._laid_out_since = float("-inf")  # when the last full layout started (Message.time's clock)
-        self._drawn_since = float("-inf")  # when the last full frame started
-        self._full_frames = 0
         self._followed: tuple[RunView | None, int | None] | None = None  # (view, index) on show
         self.query_text = ""
         self.playing = False
@@ -131,103 +129,6 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._start()
-
-    # Textual lays the screen out when it becomes current, then sends it a Resize after
-    # that first layout, and the app forwards the terminal's size as another: at the size
-    # the screen was just laid out at, each is one more full layout and redraw before the
-    # first frame settles. Those are skipped; a Resize to any other size is Textual's.
-
-    def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        self._laid_out_at = self.app.size  # Screen's handler (below) lays it out at this size
-        if not self._resumed:
-            # The first time, every widget was styled as it mounted, a moment ago: Textual
-            # would style the whole screen again (~15 ms before the first frame).
-            self._resumed = True
-            event.refresh_styles = False
-        frames = self._full_frames
-        super()._on_screen_resume(event)  # lays the screen out and draws it, if its size changed
-        event.prevent_default()  # Screen's handler has run (just above)
-        if self._full_frames != frames:
-            self._repaint_required = False  # its closing refresh(): that very frame, once more
-
-    def on_resize(self, event: events.Resize) -> None:
-        if self.is_current and event.size == self._laid_out_at:
-            event.prevent_default()  # not Screen's handler: nothing changed
-        else:
-            self._laid_out_at = event.size  # Screen's handler lays it out at this size
-
-    # A full layout places every widget as it is when the layout starts, and a full frame
-    # draws every widget as it is when the frame starts. Textual still lays out and draws
-    # the screen once more after them, for requests they covered: ones asked for before
-    # (mounting and filling the widgets) and ones the layout raised itself (each widget's
-    # new size and virtual size). That second pass redraws every widget, a frame tick
-    # later: ~40 ms before the first frame settles. Those requests are dropped. Any asked
-    # for after the layout (or frame) started, or raised by drawing, and a scrollbar the
-    # layout turned on or off (not placed yet), are Textual's as ever.
-
-    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
-        if (scroll and not self._layout_widgets) or not (self.outer_size if size is None else size) \
-                or self.app.is_inline:
-            super()._refresh_layout(size, scroll)  # a scroll, or no size yet: no layout (inline: as is)
-            return
-        started = get_time()  # the clock of Message.time
-        nodes = self._layout_nodes()
-        self._settling = ({node for node in nodes if node._layout_required},
-                          {node: node.scrollbars_enabled for node in nodes})
-        super()._refresh_layout(size, scroll)  # reflows, then draws (_compositor_refresh)
-        self._settle_layout()  # when it did not draw (not current, or drawing deferred)
-        self._laid_out_since = started
-
-    def _settle_layout(self) -> None:
-        """Drop the layout requests the last full layout raised itself (before anything is drawn)."""
-        if self._settling is None:
-            return
-        asked, scrollbars = self._settling
-        self._settling = None
-        for node in self._layout_nodes():
-            if scrollbars.get(node, node.scrollbars_enabled) != node.scrollbars_enabled:
-                continue  # a scrollbar turned on or off: not placed yet, lay out again
-            if node is self:
-                self._layout_required = False  # the layout the screen was waiting for: done
-            elif node._layout_required and node not in asked:
-                node._layout_required = False  # its new size (virtual size): laid out
-
-    def _compositor_refresh(self) -> None:
-        self._settle_layout()
-        app = self.app
-        compositor = self._compositor
-        if self is app.screen and not app.is_inline and compositor.size.region in compositor._dirty_regions:
-            # A full frame (Textual's own test, in render_update): every repaint asked for
-            # until now is in it.
-            self._drawn_since = get_time()
-            self._full_frames += 1
-            for node in self._layout_nodes():
-                node._repaint_required = False
-        super()._compositor_refresh()
-
-    def _layout_nodes(self) -> list[Widget]:
-        """The screen, its widgets and their scrollbars."""
-        nodes = list(self.walk_children(Widget, with_self=True))
-        nodes += [bar for node in list(nodes) for bar in node._get_virtual_dom()]
-        return nodes
-
-    @staticmethod
-    def _covered(message: Layout | Update, since: float) -> bool:
-        """Whether ``message`` was asked for before the full layout or frame that started at
-        ``since`` (so that pass covered it); then it is dropped."""
-        if message.time >= since:
-            return False
-        message.stop()
-        message.prevent_default()
-        return True
-
-    async def _on_layout(self, message: Layout) -> None:
-        if not self._covered(message, self._laid_out_since):
-            await super()._on_layout(message)
-
-    async def _on_update(self, message: Update) -> None:
-        if not self._covered(message, self._drawn_since):
-            await super()._on_update(message)
 
     def _start(self) -> None:
         self._started = True
@@ -299,7 +200,16 @@ class MainScreen(Screen[None]):
                 self.query_one("#hosts", Horizontal).mount(HostPane(host, id=f"pane-{host}"))
         for pane in self.query(HostPane):
             pane.show(view.layer_order.get(pane.host, []), view.counts.get(pane.host, {}), not view.indexed)
-        self.query_one("#timeline-box").border_subtitle = f"{len(view.records):,} events"
+        box = self.query_one("#timeline-box")
+        if view.is_capture:  # one line per captured event: observed beside simulated
+            counts = view.capture_counts()
+            box.border_subtitle = f"{len(view.observed_rows):,} events · " + " · ".join(
+                f"{counts[v]} {v.replace('_', ' ')}" for v in ("differ", "unknown", "other_filter", "agree",
+                                                              "not_simulated") if counts[v])
+        else:
+            box.border_subtitle = f"{len(view.records):,} events"
+        self.query_one("#timeline-header", Static).update(CAPTURE_HEADER if view.is_capture else HEADER)
+        self.timeline.sim_unknown = view.sim_unknown
         self._apply_filter(cursor_index)
 
     def _apply_filter(self, cursor_index: int | None) -> None:
@@ -311,12 +221,12 @@ class MainScreen(Screen[None]):
         except QueryError:
             query = Query()
         if not query:
-            self.timeline.set_data(view.records, None, view.flipped, cursor_index)
+            self.timeline.set_data(view.records, view.base_rows, view.flipped, cursor_index)
             self._follow_cursor()
         elif len(view.records) > _THREADED_FILTER:
             self._filter_worker(view, query, cursor_index)
         else:
-            rows = filter_indexes(view.records, query, view.flipped)
+            rows = _only_base(view, filter_indexes(view.records, query, view.flipped))
             self.timeline.set_data(view.records, rows, view.flipped, cursor_index)
             self._follow_cursor()
 
@@ -332,7 +242,8 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="timeline-filter", exit_on_error=False,
           description="filter the timeline")
     def _filter_worker(self, view: RunView, query: Query, cursor_index: int | None) -> None:
-        self.post_message(self.Filtered(view, filter_indexes(view.records, query, view.flipped), cursor_index))
+        self.post_message(self.Filtered(view, _only_base(view, filter_indexes(view.records, query, view.flipped)),
+                                        cursor_index))
 
     @on(Filtered)
     def _filtered(self, message: Filtered) -> None:
@@ -358,7 +269,8 @@ class MainScreen(Screen[None]):
     def _follow(self, index: int | None) -> None:
         view = self.view
         self._followed = (view, index)
-        record = view.records[index] if view is not None and index is not None else None
+        # a captured event lights the layer of its simulated classification
+        record = view.partner(index) if view is not None and index is not None else None
         for pane in self.query(HostPane):
             pane.light(record)
         self.refresh_inspector()
@@ -371,7 +283,12 @@ class MainScreen(Screen[None]):
         index = self.timeline.current_index
         record = view.records[index] if view is not None and index is not None else None
         result = view.result_for(record) if view is not None and record is not None else None
-        self.query_one(Inspector).show(record, result, view is not None and index in view.flipped)
+        if view is not None and view.judge is not None and record is not None:
+            verdict = view.judge(record)  # a captured event: its core.triage.EventVerdict
+            if verdict is not None:
+                result = verdict
+        partner = partner_of(view.records, index) if view is not None and index is not None else None
+        self.query_one(Inspector).show(record, result, view is not None and index in view.flipped, partner)
 
     def update_status(self) -> None:
         """Refresh the transport bar."""
@@ -385,15 +302,16 @@ class MainScreen(Screen[None]):
             index = tl.current_index
             shown = len(tl.rows)
             parts.append(f"event {tl.cursor + 1 if shown else 0:,}/{shown:,}")
-            if shown != len(view.records):
-                parts.append(f"(filtered from {len(view.records):,})")
+            total = len(view.observed_rows) if view.is_capture else len(view.records)
+            if shown != total:
+                parts.append(f"(filtered from {total:,})")
             if index is not None:
                 t = getattr(view.records[index], "t", None)
                 if t is not None:
                     parts.append(f"t={t:.6f}s")
             if view.flipped:
-                parts.append(f"Δ {len(view.flipped)} flipped")
-            if view.ok is not None:
+                parts.append(f"Δ {view.flip_count} flipped")
+            if view.ok is not None and not view.is_capture:
                 parts.append("expectations ✔ pass" if view.ok else "expectations ✖ FAIL")
         if self.query_text:
             parts.append(f"filter: {self.query_text}")

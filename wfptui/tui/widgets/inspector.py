@@ -12,12 +12,20 @@ from pathlib import PurePath
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from wfptui.core.trace import ClassifyRecord, TraceRecord
-from wfptui.tui.render import VERDICTS, verdict_of, what_of
+from wfptui.core.trace import ClassifyRecord, ObservedRecord, TraceRecord
+from wfptui.tui.render import (
+    VERDICTS,
+    capture_verdict,
+    observed_action,
+    simulated_action,
+    verdict_of,
+    what_of,
+)
 
 _OUTCOME = {"permit": ("✔", "green"), "block": ("✖", "red"), "continue": ("→", "cyan"),
             "skipped": ("·", "bright_black")}
@@ -80,12 +88,82 @@ def why(record: ClassifyRecord, result: Any) -> str:
     return " ".join(parts)
 
 
-def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool = False) -> Text:
-    """The inspector's contents for ``record`` (``result``: its ClassifyResult, if kept)."""
+def _filter_words(f: Any) -> str:
+    if f is None:
+        return ""
+    return f"{f.key}" + (f" \"{f.name}\"" if getattr(f, "name", None) else "") + _loc(f)
+
+
+def inspect_observed(record: ObservedRecord, verdict: Any, partner: ClassifyRecord | None,
+                     flipped: bool = False) -> Text:
+    """A captured event: observed, simulated, the verdict and the unknown fields; then the
+    simulated classification as for any other (``verdict``: its core.triage.EventVerdict, if known)."""
+    out = Text()
+    sim = getattr(verdict, "sim", None)
+    obs = getattr(verdict, "obs", None)
+    where = partner.layer if partner is not None else record.type
+    out.append(f"{record.host} · {where} · event {record.event} ({record.type})\n", "bold")
+    line = f"seq {record.seq}  t={record.t:.6f}s"
+    if obs is not None and obs.time:
+        line += f"  {obs.time}"
+    out.append(line + "\n", "dim")
+    if flipped:
+        out.append("Δ simulated verdict flipped by the last policy change\n", "bold yellow")
+    mark, word, _key = capture_verdict(record.verdict)
+    style = {"agree": "bold green", "differ": "bold red"}.get(record.verdict, "bold yellow")
+    out.append("\nVerdict    ", "bold")
+    out.append(f"{mark} {word}\n", style)
+    okey, oword, osym = observed_action(record)
+    out.append("Observed   ", "bold")
+    out.append(f"{osym} {oword}", {"permit": "green", "block": "red"}.get(okey, ""))
+    if record.filter_id is not None:
+        out.append(f"  filter id {record.filter_id}")
+        observed = getattr(verdict, "observed_filter", None)
+        if observed is not None:
+            out.append(f" = {_filter_words(observed)}")
+        out.append(f"  (matched by {record.matched_by})" if record.matched_by else "  (not in the policy)", "dim")
+    elif record.action is not None:
+        out.append("  no filter named", "dim")
+    out.append("\n")
+    unknown_action = sim is not None and sim.action is None
+    skey, sword, ssym = simulated_action(partner, unknown_action)
+    out.append("Simulated  ", "bold")
+    out.append(f"{ssym} {sword}", {"permit": "green", "block": "red"}.get(skey, ""))
+    if sim is not None and sim.filter is not None:
+        out.append(f"  by {_filter_words(sim.filter)}")
+    elif sim is not None and sim.action is not None and sim.result.filter is not None:
+        out.append("  deciding filter unknown (another one decides in the other world)", "dim")
+    elif partner is not None and partner.filter and sim is None:
+        out.append(f"  by {partner.filter}")
+    out.append("\n")
+    fields = record.unknown_fields
+    out.append("Unknown    ", "bold")
+    if fields:
+        out.append(", ".join(fields) + " — not in the evidence; the answer turns on them\n", "yellow")
+    else:
+        out.append("none that matter\n", "dim")
+    if sim is not None and sim.assumed:
+        out.append("Assumed    ", "bold")
+        out.append("the token holds no group the evidence does not show (" + ", ".join(sim.assumed) + ")\n", "dim")
+    if partner is not None:
+        out.append("\nSimulated classification", "bold underline")
+        if sim is not None and sim.action is None:
+            out.append("  (the world where unknown conditions do not match)", "dim")
+        out.append("\n")
+        out.append_text(inspect_text(partner, sim.result if sim is not None else None))
+    return out
+
+
+def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool = False,
+                 partner: ClassifyRecord | None = None) -> Text:
+    """The inspector's contents for ``record`` (``result``: its ClassifyResult, if kept; for a
+    captured event its core.triage.EventVerdict, and ``partner`` its simulated classification)."""
     out = Text()
     if record is None:
         out.append("No event selected.", "dim")
         return out
+    if isinstance(record, ObservedRecord):
+        return inspect_observed(record, result, partner, flipped)
     key, word, symbol = verdict_of(record)
     if not isinstance(record, ClassifyRecord):
         out.append(f"{record.kind} event", "bold")
@@ -163,9 +241,9 @@ def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool =
 class Inspector(ScrollView, can_focus=True):
     """Scrollable details of the selected event; set with :meth:`show`.
 
-    A Line API widget: a new event re-renders the text into strips and changes the
-    virtual size, without a layout pass of the whole screen (stepping stays fast).
-    Its vertical scrollbar is always there and it never scrolls sideways (the text
+    A Line API widget: a new event re-renders the text into strips and sets the virtual
+    size, which stays the widget's own height while the text fits (then stepping lays
+    nothing out again: see :meth:`_fit_virtual_size`). Its vertical scrollbar is always there and it never scrolls sideways (the text
     wraps), so the text's length never changes the screen's layout, nor the width the
     text is wrapped to.
     """
@@ -183,14 +261,14 @@ class Inspector(ScrollView, can_focus=True):
         self._lines: list[Strip] = []
         self._width = 0  # the width the text was laid out at (0: not yet)
 
-    def show(self, record: TraceRecord | None, result: Any = None, flipped: bool = False) -> None:
-        self.text = inspect_text(record, result, flipped)
+    def show(self, record: TraceRecord | None, result: Any = None, flipped: bool = False,
+             partner: ClassifyRecord | None = None) -> None:
+        self.text = inspect_text(record, result, flipped, partner)
         self._lines = []
         self._width = 0
         self.scroll_to(y=0, animate=False, immediate=True)
-        if self.outer_size.width:  # else: laid out with the first layout (_size_updated)
+        if self.outer_size.width:  # else: wrapped once the layout gives it a size (on_resize)
             self._layout_text(self._text_width(self.outer_size))
-            self._scroll_update(self.virtual_size)  # the scrollbar's thumb, and the scroll range
         self.refresh()
 
     @property
@@ -208,16 +286,22 @@ class Inspector(ScrollView, can_focus=True):
         options = console.options.update_width(width)
         self._lines = [Strip(line) for line in console.render_lines(self.text, options, pad=False)]
         self._width = width
-        # No layout refresh (the reactive's): the scrollbar is always shown, so nothing else moves.
-        self.set_reactive(ScrollView.virtual_size, Size(width, len(self._lines)))
+        self._fit_virtual_size()
 
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
-        # Textual's layout gives the widget its size here, before anything is drawn: the
-        # text is wrapped now, so the virtual size is right for the first frame (laid out in
-        # render_line, it changed mid-draw and cost the whole screen a second layout).
-        if size.width and self._text_width(size) != self._width:
-            self._layout_text(self._text_width(size))
-        return super()._size_updated(size, virtual_size, container_size, layout)
+    def _fit_virtual_size(self) -> None:
+        # The Line API's way: the scroll range (and the scrollbar's thumb) follow the virtual
+        # size. A change of it lays the screen out again (~8 ms a step): a text that fits
+        # keeps the widget's own height, so stepping through short events changes nothing.
+        height = max(len(self._lines), self.scrollable_content_region.height)
+        self.virtual_size = Size(self._width, height)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        # The text wraps to the widget's width: wrapped again when the layout changes it.
+        width = self._text_width(self.outer_size)
+        if self.outer_size.width and width != self._width:
+            self._layout_text(width)
+        elif self._width:
+            self._fit_virtual_size()
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

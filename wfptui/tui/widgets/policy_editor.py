@@ -16,10 +16,11 @@ from textual.widgets import TextArea
 
 @cache
 def toml_highlighting() -> bool:
-    """tree-sitter and its TOML grammar are installed."""
-    from textual._tree_sitter import TREE_SITTER, get_language
+    """tree-sitter and its TOML grammar are installed (the packages ``textual[syntax]``
+    brings; TextArea highlights TOML with them)."""
+    from importlib.util import find_spec
 
-    return bool(TREE_SITTER) and get_language("toml") is not None
+    return find_spec("tree_sitter") is not None and find_spec("tree_sitter_toml") is not None
 
 
 class PolicyEditor(TextArea):

@@ -15,14 +15,25 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from wfptui.core.trace import ClassifyRecord, TraceRecord
-from wfptui.tui.render import FLIP_MARK, detail_of, verdict_of, what_of, where_of
+from wfptui.core.trace import ClassifyRecord, ObservedRecord, TraceRecord
+from wfptui.tui.render import (
+    FLIP_MARK,
+    capture_verdict,
+    detail_of,
+    observed_action,
+    observed_detail,
+    partner_of,
+    simulated_action,
+    verdict_of,
+    what_of,
+    where_of,
+)
 
 #: Column widths: mark, seq, t, host, layer/kind, packet, verdict.
 _W_SEQ, _W_T, _W_HOST, _W_WHERE, _W_WHAT, _W_VERDICT = 7, 9, 7, 28, 15, 9
@@ -31,6 +42,13 @@ LINE_WIDTH = 1 + _W_SEQ + _W_T + _W_HOST + _W_WHERE + _W_WHAT + _W_VERDICT + 6 +
 HEADER = (
     f" {'seq':>{_W_SEQ}} {'t (s)':>{_W_T}} {'host':<{_W_HOST}} {'layer / event':<{_W_WHERE}} "
     f"{'packet':<{_W_WHAT}} {'verdict':<{_W_VERDICT}} filter / detail"
+)
+#: A capture's events (``observed`` records): what the machine did beside what the policy does.
+_W_CAPTURE_VERDICT = 14
+CAPTURE_HEADER = (
+    f" {'seq':>{_W_SEQ}} {'t (s)':>{_W_T}} {'host':<{_W_HOST}} {'layer / event':<{_W_WHERE}} "
+    f"{'packet':<{_W_WHAT}} {'observed':<{_W_VERDICT}} {'simulated':<{_W_VERDICT}} "
+    f"{'verdict':<{_W_CAPTURE_VERDICT}} filters (observed · simulated), unknown fields"
 )
 #: Layer column width and header of the compact layout (no time column; side-by-side diffs).
 _W_WHERE_COMPACT = 24
@@ -80,6 +98,9 @@ class Timeline(ScrollView, can_focus=True):
     #: per distinct look, since Textual styles each class again at every restyle.
     STYLE_ALIASES: ClassVar[dict[str, str]] = {
         "none": "dim", "stack": "dim", "pass": "permit", "fail": "block", "audit": "net", "diverge": "flip",
+        # a captured event's verdict (render.CAPTURE_VERDICTS)
+        "agree": "permit", "differ": "block", "unknown": "reauth", "other_filter": "discard",
+        "not_simulated": "dim",
     }
 
     cursor: reactive[int] = reactive(0, init=False, repaint=False)
@@ -106,6 +127,7 @@ class Timeline(ScrollView, can_focus=True):
         self.rows: Sequence[int] = ()
         self.flipped: set[int] = set()
         self.marked: set[int] = set()  # extra rows to mark (diff view: differing records)
+        self.sim_unknown: set[int] = set()  # observed records whose simulated action is unknown
         self._styles: dict[str, Style] = {}
         # record index -> (base style, its line in that style, no cursor): a line is built once,
         # not at every frame (the strip keeps its own crops)
@@ -176,18 +198,6 @@ class Timeline(ScrollView, can_focus=True):
     def on_resize(self, _event: events.Resize) -> None:
         self._scroll_to_cursor()
 
-    def _get_scrollable_region(self, region: Region) -> Region:
-        # Textual's layout asks for the content region here, before it places the scrollbar:
-        # the vertical scrollbar is decided now, for this size, as Textual would decide it
-        # later (_refresh_scrollbars: no sideways scroll, a scrollbar when the rows do not
-        # fit). Decided after the layout, showing it costs the screen a second full layout.
-        styles = self.styles
-        if styles.overflow_x == "hidden" and styles.overflow_y == "auto":  # app.tcss
-            show = self.virtual_size.height > region.height
-            if show != self.show_vertical_scrollbar:
-                self.set_reactive(Timeline.show_vertical_scrollbar, show)
-        return super()._get_scrollable_region(region)
-
     # --------------------------------------------------------------- actions
 
     def action_cursor_up(self) -> None:
@@ -224,6 +234,8 @@ class Timeline(ScrollView, can_focus=True):
     def line_segments(self, index: int) -> list[Segment]:
         """The segments of one record's line (no cursor, no crop)."""
         record = self.records[index]
+        if isinstance(record, ObservedRecord):
+            return self._observed_segments(index, record)
         key, word, symbol = verdict_of(record)
         flipped = index in self.flipped
         marked = index in self.marked
@@ -250,6 +262,36 @@ class Timeline(ScrollView, can_focus=True):
             Segment(_fit(f"{symbol} {word}", _W_VERDICT) + " ", verdict_style),
             Segment(detail_of(record)),
         ]
+
+    def _observed_segments(self, index: int, record: ObservedRecord) -> list[Segment]:
+        """A captured event: observed, simulated, the verdict with its mark, the filters."""
+        partner = partner_of(self.records, index)
+        mark, word, vkey = capture_verdict(record.verdict)
+        flipped = index in self.flipped
+        okey, oword, osym = observed_action(record)
+        skey, sword, ssym = simulated_action(partner, index in self.sim_unknown)
+        dim = self._style("dim")
+        t = record.t
+        when = [] if self.compact else [Segment(f"{t:>{_W_T}.6f} ", dim)]
+        where = partner.layer if partner is not None else record.type
+        what = what_of(partner) if partner is not None else "-"
+        return [
+            Segment(FLIP_MARK if flipped else (mark if mark != "=" else " "),
+                    self._style("flip") if flipped else self._style(vkey)),
+            Segment(f"{record.seq:>{_W_SEQ}} ", dim),
+            *when,
+            Segment(_fit(record.host, _W_HOST) + " "),
+            Segment(_fit(where, _W_WHERE_COMPACT if self.compact else _W_WHERE) + " "),
+            Segment(_fit(what, _W_WHAT) + " "),
+            Segment(_fit(f"{osym} {oword}", _W_VERDICT) + " ", self._style(okey)),
+            Segment(_fit(f"{ssym} {sword}", _W_VERDICT) + " ", self._style(skey)),
+            Segment(_fit(f"{mark} {word}", _W_CAPTURE_VERDICT) + " ", self._style(vkey)),
+            Segment(observed_detail(record, partner), dim if record.verdict == "agree" else Style()),
+        ]
+
+    def line_text(self, index: int) -> str:
+        """Record ``index``'s line as plain text (tests)."""
+        return "".join(seg.text for seg in self.line_segments(index))
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

@@ -1,0 +1,239 @@
+"""``wfptui triage CAPTURE [--policy P] [--what-if P2] [--format text|json|jsonl]`` (spec §9).
+
+"Which filter dropped this, and would my change fix it?" CAPTURE is a ``netsh wfp capture``
+wfpdiag.xml, a ``netsh wfp show netevents`` netevents.xml, Security audit events 5152–5159
+(wevtutil or Event Viewer XML), or a ``.wfpr`` imported from one of them. Each event is
+classified at its layer against the policy (``core.triage``), compared with what the machine
+did, and grouped into cases.
+
+The policy: the capture's own filters (wfpdiag.xml carries them), or ``--policy P`` (a policy
+``.toml`` or a netsh filters/state XML dump), which overrides them with a note on stderr.
+A netevents or audit file without ``--policy`` is bad input.
+
+Exit codes: 0 nothing differs (with ``--what-if``: nothing regressed); 1 a case differs
+(with ``--what-if``: a case permitted today is blocked under P2); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from wfptui.core.evidence import Observation
+    from wfptui.core.model import Policy
+    from wfptui.core.triage import Case, EventVerdict, Simulated, TriageResult
+
+FORMAT = "wfptui-triage"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("capture", metavar="CAPTURE",
+                        help="wfpdiag.xml, netevents.xml, audit events XML, or a .wfpr imported from one")
+    parser.add_argument("--policy", metavar="P", help="policy .toml or netsh filters/state XML (overrides the capture's)")
+    parser.add_argument("--what-if", dest="what_if", metavar="P2",
+                        help="a changed policy: which cases it fixes and which it breaks (exit 1 on a regression)")
+    parser.add_argument("--format", choices=("text", "json", "jsonl"), default="text", help="output format (default text)")
+
+
+def load_evidence(path: str, policy_path: str | None) -> tuple[list[Observation], Policy, list[str]]:
+    """The events and the policy to judge them by (InputError on bad input)."""
+    from wfptui.commands.lint import load as load_policy_any
+    from wfptui.io.errors import Diagnostic, InputError
+
+    notes: list[str] = []
+    if path.lower().endswith(".wfpr"):
+        from wfptui.io.evidence.recording import observations_from_recording
+        from wfptui.io.recording import read_recording
+
+        observations, policy, rec_notes = observations_from_recording(read_recording(path))
+        notes.extend(rec_notes)
+        if policy_path is not None:
+            notes.append(f"policy: {policy_path} (instead of the recording's)")
+            policy = load_policy_any(policy_path)
+        return observations, policy, notes
+    from wfptui.io.evidence import read_evidence
+
+    ev = read_evidence(path)
+    notes.extend(ev.notes)
+    if policy_path is not None:
+        if ev.policy is not None:
+            notes.append(f"policy: {policy_path} (instead of the capture's own {len(ev.policy.filters)} filters)")
+        return ev.observations, load_policy_any(policy_path), notes
+    if ev.policy is None:
+        raise InputError([Diagnostic(path, 0, 0, f"a {ev.kind} file carries no filters: give the policy the "
+                                                 "machine had with --policy (a policy .toml or a `netsh wfp show "
+                                                 "state` / `show filters` XML dump)")])
+    return ev.observations, ev.policy.policy, notes
+
+
+# ----------------------------------------------------------------------------- JSON shape
+
+
+def _filter_fields(f: Any) -> dict[str, Any]:
+    if f is None:
+        return {"filter": None, "name": None}
+    return {"filter": f.key, "name": f.name or None}
+
+
+def _sublayer_name(key: str | None) -> str | None:
+    if key is None:
+        return None
+    from wfptui.core.builtins import get_sublayer
+
+    b = get_sublayer(key)
+    return f"FWPM_SUBLAYER_{b.name}" if b is not None else key
+
+
+def _simulated(s: Simulated | None) -> dict[str, Any] | None:
+    if s is None:
+        return None
+    f = s.filter
+    return {"action": s.action, "filter_id": f.filter_id if f is not None else None, **_filter_fields(f),
+            "sublayer": _sublayer_name(f.sublayer) if f is not None else None,
+            "unknown_fields": list(s.unknown_fields), "assumed": list(s.assumed)}
+
+
+def _observed(ev: EventVerdict) -> dict[str, Any]:
+    from wfptui.core.triage import capture_sublayer
+
+    o = ev.obs
+    sublayer = None
+    for t in o.terminating:
+        if t.filter_id == o.filter_id:
+            sublayer = capture_sublayer(t.sublayer)
+            break
+    if sublayer is None and ev.observed_filter is not None:
+        sublayer = _sublayer_name(ev.observed_filter.sublayer)
+    return {"action": o.action, "filter_id": o.filter_id, **_filter_fields(ev.observed_filter),
+            "sublayer": sublayer, "matched_by": ev.matched_by}
+
+
+def event_fields(ev: EventVerdict, what_if: bool) -> dict[str, Any]:
+    """The fields a case (and a jsonl line) shows for one event (spec §9)."""
+    from wfptui.core.triage import ICMP_PROTOCOLS, endpoints
+
+    o = ev.obs
+    local, remote = endpoints(ev)
+    layer = ev.layer
+    d: dict[str, Any] = {
+        "type": o.type,
+        "direction": ev.direction, "protocol": o.protocol,
+        "layer": "FWPM_LAYER_" + layer.name if layer is not None else None,
+        "layer_id": o.layer_id, "local": local, "remote": remote,
+    }
+    if o.protocol in ICMP_PROTOCOLS:
+        d["icmp_type"] = o.icmp_type if o.icmp_type is not None else o.local_port
+        d["icmp_code"] = o.icmp_code if o.icmp_code is not None else o.remote_port
+    d.update({"app": o.app_id, "user": o.user_id, "package": o.package_sid,
+              "observed": _observed(ev), "simulated": _simulated(ev.sim),
+              "what_if": _simulated(ev.what_if) if what_if else None, "verdict": ev.verdict})
+    return d
+
+
+def case_json(c: Case, what_if: bool) -> dict[str, Any]:
+    rep = c.representative
+    fields = event_fields(rep, what_if)
+    return {"count": len(c.events), "first": c.first.obs.time, "last": c.last.obs.time, **fields}
+
+
+def document(result: TriageResult, notes: list[str]) -> dict[str, Any]:
+    from wfptui.io.jsonout import document as json_document
+
+    body = {"summary": result.summary(), "notes": notes,
+            "cases": [case_json(c, result.what_if) for c in result.cases]}
+    return json_document(FORMAT, body)
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def _act(s: Simulated | None) -> str:
+    if s is None:
+        return "-"
+    if s.action is None:
+        return "?"
+    return s.action + (f" {s.filter.key}" if s.filter is not None else "")
+
+
+def write_text(result: TriageResult, notes: list[str], out: TextIO) -> None:
+    from wfptui.core.triage import change
+
+    for n in notes:
+        out.write(f"note: {n}\n")
+    s = result.summary()
+    rows = []
+    for i, c in enumerate(result.cases, 1):
+        rep = c.representative
+        d = event_fields(rep, result.what_if)
+        obs = d["observed"]
+        observed = f"{obs['action'] or rep.obs.type}" + (f" {obs['filter'] or obs['filter_id']}" if obs["filter_id"] else "")
+        where = f"{d['direction'] or '?'} {d['layer'][len('FWPM_LAYER_'):] if d['layer'] else rep.obs.type}"
+        ends = f"{d['local'] or '?'} -> {d['remote'] or '-'}"
+        line = f"{i:>3}. {c.verdict.upper():<13} x{len(c.events):<5} {where}  proto {d['protocol']}  {ends}\n"
+        line += f"      app {d['app'] or '-'}\n"
+        line += f"      observed  {observed}\n      simulated {_act(rep.sim)}"
+        if rep.sim is not None and rep.sim.unknown_fields:
+            line += f"  (unknown: {', '.join(rep.sim.unknown_fields)})"
+        if rep.sim is not None and rep.sim.assumed:
+            line += "  (assumed: the token holds no group the evidence does not show)"
+        line += "\n"
+        if result.what_if:
+            ch = change(rep)
+            line += f"      what-if   {_act(rep.what_if)}" + (f"  [{ch}]" if ch else "") + "\n"
+        rows.append(line)
+    out.write("".join(rows))
+    parts = [f"{s['events']} events in {s['cases']} cases; {s['checked']} checked: "
+             f"{s['agree']} agree, {s['other_filter']} other filter, {s['differ']} differ; "
+             f"{s['unknown']} unknown, {s['not_simulated']} not simulated"]
+    if result.what_if:
+        parts.append(f"what-if: {s['fixed']} fixed, {s['regressed']} regressed")
+    out.write("; ".join(parts) + "\n")
+
+
+def write_jsonl(result: TriageResult, out: TextIO) -> None:
+    from wfptui.io.jsonout import header_line, needs_ascii, wide_to_str
+
+    ascii_only = needs_ascii(out)
+    lines = [json.dumps(header_line(FORMAT), ensure_ascii=ascii_only)]
+    for ev, ci in zip(result.events, result.case_of, strict=True):
+        d = {"event": ev.obs.index, "time": ev.obs.time, **event_fields(ev, result.what_if), "case": ci}
+        lines.append(json.dumps(wide_to_str(d), ensure_ascii=ascii_only))
+    out.write("\n".join(lines) + "\n")
+
+
+def exit_code(result: TriageResult) -> int:
+    s = result.summary()
+    if result.what_if:
+        return 1 if s["regressed"] else 0
+    return 1 if s["differ"] else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from wfptui.commands.lint import load as load_policy_any
+    from wfptui.core.triage import Simulator, triage
+    from wfptui.io.errors import InputError
+
+    try:
+        observations, policy, notes = load_evidence(args.capture, args.policy)
+        what_if = Simulator(load_policy_any(args.what_if)) if args.what_if else None
+    except InputError as exc:
+        for diag in exc.diagnostics:
+            print(diag, file=sys.stderr)
+        return 2
+    result = triage(observations, Simulator(policy), what_if)
+    if args.format == "json":
+        from wfptui.io.jsonout import needs_ascii
+
+        for n in notes:
+            print(f"note: {n}", file=sys.stderr)
+        sys.stdout.write(json.dumps(document(result, notes), ensure_ascii=needs_ascii(sys.stdout), indent=1) + "\n")
+    elif args.format == "jsonl":
+        for n in notes:
+            print(f"note: {n}", file=sys.stderr)
+        write_jsonl(result, sys.stdout)
+    else:
+        write_text(result, notes, sys.stdout)
+    return exit_code(result)

@@ -1,0 +1,340 @@
+"""One ``<netEvent>`` / ``<netEvents><item>`` element → :class:`Observation`.
+
+The element layout is netsh's rendering of FWPM_NET_EVENT5 (MicrosoftDocs/win32
+``desktop-src/FWP``: FWPM_NET_EVENT_HEADER3, FWPM_NET_EVENT_CLASSIFY_DROP2 / _ALLOW0,
+FWPM_NET_EVENT_CAPABILITY_DROP0 / _ALLOW0) as shown in Microsoft's "Troubleshooting UWP
+App Connectivity Issues in Windows Firewall" (windows-itpro-docs). Decisions
+(docs/decisions.md, "Evidence readers"):
+
+* **appId**: the ``<data>`` hex is UTF-16LE; it is used when it decodes to one whole
+  NUL-terminated string (``app_id_from = "data"``); otherwise ``<asString>`` with netsh's
+  separator dots removed (every other character is a dot standing for the UTF-16 high
+  byte; ``app_id_from = "asString"``). Either way the path goes through
+  ``core.values.normalize_app_id``; the kernel is ``system``.
+* **capabilities**: FWP_CAPABILITIES_FLAG_* → capability SIDs by :data:`CAPABILITY_SIDS`
+  (the well-known SIDs of the internetClient, internetClientServer and
+  privateNetworkClientServer capabilities; the UWP doc's case 1 pairs the INTERNET_CLIENT
+  flag with S-1-15-3-1). A flag outside the table is kept in ``extra`` and noted.
+* Classification types (CLASSIFY_DROP, CLASSIFY_DROP_MAC → block, CLASSIFY_ALLOW →
+  permit) carry ``action``; every other type (CAPABILITY_*, IPSEC_*, IKEEXT_*, ...) is
+  kept with ``action = None`` (not simulated).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from wfptui.core.evidence import OBS_BLOCK, OBS_PERMIT, SOURCE_NETEVENT, Observation, ObservedTerminating
+from wfptui.io.evidence.fields import (
+    FieldError,
+    app_id,
+    parse_addr,
+    parse_bool,
+    parse_sid,
+    parse_time,
+    parse_uint,
+)
+from wfptui.io.netsh_xml import XmlNode
+
+#: FWP_CAPABILITIES_FLAG_* as netsh prints them → the capability SID the token holds.
+CAPABILITY_SIDS: dict[str, str] = {
+    "FWP_CAPABILITIES_FLAG_INTERNET_CLIENT": "S-1-15-3-1",
+    "FWP_CAPABILITIES_FLAG_INTERNET_CLIENT_SERVER": "S-1-15-3-2",
+    "FWP_CAPABILITIES_FLAG_PRIVATE_NETWORK": "S-1-15-3-3",
+}
+
+#: FWPM_NET_EVENT_FLAG_* (fwpmtypes.h) → bit.
+NET_EVENT_FLAGS: dict[str, int] = {
+    "FWPM_NET_EVENT_FLAG_IP_PROTOCOL_SET": 0x1,
+    "FWPM_NET_EVENT_FLAG_LOCAL_ADDR_SET": 0x2,
+    "FWPM_NET_EVENT_FLAG_REMOTE_ADDR_SET": 0x4,
+    "FWPM_NET_EVENT_FLAG_LOCAL_PORT_SET": 0x8,
+    "FWPM_NET_EVENT_FLAG_REMOTE_PORT_SET": 0x10,
+    "FWPM_NET_EVENT_FLAG_APP_ID_SET": 0x20,
+    "FWPM_NET_EVENT_FLAG_USER_ID_SET": 0x40,
+    "FWPM_NET_EVENT_FLAG_SCOPE_ID_SET": 0x80,
+    "FWPM_NET_EVENT_FLAG_IP_VERSION_SET": 0x100,
+    "FWPM_NET_EVENT_FLAG_REAUTH_REASON_SET": 0x200,
+    "FWPM_NET_EVENT_FLAG_PACKAGE_ID_SET": 0x400,
+    "FWPM_NET_EVENT_FLAG_ENTERPRISE_ID_SET": 0x800,
+    "FWPM_NET_EVENT_FLAG_POLICY_FLAGS_SET": 0x1000,
+    "FWPM_NET_EVENT_FLAG_EFFECTIVE_NAME_SET": 0x2000,
+}
+
+_BLOCK_TYPES = frozenset({"CLASSIFY_DROP", "CLASSIFY_DROP_MAC"})
+_PERMIT_TYPES = frozenset({"CLASSIFY_ALLOW"})
+#: Type-block children read into Observation fields (the rest go to ``extra``).
+_TYPE_READ = frozenset(
+    {"filterId", "layerId", "reauthReason", "originalProfile", "currentProfile", "msFwpDirection", "isLoopback"}
+)
+_DIRECTIONS = {
+    "MS_FWP_DIRECTION_IN": "inbound", "MS_FWP_DIRECTION_OUT": "outbound",
+    "FWP_DIRECTION_INBOUND": "inbound", "FWP_DIRECTION_OUTBOUND": "outbound",
+    "14592": "inbound", "14593": "outbound",  # 0x3900 / 0x3901
+}
+
+
+def app_id_candidates(data_hex: str | None, as_string: str | None) -> list[tuple[str, str]]:
+    """The readings of an ``<appId>``, best first: ``(path, "data")`` when the hex is one whole
+    NUL-terminated UTF-16 string, then ``(path, "asString")``."""
+    out: list[tuple[str, str]] = []
+    if data_hex:
+        h = "".join(data_hex.split())
+        try:
+            raw = bytes.fromhex(h)
+            text = raw.decode("utf-16-le") if len(raw) % 2 == 0 else None
+        except (ValueError, UnicodeDecodeError):
+            text = None
+        # one whole NUL-terminated string: exactly one NUL, at the end, and something before it
+        if text and text.endswith("\0") and "\0" not in text[:-1] and len(text) > 1:
+            out.append((text[:-1], "data"))
+    if as_string:
+        # netsh prints each UTF-16 code unit as its low byte (or '.') then '.' for the high
+        # byte: take a character, skip the dot after it. Line breaks a viewer inserted are
+        # read as one space (the doc's samples wrap "program files" that way).
+        s = re.sub(r"\s*\n\s*", " ", as_string.strip())
+        chars: list[str] = []
+        i = 0
+        while i < len(s):
+            chars.append(s[i])
+            i += 2 if i + 1 < len(s) and s[i + 1] == "." else 1
+        text = "".join(chars).rstrip(".")
+        if text:
+            out.append((text, "asString"))
+    return out
+
+
+def decode_app_id(data_hex: str | None, as_string: str | None) -> tuple[str | None, str | None]:
+    """(path, "data" | "asString") from an ``<appId>``; (None, None) if neither is usable."""
+    c = app_id_candidates(data_hex, as_string)
+    return c[0] if c else (None, None)
+
+
+#: (data, asString) -> (app id, how, unusable reading): captures repeat a few apps many times.
+_APP_CACHE: dict[tuple[str | None, str | None], tuple[str | None, str | None, str]] = {}
+
+
+def _read_app_id(node: XmlNode, data_hex: str | None, as_string: str | None) -> tuple[str | None, str | None, str]:
+    """(app id, "data" | "asString", the reading that was not a path or ""). Raises
+    :class:`FieldError` when no reading is a path WFP accepts."""
+    cands = app_id_candidates(data_hex, None)  # the data reading first; asString only if needed
+    unusable = ""
+    for source in ("data", "asString"):
+        if source == "asString":
+            cands = app_id_candidates(None, as_string)
+        for path, how in cands:
+            try:
+                return app_id(node, "header/appId", path), how, unusable
+            except FieldError:
+                if source == "asString" or not as_string:
+                    raise
+                # e.g. a hand-edited <data> that is not a path: use the asString reading
+                unusable = f"{how}: {path}"
+    return None, None, unusable
+
+
+class _Fields:
+    """Mutable bag filled while walking one event."""
+
+    def __init__(self) -> None:
+        self.v: dict[str, object] = {}
+        self.extra: list[tuple[str, str]] = []
+
+
+def _flat_extra(node: XmlNode, prefix: str, out: list[tuple[str, str]]) -> None:
+    """Keep an element nobody reads: its leaves as ``path = text`` (empty leaves dropped)."""
+    path = f"{prefix}/{node.tag}" if prefix else node.tag
+    if node.children:
+        for c in node.children:
+            _flat_extra(c, path, out)
+    elif node.text.strip():
+        out.append((path, node.text.strip()))
+
+
+def _flags(node: XmlNode, f: _Fields) -> None:
+    bits = 0
+    if node.text.strip() and not node.children:
+        bits = parse_uint(node, "header/flags", node.text, 32)
+    for it in node.children:
+        name = it.text.strip()
+        if name in NET_EVENT_FLAGS:
+            bits |= NET_EVENT_FLAGS[name]
+        elif name:
+            f.extra.append(("header/flags/item", name))
+    f.v["flags"] = bits
+
+
+def _header(h: XmlNode, f: _Fields) -> None:
+    v = f.v
+    ver_text = h.child_text("ipVersion")
+    if ver_text:
+        if ver_text in ("FWP_IP_VERSION_V4", "4"):
+            v["ip_version"] = 4
+        elif ver_text in ("FWP_IP_VERSION_V6", "6"):
+            v["ip_version"] = 6
+        elif ver_text != "FWP_IP_VERSION_NONE":
+            raise FieldError(h.child("ipVersion") or h, "header/ipVersion", f"unknown IP version {ver_text!r}")
+    for c in h.children:
+        tag = c.tag
+        text = c.text.strip()
+        if tag == "timeStamp":
+            if text:
+                v["time"], v["time_ns"] = parse_time(c, "header/timeStamp", text)
+        elif tag == "flags":
+            _flags(c, f)
+        elif tag == "ipVersion":
+            pass
+        elif tag == "ipProtocol":
+            if text:
+                v["protocol"] = parse_uint(c, "header/ipProtocol", text, 8)
+        elif tag.startswith(("localAddr", "remoteAddr")):
+            side = "local_addr" if tag.startswith("local") else "remote_addr"
+            want = 6 if "V6" in tag else 4 if "V4" in tag else v.get("ip_version")
+            inner = c.child("byteArray16") or c.child("uint32")
+            text = inner.text.strip() if inner is not None else text
+            if text:
+                ver, addr = parse_addr(c, f"header/{tag}", text, want if isinstance(want, int) else None)
+                v[side] = addr
+                v.setdefault("ip_version", ver)
+        elif tag in ("localPort", "remotePort"):
+            if text:
+                v["local_port" if tag == "localPort" else "remote_port"] = parse_uint(c, f"header/{tag}", text, 16)
+        elif tag == "scopeId":
+            if text:
+                v["scope_id"] = parse_uint(c, "header/scopeId", text, 32)
+        elif tag == "appId":
+            data_hex, as_string = c.child_text("data"), c.child_text("asString")
+            cache_key = (data_hex, as_string)
+            hit = _APP_CACHE.get(cache_key)
+            if hit is None:
+                hit = _read_app_id(c, data_hex, as_string)
+                if len(_APP_CACHE) < 4096:
+                    _APP_CACHE[cache_key] = hit
+            if hit[0] is not None:
+                v["app_id"], v["app_id_from"] = hit[0], hit[1]
+            if hit[2]:
+                f.extra.append(("header/appId/unusable", hit[2]))
+        elif tag == "userId":
+            if text:
+                v["user_id"] = parse_sid(c, "header/userId", text)
+        elif tag == "packageSid":
+            if text:
+                v["package_sid"] = parse_sid(c, "header/packageSid", text)
+        elif tag == "effectiveName":
+            if text:
+                v["effective_name"] = text
+        elif tag == "addressFamily":
+            if text in ("FWP_AF_INET", "FWP_AF_INET6"):
+                v.setdefault("ip_version", 4 if text == "FWP_AF_INET" else 6)
+            if text:
+                f.extra.append(("header/addressFamily", text))
+        else:
+            _flat_extra(c, "header", f.extra)
+
+
+def _type_block(b: XmlNode, f: _Fields) -> None:
+    v = f.v
+    where = b.tag
+    for c in b.children:
+        text = c.text.strip()
+        tag = c.tag
+        if tag not in _TYPE_READ or not text:
+            _flat_extra(c, where, f.extra)
+            continue
+        field = f"{where}/{tag}"
+        if tag == "filterId":
+            fid = parse_uint(c, field, text, 64)
+            v["filter_id"] = fid or None
+        elif tag == "layerId":
+            v["layer_id"] = parse_uint(c, field, text, 16)
+        elif tag == "reauthReason":
+            v["reauth_reason"] = parse_uint(c, field, text, 32)
+        elif tag == "originalProfile":
+            v["original_profile"] = parse_uint(c, field, text, 32)
+        elif tag == "currentProfile":
+            v["current_profile"] = parse_uint(c, field, text, 32)
+        elif tag == "msFwpDirection":
+            d = _DIRECTIONS.get(text) or _DIRECTIONS.get(str(parse_uint(c, field, text, 32)))
+            if d is None:
+                raise FieldError(c, field, f"unknown direction {text!r}")
+            v["direction"] = d
+        elif tag == "isLoopback":
+            v["is_loopback"] = parse_bool(c, field, text)
+
+
+def _internal(n: XmlNode, f: _Fields, notes: list[str]) -> None:
+    v = f.v
+    for c in n.children:
+        tag = c.tag
+        text = c.text.strip()
+        if tag == "capabilities":
+            sids: list[str] = []
+            for it in c.children:
+                name = it.text.strip()
+                sid = CAPABILITY_SIDS.get(name)
+                if sid is None:
+                    if name:
+                        f.extra.append(("internalFields/capabilities/item", name))
+                        notes.append(f"capability {name} has no known SID: kept in extra, not in capabilities")
+                elif sid not in sids:
+                    sids.append(sid)
+            v["capabilities"] = tuple(sids)
+        elif tag == "terminatingFiltersInfo":
+            terms: list[ObservedTerminating] = []
+            for it in c.children:
+                fid_node = it.child("filterId")
+                if fid_node is None:
+                    raise FieldError(it, "internalFields/terminatingFiltersInfo/item/filterId", "missing")
+                fid = parse_uint(fid_node, "terminatingFiltersInfo/item/filterId", fid_node.text, 64)
+                terms.append(ObservedTerminating(
+                    fid, it.child_text("subLayer") or "", it.child_text("actionType") or ""))
+            v["terminating"] = tuple(terms)
+        elif tag == "filterOrigin":
+            if text:
+                v["filter_origin"] = text
+        elif tag == "interfaceIndex":
+            if text:
+                v["interface_index"] = parse_uint(c, "internalFields/interfaceIndex", text, 32)
+        else:
+            _flat_extra(c, "internalFields", f.extra)
+
+
+def read_netevent(node: XmlNode, index: int, notes: list[str]) -> Observation:
+    """Convert one event element. Raises :class:`FieldError` for an unreadable field."""
+    f = _Fields()
+    etype: str | None = None
+    for c in node.children:
+        if c.tag == "header":
+            _header(c, f)
+        elif c.tag == "type":
+            t = c.text.strip()
+            if not t:
+                raise FieldError(c, "type", "empty event type")
+            etype = t.removeprefix("FWPM_NET_EVENT_TYPE_")
+        elif c.tag == "internalFields":
+            _internal(c, f, notes)
+        elif c.children and c.tag not in ("header", "internalFields"):
+            _type_block(c, f)
+        else:
+            _flat_extra(c, "", f.extra)
+    if etype is None:
+        raise FieldError(node, "type", "the event has no <type>")
+    v = f.v
+    action = OBS_BLOCK if etype in _BLOCK_TYPES else OBS_PERMIT if etype in _PERMIT_TYPES else None
+
+    fields: dict[str, Any] = {k: v.get(k) for k in _OBS_FIELDS}
+    fields["terminating"] = v.get("terminating") or ()
+    return Observation(
+        index=index, source=SOURCE_NETEVENT, line=node.line, type=etype, action=action,
+        extra=tuple(f.extra), **fields,
+    )
+
+
+#: Observation fields filled from ``_Fields.v`` (None when the event does not carry them).
+_OBS_FIELDS = (
+    "time", "time_ns", "ip_version", "protocol", "local_addr", "remote_addr", "local_port",
+    "remote_port", "scope_id", "app_id", "app_id_from", "user_id", "package_sid", "capabilities",
+    "layer_id", "filter_id", "direction", "reauth_reason", "original_profile", "current_profile",
+    "is_loopback", "interface_index", "filter_origin", "flags", "effective_name",
+)
