@@ -108,8 +108,9 @@ def test_json_permit_and_shape(policy_file: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert {k: doc[k] for k in ("action", "filter", "filter_id", "sublayer", "hard", "veto", "layer_id")} == {
-        "action": "permit", "filter": "allow-all", "filter_id": 70002, "sublayer": "corp", "hard": False,
-        "veto": False, "layer_id": 44}
+        "action": "permit", "filter": "allow-all", "filter_id": "70002", "sublayer": "corp", "hard": False,
+        "veto": False, "layer_id": 44}  # 64-bit values as strings (spec §8)
+    assert (doc["format"], doc["version"]) == ("wfptui-explain", 1)
     assert doc["values"] == {"IP_LOCAL_PORT": 443}
     # vendor: no match (port 22 only); corp: no-web needs an address (EMPTY here) -> allow-all.
     assert [(s["sublayer"], s["action"], s["effect"]) for s in doc["sublayers"]] == [
@@ -189,3 +190,20 @@ def test_usage_error_exit_2(policy_file: Path) -> None:
     proc = explain("--layer", LAYER)  # --policy missing
     assert proc.returncode == 2
     assert "--policy" in proc.stderr
+
+
+def test_near_misses_text_and_json(policy_file: Path) -> None:
+    # port 81: no-web misses on IP_LOCAL_PORT only (80 or 443: one ORed group); vendor-ssh on
+    # the port; ids-ssh misses on port and protocol (two fields): not listed
+    args = ("--policy", policy_file, "--layer", LAYER, "IP_LOCAL_PORT=81", "IP_PROTOCOL=udp",
+            "IP_REMOTE_ADDRESS=10.1.2.3")
+    doc = json.loads(explain(*args, "--format", "json").stdout)
+    assert doc["near_misses"] == [
+        {"filter": "vendor-ssh", "sublayer": "vendor", "field": "IP_LOCAL_PORT", "wants": "22", "got": "81"},
+        {"filter": "no-web", "sublayer": "corp", "field": "IP_LOCAL_PORT", "wants": "80 or 443", "got": "81"},
+    ]
+    out = explain(*args).stdout
+    assert ("Near misses (filters at this layer that failed on exactly one field):\n"
+            "  vendor-ssh: IP_LOCAL_PORT is 81, filter wants 22  [sublayer 'vendor']\n"
+            "  no-web: IP_LOCAL_PORT is 81, filter wants 80 or 443  [sublayer 'corp']\n") in out
+    assert out.rstrip().splitlines()[-1].startswith("Final: PERMIT")

@@ -16,6 +16,7 @@ from wfptui.core.model import (
     FilterFlag,
     MatchType,
     Policy,
+    Range,
     Sublayer,
     Value,
 )
@@ -171,3 +172,72 @@ def test_hard_permit_sentence() -> None:
     pol = make([f("hp", A.FWP_ACTION_PERMIT, "corp", 1, flags=FilterFlag.CLEAR_ACTION_RIGHT)])
     result = compile_policy(pol).classify(LAYER, {})
     assert final_sentence(result).endswith("(hard permit; only a callout veto in a lower sublayer could block)")
+
+
+# ----------------------------------------------------------------------------- near misses (issue 16 item 6)
+
+from wfptui.core.explain import near_misses  # noqa: E402
+
+PROTO17 = Condition("IP_PROTOCOL", M.FWP_MATCH_EQUAL, 17, DataType.FWP_UINT8)
+PORT_RANGE = Condition("IP_LOCAL_PORT", M.FWP_MATCH_RANGE, Range(8000, 8100), DataType.FWP_RANGE_TYPE)
+
+
+def near_policy() -> Policy:
+    return make([
+        f("allow-web", A.FWP_ACTION_PERMIT, "corp", 1, 5, (PORT80,)),  # one field off
+        f("web-udp", A.FWP_ACTION_PERMIT, "corp", 2, 4, (PORT80, PROTO17)),  # two fields off
+        f("tls-or-web", A.FWP_ACTION_PERMIT, "top", 3, 1, (PORT80, PORT443, PROTO17)),  # OR group + one off
+        f("matches", A.FWP_ACTION_PERMIT, "corp", 4, 9, (NET10,)),  # matches: not a near miss
+        f("tls", A.FWP_ACTION_PERMIT, "MPSSVC_WF", 5, 0, (PORT443,)),
+        f("off", A.FWP_ACTION_PERMIT, "corp", 6, 0, (PORT443,), flags=FilterFlag.DISABLED),
+    ])
+
+
+def test_near_misses_one_field() -> None:
+    values: dict[str, Value] = {"IP_LOCAL_PORT": 81, "IP_PROTOCOL": 17, "IP_REMOTE_ADDRESS": 0x0A000005}
+    near = near_misses(near_policy(), LAYER, values)
+    # sublayer order (top 0xFFFF, corp 0x8000, MPSSVC_WF 2), then weight; matching, disabled
+    # and two-field misses are not listed
+    assert [(n.filter.key, n.sublayer, n.field) for n in near] == [
+        ("tls-or-web", "top", "IP_LOCAL_PORT"), ("allow-web", "corp", "IP_LOCAL_PORT"),
+        ("web-udp", "corp", "IP_LOCAL_PORT"), ("tls", "MPSSVC_WF", "IP_LOCAL_PORT")]
+    assert near[1].text() == "allow-web: IP_LOCAL_PORT is 81, filter wants 80"
+    assert near[0].wants == "80 or 443"  # an ORed group on one field counts as one
+    assert near[1].to_json() == {"filter": "allow-web", "sublayer": "corp", "field": "IP_LOCAL_PORT",
+                                 "wants": "80", "got": "81"}
+
+
+def test_near_misses_two_fields_not_listed() -> None:
+    values: dict[str, Value] = {"IP_LOCAL_PORT": 81, "IP_PROTOCOL": 6, "IP_REMOTE_ADDRESS": 0x0A000005}
+    keys = [n.filter.key for n in near_misses(near_policy(), LAYER, values)]
+    assert keys == ["allow-web", "tls"]  # web-udp and tls-or-web miss on port and protocol
+
+
+def test_near_misses_vista_ands_same_field() -> None:
+    # Vista ANDs every condition: 80 AND 443 can never both hold, so tls-or-web misses on two groups
+    values: dict[str, Value] = {"IP_LOCAL_PORT": 80, "IP_PROTOCOL": 6}
+    assert [n.filter.key for n in near_misses(near_policy(), LAYER, values, ored=False)] == ["matches", "web-udp", "tls"]
+    ored = [(n.filter.key, n.field) for n in near_misses(near_policy(), LAYER, values)]
+    assert ored == [("tls-or-web", "IP_PROTOCOL"), ("matches", "IP_REMOTE_ADDRESS"),
+                    ("web-udp", "IP_PROTOCOL"), ("tls", "IP_LOCAL_PORT")]
+
+
+def test_near_misses_absent_field_and_range() -> None:
+    pol = make([f("dev", A.FWP_ACTION_PERMIT, "corp", 1, 0, (PORT_RANGE,))])
+    assert [n.text() for n in near_misses(pol, LAYER, {})] == ["dev: IP_LOCAL_PORT is FWP_EMPTY, filter wants range 8000..8100"]
+
+
+def test_near_misses_in_text_and_json() -> None:
+    values: dict[str, Value] = {"IP_LOCAL_PORT": 81, "IP_PROTOCOL": 6}
+    pol = make([f(f"allow-{i}", A.FWP_ACTION_PERMIT, "corp", i, i, (PORT80,)) for i in range(1, 13)])
+    result = compile_policy(pol).classify(LAYER, values)
+    near = near_misses(pol, LAYER, values)
+    text = explain_text(result, values, near)
+    assert "Near misses (filters at this layer that failed on exactly one field):\n" \
+           "  allow-12: IP_LOCAL_PORT is 81, filter wants 80  [sublayer 'corp']\n" in text
+    assert "  ... and 2 more\n\nFinal: " in text
+    doc = explain_json(result, values, near)
+    assert len(doc["near_misses"]) == 12
+    assert doc["near_misses"][0] == {"filter": "allow-12", "sublayer": "corp", "field": "IP_LOCAL_PORT",
+                                     "wants": "80", "got": "81"}
+    assert "near_misses" not in explain_json(result, values)

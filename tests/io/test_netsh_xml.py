@@ -415,9 +415,20 @@ def test_state_sublayer_weights_and_unknown_sublayer_in_filters_dump() -> None:
 def test_keys_are_readable_and_unique() -> None:
     assert slug("Port Scanning Prevention Filter") == "port-scanning-prevention-filter"
     assert slug("@{Microsoft.Windows.Photos_2024.1}") == "microsoft-windows-photos-2024-1"
-    res = parse_netsh(filters_doc(filt(filter_id=7), filt(key="{21111111-2222-3333-4444-555555555555}", filter_id=7),
+    res = parse_netsh(filters_doc(filt(filter_id=7), filt(filter_id=0),
+                                  filt(key="{11111111-2222-3333-4444-555555555556}", filter_id=0),
                                   filt(name="", filter_id=0, key="{31111111-2222-3333-4444-555555555555}")), "t.xml")
-    assert [f.key for f in res.filters] == ["test-filter-7", "test-filter-7-2", "filter-31111111"]
+    assert [f.key for f in res.filters] == ["test-filter-7", "test-filter-11111111", "test-filter-11111111-2",
+                                            "filter-31111111"]
+
+
+def test_repeated_filter_id_keeps_the_first_and_warns() -> None:
+    """WFP filter ids are unique and the policy loader refuses a repeated one (issue 12)."""
+    res = parse_netsh(filters_doc(filt(filter_id=7), filt(key="{21111111-2222-3333-4444-555555555555}", filter_id=7)),
+                      "t.xml")
+    assert [f.key for f in res.filters] == ["test-filter-7"]
+    assert [(w.line, w.message) for w in res.warnings] == [
+        (5, "filter test-filter-7-2: filterId 7 repeats the filter at line 4; this one is not imported")]
 
 
 # ----------------------------------------------------------------------------- warnings / errors

@@ -367,3 +367,33 @@ def test_random_files_only_input_error(data: bytes) -> None:
                 validate(str(path))
             except InputError as exc:
                 assert exc.diagnostics
+
+
+# ----------------------------------------------------------------------------- hostile classes (issue 12)
+
+_NUMBER_HOSTILE = st.sampled_from(["nan", "+nan", "-nan", "inf", "-inf", "1e14", "1e308", "0.5"]) | st.integers(
+    min_value=10, max_value=5000).map(lambda n: "9" * n)
+
+
+@given(depth=st.integers(min_value=1, max_value=3000), inline=st.booleans(),
+       key=st.sampled_from(["name", "weight", "value", "action", "layer"]))
+def test_deep_nesting_is_an_input_error(depth: int, inline: bool, key: str) -> None:
+    opener, closer = ("{a=", "}") if inline else ("[", "]")
+    text = f"[[filter]]\n{key} = " + opener * depth + "1" + closer * depth + "\n"
+    try:
+        parse_policy(text, "deep.toml")
+    except InputError as exc:
+        assert exc.diagnostics and all(d.file == "deep.toml" and d.line >= 1 for d in exc.diagnostics)
+    else:  # pragma: no cover - a nested value is never a valid filter field
+        raise AssertionError("nested value accepted")
+
+
+@given(number=_NUMBER_HOSTILE, key=st.sampled_from(["weight", "id", "filter_id", "value", "port"]))
+def test_hostile_numbers_are_input_errors(number: str, key: str) -> None:
+    text = ('[[filter]]\nkey = "f"\nlayer = "ALE_AUTH_CONNECT_V4"\naction = "block"\n'
+            f"{key} = {number}\n")
+    try:
+        parse_policy(text, "num.toml")
+    except InputError as exc:
+        assert all(d.file == "num.toml" for d in exc.diagnostics)
+        assert any(d.line == 5 for d in exc.diagnostics), exc.diagnostics

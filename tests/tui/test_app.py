@@ -296,7 +296,7 @@ async def test_invalid_save_keeps_the_last_good_policy_and_shows_the_error(sourc
         assert editor.error_lines == {d.line - 1 for d in hp.diagnostics}
 
 
-async def test_change_while_running_applies_at_the_cursor(source: Source) -> None:
+async def test_save_reruns_from_the_start_and_a_applies_at_the_cursor(source: Source) -> None:
     app = WfpApp(source)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
@@ -310,8 +310,26 @@ async def test_change_while_running_applies_at_the_cursor(source: Source) -> Non
         server_file = app.host_policies["server"].path
         assert server_file is not None
         replace_save(server_file, SERVER_POLICY_BLOCK)
+        # the one rule: a save re-runs from the start, wherever the cursor is
         await until(pilot, lambda: accept_block(app))
         await pilot.pause()
+        assert not [r for r in app.records() if isinstance(r, PolicyRecord)]
+        first_block = accept_block(app)[0]
+        assert first_block.t < cursor_t  # the first connection is blocked too: from the start
+        assert "policy saved: re-ran from the start" in status(app)
+        assert app.view is not None and app.view.flip_count > 0
+        assert f"{app.view.flip_count} verdict" in status(app)
+        # `a`: the same change applied at the cursor instead; live flows reauthorize
+        # (the cursor on the last event at or before the old cursor's time)
+        timeline(app).move_to(timeline(app).row_of(max(
+            i for i, r in enumerate(app.records()) if getattr(r, "t", 1e9) <= cursor_t)))
+        await pilot.pause()
+        at = app.records()[timeline(app).current_index or 0]
+        seq, cursor_t = getattr(at, "seq", None), getattr(at, "t", -1.0)
+        await pilot.press("a")
+        await until(pilot, lambda: any(isinstance(r, PolicyRecord) for r in app.records()))
+        await pilot.pause()
+        assert f"applied at event #{seq}: live flows reauthorize" in status(app)
         new = app.records()
         changes = [r for r in new if isinstance(r, PolicyRecord)]
         assert len(changes) == 1 and changes[0].host == "server" and "no-web" in changes[0].added

@@ -200,3 +200,47 @@ async def test_wfpdiag_capture_opens_on_its_own_filters(tmp_path: Path) -> None:
         assert "ALE_AUTH_CONNECT_V6" in line and "✖ block   ✖ block   = agree" in line
         assert (tmp_path / "wfpdiag-case-2.policy.toml").exists()
         assert "wfpdiag-case-2.policy.toml" in status(app)
+
+
+async def test_a_recording_imported_from_a_capture_shows_the_same_lines(tmp_path: Path) -> None:
+    capture, policy = copy(tmp_path, "netevents-case-7-8.xml", "filters-case-7-8.xml")
+    out = tmp_path / "c.wfpr"
+    assert cli_main(["import", str(capture), "--policy", str(policy), "-o", str(out)]) == 0
+    app = WfpApp(Backend().open(out), watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await until(pilot, lambda: app.view is not None and app.view.is_capture)
+        await pilot.pause()
+        drop, allow = lines(app)
+        assert "✖ block   ✖ block   = agree" in drop and "✔ permit  ✔ permit  = agree" in allow
+        assert "Verdict    = agree" in app.main.query_one(Inspector).plain
+
+
+async def test_an_unknown_simulated_action_reads_question_mark_and_names_the_field(tmp_path: Path) -> None:
+    """A block on IP_LOCAL_INTERFACE (no capture carries it) above the permit: the allowed
+    event's simulated action is unknown; the dropped one stays a block whose filter is unknown."""
+    capture, policy = copy(tmp_path, "netevents-case-7-8.xml", "filters-case-7-8.xml")
+    Backend().open(capture, policy)
+    mine = tmp_path / "mine.toml"
+    mine.write_text((tmp_path / "filters-case-7-8.policy.toml").read_text(encoding="utf-8") + """
+[[filter]]
+key = "block-vpn-interface"
+layer = "ALE_AUTH_CONNECT_V4"
+sublayer = "MPSSVC_WSH"
+effective_weight = "0x0000007000000000"
+action = "block"
+condition = [ { field = "IP_LOCAL_INTERFACE", match = "equal", value = 42 } ]
+""", encoding="utf-8")
+    app = WfpApp(Backend().open(capture, mine), watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        drop, allow = lines(app)
+        assert drop.startswith("?") and "✖ block   ✖ block   ? UNKNOWN" in drop
+        assert allow.startswith("?") and "✔ permit  ? unknown ? UNKNOWN" in allow
+        assert "unknown: IP_LOCAL_INTERFACE" in allow
+        await pilot.press("down")
+        await pilot.pause()
+        text = app.main.query_one(Inspector).plain
+        assert "Simulated  ? unknown" in text
+        assert "Unknown    IP_LOCAL_INTERFACE — not in the evidence" in text
+        assert "(the world where unknown conditions do not match)" in text

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.tui.conftest import SERVER_POLICY_BLOCK, make_source
 from wfptui.core.trace import ClassifyRecord, PolicyRecord
@@ -111,3 +113,65 @@ def test_sublayer_changes_need_a_full_rerun() -> None:
     old = parse_policy("", "a.toml")
     new = parse_policy('[[sublayer]]\nkey = "x"\nweight = 1\n', "a.toml")
     assert policy_change_step("h", 0.0, old, new, 1) is None
+
+
+def test_field_queries(view: RunView) -> None:
+    """Issue 16 item 5: FIELD=VALUE, port:, addresses and CIDRs, app:, user:."""
+    classify = [i for i, r in enumerate(view.records) if isinstance(r, ClassifyRecord)]
+
+    def rows(text: str) -> list[int]:
+        return filter_indexes(view.records, parse_query(text, view.hosts), set())
+
+    def fields(i: int) -> dict[str, object]:
+        r = view.records[i]
+        assert isinstance(r, ClassifyRecord)
+        return r.fields
+
+    port80 = rows("IP_LOCAL_PORT=80")
+    assert port80 and all(fields(i).get("IP_LOCAL_PORT") == 80 for i in port80)
+    assert rows("FWPM_CONDITION_IP_LOCAL_PORT=0x50") == port80  # WFP spelling, hex
+    assert rows("ip_local_port=80") == port80
+    either = rows("port:80")
+    assert set(port80) <= set(either)
+    assert all(80 in (fields(i).get("IP_LOCAL_PORT"), fields(i).get("IP_REMOTE_PORT")) for i in either)
+    assert rows("port:1") == []
+    tcp = rows("IP_PROTOCOL=tcp")
+    assert tcp and tcp == rows("IP_PROTOCOL=6")
+    assert rows("IP_LOCAL_PORT=80 IP_LOCAL_PORT=1") == port80  # same field: alternatives
+    assert rows("IP_LOCAL_PORT=80 -IP_LOCAL_PORT=80") == []  # different: all must hold
+    addr = rows("10.0.0.2")
+    assert addr and all("10.0.0.2" in (fields(i).get("IP_LOCAL_ADDRESS"), fields(i).get("IP_REMOTE_ADDRESS"))
+                        for i in addr)
+    assert set(addr) <= set(rows("10.0.0.0/8")) and rows("192.168.0.0/16") == []
+    assert rows("IP_REMOTE_ADDRESS=10.0.0.0/24") and rows("fe80::/10") == []
+    web = rows("app:WEB.EXE")
+    assert web and all("web.exe" in str(fields(i)["ALE_APP_ID"]) for i in web)
+    user = rows("user:S-1-5-21-1000-1000-1000-1001")
+    assert user and all(fields(i)["ALE_USER_ID"] == "S-1-5-21-1000-1000-1000-1001" for i in user)
+    assert rows("user:S-1-5-18") == []
+    blocked80 = rows("port:80 verdict:block filter:no-web")
+    assert blocked80 and all(i in either for i in blocked80)
+    assert set(rows("-10.0.0.2")) == set(range(len(view.records))) - set(addr)
+    assert set(classify) >= set(either)
+
+
+def test_field_query_errors() -> None:
+    with pytest.raises(QueryError) as err:
+        parse_query("host:a IP_LOCAL_PROT=80")
+    assert err.value.col == 8 and "IP_LOCAL_PROT" in str(err.value)
+    with pytest.raises(QueryError):
+        parse_query("IP_LOCAL_PORT=")
+    with pytest.raises(QueryError):
+        parse_query("port:http")
+    assert parse_query("2001:db8::/32").terms[0].key == "addr"
+
+
+@given(st.text(alphabet=st.sampled_from("ab:=-./ 019fAPORT_LOCAL:IP"), max_size=40))
+def test_parse_query_never_crashes(text: str) -> None:
+    """Any text either parses or raises QueryError with a column inside it."""
+    try:
+        q = parse_query(text)
+    except QueryError as err:
+        assert 1 <= err.col <= len(text)
+    else:
+        filter_indexes([], q, set())

@@ -116,3 +116,15 @@ def test_capture_open(snap_compare: Any, tmp_path: Path, monkeypatch: Any) -> No
     source = Backend().open(Path("netevents-case-7-8.xml"), Path("filters-case-7-8.xml"))
     app = WfpApp(source, watch=False)
     assert snap_compare(app, terminal_size=(160, 45), run_before=run_before)
+
+
+def test_main_screen_at_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    """Issue 16: at 80×24 the timeline keeps verdict and filter, names shorten by the table."""
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = await _ready(pilot)
+        app.main.timeline.move_to(_index(app, lambda r: isinstance(r, ClassifyRecord)
+                                         and r.layer == "ALE_AUTH_RECV_ACCEPT_V4" and r.filter))
+        await pilot.pause()
+
+    app = WfpApp(make_source(tmp_path), watch=False)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_packet(args: argparse.Namespace) -> int:
     from wfptui.core.arbitration import UnknownSublayerError, compile_policy
-    from wfptui.core.explain import explain_json, explain_text
+    from wfptui.core.explain import explain_json, explain_text, near_misses
     from wfptui.core.fields import UnknownNameError
     from wfptui.core.layers import get_layer
     from wfptui.io.errors import InputError
@@ -162,14 +162,18 @@ def run_packet(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _error(f"{args.policy}: cannot read the policy: {exc.strerror or exc}")
     try:
-        result = compile_policy(policy).classify(layer, values)
+        compiled = compile_policy(policy)
+        result = compiled.classify(layer, values)
     except UnknownSublayerError as exc:  # the loader normally reports this itself
         where = str(exc.filter.loc) if exc.filter.loc else str(args.policy)
         print(f"{where}: {exc}", file=sys.stderr)
         return 2
+    near = near_misses(policy, layer, values, compiled.ored)  # issue 16 item 6
     if args.format == "json":
-        json.dump(explain_json(result, values), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        from wfptui.io.jsonout import document, needs_ascii
+
+        sys.stdout.write(json.dumps(document("wfptui-explain", explain_json(result, values, near)),
+                                    ensure_ascii=needs_ascii(sys.stdout), indent=2) + "\n")
     else:
-        sys.stdout.write(explain_text(result, values))
+        sys.stdout.write(explain_text(result, values, near))
     return 0

@@ -43,7 +43,7 @@ def load(path: str) -> Policy:
     from wfptui.io.errors import Diagnostic, InputError
     from wfptui.io.netsh_xml import import_netsh, parse_netsh
     from wfptui.io.policy_file import load_policy, parse_policy
-    from wfptui.io.stdio import STDIN_NAME, STDIO, read_input
+    from wfptui.io.stdio import STDIN_NAME, STDIO, open_regular, read_input
 
     if path == STDIO:
         data = read_input(path, "policy")
@@ -51,7 +51,7 @@ def load(path: str) -> Policy:
     else:
         name = path
         try:
-            with open(path, "rb") as fh:
+            with open_regular(path, "policy") as fh:  # never blocks on a FIFO
                 head = fh.read(512)
         except OSError as exc:
             raise InputError([Diagnostic(path, 0, 0, f"cannot read: {exc.strerror or exc}")]) from None

@@ -60,12 +60,14 @@ _MSGPACK_MAP_FIRST = frozenset([*range(0x80, 0x90), 0xDE, 0xDF])
 
 def _refuse_recording(path: str) -> None:
     """A recording given to ``run`` is a clear error that points at ``replay``."""
+    from wfptui.io.stdio import open_regular
+
     if path == "-":
         return
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, "scenario file") as fh:  # never blocks on a FIFO
             first = fh.read(1)
-    except OSError:
+    except (OSError, InputError):
         return  # the loader reports it
     if path.lower().endswith(".wfpr") or (first and first[0] in _MSGPACK_MAP_FIRST):
         raise InputError([Diagnostic(path, 0, 0, f"this is a recording, not a scenario: replay it with "

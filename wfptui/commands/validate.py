@@ -90,10 +90,10 @@ def _validate_policy(path: str, text: str) -> str:
 
 def validate(path: str) -> str:
     """Check ``path``; the summary for a clean file, InputError otherwise."""
-    from wfptui.io.stdio import STDIO, display_name
+    from wfptui.io.stdio import display_name, is_stdin
 
     data = _read(path)
-    base = Path(".") if path == STDIO else Path(path).parent
+    base = Path(".") if is_stdin(path) else Path(path).parent
     path = display_name(path)
     if _is_recording(path, data):
         return _validate_recording(path, data)

@@ -14,10 +14,13 @@ classify themselves, so what is explained is exactly what the engine decided.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from wfptui.core.match import condition_matches
+from wfptui.core.arbitration import filter_order, sublayer_order
+from wfptui.core.layers import Layer, get_layer
+from wfptui.core.match import condition_groups, condition_matches
 from wfptui.core.model import (
     BLOCK,
     EMPTY,
@@ -27,12 +30,82 @@ from wfptui.core.model import (
     Condition,
     Filter,
     FilterEval,
+    FilterFlag,
+    MatchType,
+    Policy,
     SublayerResult,
     Value,
 )
 from wfptui.core.values import format_value, json_value
 
-__all__ = ["explain_json", "explain_text", "final_sentence"]
+__all__ = ["NEAR_MISS_LIMIT", "NearMiss", "explain_json", "explain_text", "final_sentence", "near_miss_lines",
+           "near_misses"]
+
+#: How many near misses the text renderings (explain text, the inspector) show.
+NEAR_MISS_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A filter at the layer that failed on exactly one field (issue 16 item 6).
+
+    ``wants`` is what the filter's condition group on ``field`` accepts (its conditions
+    ORed, as text); ``got`` is the packet's value of that field, as text.
+    """
+
+    filter: Filter
+    sublayer: str
+    field: str
+    wants: str
+    got: str
+
+    def text(self) -> str:
+        """``allow-web: IP_LOCAL_PORT is 81, filter wants 80``."""
+        return f"{self.filter.key}: {self.field} is {self.got}, filter wants {self.wants}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"filter": self.filter.key, "sublayer": self.sublayer, "field": self.field,
+                "wants": self.wants, "got": self.got}
+
+
+def _wants(c: Condition) -> str:
+    value = _fmt(c.value, c.dtype, c.field)
+    return value if c.match == MatchType.FWP_MATCH_EQUAL else f"{c.match.short} {value}"
+
+
+def near_misses(policy: Policy, layer: Layer | str, values: Mapping[str, Value],
+                ored: bool = True) -> list[NearMiss]:
+    """The enabled filters at ``layer`` that did not match ``values`` because of exactly one
+    condition group (``core.match.condition_groups`` with the classifier's ``ored`` rule, so a
+    group of ORed conditions on one field counts as one field), in evaluation order:
+    sublayer weight descending, then filter weight descending (``core.arbitration``)."""
+    lay = get_layer(layer) if isinstance(layer, str) else layer
+    found: list[tuple[tuple[int, str], tuple[int, int, str], NearMiss]] = []
+    for f in policy.filters:
+        if f.layer != lay.name or f.flags & FilterFlag.DISABLED:
+            continue
+        failed = [(fld, conds) for fld, conds in condition_groups(f.conditions, ored)
+                  if not any(condition_matches(c, values.get(fld, EMPTY)) for c in conds)]
+        if len(failed) != 1:
+            continue
+        fld, conds = failed[0]
+        got = values.get(fld, EMPTY)
+        field = lay.field(fld)
+        got_text = "FWP_EMPTY" if got is EMPTY else _fmt(got, field.dtype if field is not None else None, fld)
+        sl = policy.sublayers.get(f.sublayer)
+        order = sublayer_order(sl) if sl is not None else (0, f.sublayer)
+        found.append((order, filter_order(f),
+                      NearMiss(f, f.sublayer, fld, " or ".join(_wants(c) for c in conds), got_text)))
+    found.sort(key=lambda t: (t[0], t[1]))
+    return [t[2] for t in found]
+
+
+def near_miss_lines(near: Sequence[NearMiss], limit: int = NEAR_MISS_LIMIT) -> list[str]:
+    """One line per near miss (at most ``limit``), then how many more there are."""
+    lines = [f"{n.text()}  [sublayer '{n.sublayer}']" for n in near[:limit]]
+    if len(near) > limit:
+        lines.append(f"... and {len(near) - limit} more")
+    return lines
 
 
 
@@ -163,8 +236,10 @@ def model_note(layer_name: str) -> str | None:
     return _MODEL_NOTES.get(base[:-3] if base.endswith(("_V4", "_V6")) else base)
 
 
-def explain_text(result: ClassifyResult, values: Mapping[str, Value]) -> str:
-    """The packet-tracer text (module docstring)."""
+def explain_text(result: ClassifyResult, values: Mapping[str, Value],
+                 near: Sequence[NearMiss] | None = None) -> str:
+    """The packet-tracer text (module docstring); with ``near`` (:func:`near_misses`), a
+    "Near misses" section just before the final sentence."""
     lay = result.layer
     out = [f"Layer: {lay.name} (layer id {lay.layer_id})", "Values classified:"]
     if values:
@@ -201,6 +276,10 @@ def explain_text(result: ClassifyResult, values: Mapping[str, Value]) -> str:
         out.append("")
         out.append("Terminating filters: " + ", ".join(
             f"{t.filter} ({t.sublayer}, {t.action}{', hard' if t.hard else ''})" for t in result.terminating))
+    if near is not None:  # before the final sentence, which stays the last line
+        out.append("")
+        out.append("Near misses (filters at this layer that failed on exactly one field):")
+        out += [f"  {line}" for line in near_miss_lines(near)] or ["  none"]
     out.append("")
     out.append(final_sentence(result))
     return "\n".join(out) + "\n"
@@ -228,8 +307,10 @@ def _filter_json(fe: FilterEval, values: Mapping[str, Value]) -> dict[str, Any]:
     }
 
 
-def explain_json(result: ClassifyResult, values: Mapping[str, Value]) -> dict[str, Any]:
-    """The same explanation as a JSON-able dict (``action``/``filter`` as in the trace, spec §5)."""
+def explain_json(result: ClassifyResult, values: Mapping[str, Value],
+                 near: Sequence[NearMiss] | None = None) -> dict[str, Any]:
+    """The same explanation as a JSON-able dict (``action``/``filter`` as in the trace, spec §5);
+    with ``near``, every near miss as ``near_misses`` (not capped: a machine reads it)."""
     walk = _Walk()
     sublayers = []
     for sr in result.sublayers:
@@ -264,4 +345,5 @@ def explain_json(result: ClassifyResult, values: Mapping[str, Value]) -> dict[st
             for t in result.terminating
         ],
         "explanation": final_sentence(result),
+        **({"near_misses": [n.to_json() for n in near]} if near is not None else {}),
     }

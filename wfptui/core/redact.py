@@ -32,11 +32,22 @@ recording replays to the redacted trace (``replay --check`` passes):
   name and ``extra`` text as everywhere else, and the machine name (``System/Computer``)
   → ``computer1`` ...; WFP's own names (layers, sublayers, types) are not personal.
 * **Host names** → ``host1``, ``host2`` ... in scenario order: in host fields, ``to =
-  "server:80"``, and as whole words in free text (stack details, messages, filter names).
+  "server:80"``, and wherever else they appear bounded by a non-alphanumeric character
+  (socket names ``client-sock``, keys, free text); case-sensitive, so WFP's upper-case names
+  stay. Values of enumeration keys (``do``, ``layer``, ``windows`` ...) are never touched.
+* **Any spelling**: IPv4 with leading zeros or with ``-``/``_`` inside identifiers
+  (``allow-10-0-0-5`` → ``allow-192-0-2-1``), IPv6 in any case or expansion; SIDs in any case,
+  Azure AD SIDs ``S-1-12-1-a-b-c-d`` → ``S-1-12-1-1-1-1-N``; UNC (``\\\\server\\share``),
+  ``//server/share``, ``C:/x`` and paths inside free text; a user name seen in
+  ``C:\\Users\\NAME`` is replaced (by its path stand-in) wherever else it appears.
+* **Policies**: filter, sublayer and callout keys and names, descriptions and condition
+  values (built-in sublayers and callouts keep theirs).
+* The **trace is not rewritten** here: ``wfptui redact`` regenerates it by replaying the
+  redacted inputs (commands/redact.py), since the engine's own text may quote host names.
 
 Limits (documented in docs/recording-format.md): a mask containing both kept and moved
-addresses (e.g. ``0.0.0.0/1``) cannot be preserved and is refused; paths inside free
-text are not recognized; MAC addresses are not changed.
+addresses (e.g. ``0.0.0.0/1``) cannot be preserved and is refused; IPv6 addresses spelled
+with ``-`` inside identifiers are not recognized; MAC addresses are not changed.
 
 Pure: standard library and ``wfptui.core`` only, no I/O; mypy --strict.
 """
@@ -65,14 +76,29 @@ DEFAULT_KEEP_SIDS = frozenset({DEFAULT_USER_SID})
 #: App paths that are not personal: the apps the engine uses when a step names none.
 DEFAULT_KEEP_PATHS = frozenset({DEFAULT_APP.path, PING_APP.path})
 
-_PKG_RE = re.compile(r"S-1-15-2-(\d+(?:-\d+){6})(?![\d-])")
+_PKG_RE = re.compile(r"S-1-15-2-(\d+(?:-\d+){6})(?![\d-])", re.IGNORECASE)
 #: ``extra`` keys of a captured event whose value is a machine name.
 _MACHINE_KEYS = ("Computer", "WorkstationName")
-_SID_RE = re.compile(r"S-1-5-21-(\d+)-(\d+)-(\d+)(?:-(\d+))?(?![\d-])")
+_SID_RE = re.compile(r"S-1-5-21-(\d+)-(\d+)-(\d+)(?:-(\d+))?(?![\d-])", re.IGNORECASE)
+#: Azure AD (Entra ID) user and group SIDs: S-1-12-1- and four numbers.
+_AAD_RE = re.compile(r"S-1-12-1-(\d+-\d+-\d+-\d+)(?![\d-])", re.IGNORECASE)
+#: An IPv4 address spelled with ``-`` or ``_`` inside an identifier (``allow-10-0-0-5``); not
+#: next to another number of the same spelling (SIDs are numbers joined by dashes).
+_V4_ID_RE = re.compile(r"(?<![\d.])(?<!\d[-_])(?<![Ss]-)(\d{1,3})([-_])(\d{1,3})\2(\d{1,3})\2(\d{1,3})(?!\d|[-_.]\d)")
+#: A path inside free text: drive, UNC (``\\server\share``), ``\device\...`` or forward
+#: slashes (``//server/share``, ``C:/...``); components end at white space or a quote.
+_TEXT_PATH_RE = re.compile(r"(?<![\w\\/])(?P<vol>[A-Za-z]:(?=[\\/])|\\\\|//|\\device(?=\\))"
+                           r"(?P<rest>[\\/]?(?:%s(?: %s)*[\\/])*%s)" % ((r"[^\\/\s'\"<>|,;]+",) * 3),
+                           re.IGNORECASE)
+#: A user profile folder in a path: the user name is also replaced wherever else it appears.
+_USER_DIR_RE = re.compile(r"[\\/]Users[\\/]([^\\/\s'\"]+)", re.IGNORECASE)
 _V4_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w.])")
 #: An IPv6 candidate: a maximal run of hex digits, colons and dots with two colons or more,
 #: an optional /prefix; "addr:port" (as in "to fd00::1:49153") is split in ``_v6_parts``.
 _V6_RE = re.compile(r"(?<![\w:.])([0-9A-Fa-f]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)(?:/(\d{1,3}))?(?![\w:.])")
+#: A whole-string UNC or forward-slash path (``\\\\server\\share\\x``, ``//server/x``, ``C:/x``).
+_UNC_RE = re.compile(r"^(?P<vol>\\\\|//|[A-Za-z]:(?=/))(?P<rest>[^\\/].*)$")
+_ADDR_RE = re.compile(f"(?P<v6>{_V6_RE.pattern})|(?P<v4>{_V4_RE.pattern})")
 _PATH_RE = re.compile(r"^(?P<vol>[A-Za-z]:|\\device\\[^\\]+|\\\\\?\\[A-Za-z]:|%[A-Za-z_]+%)(?P<rest>(?:\\[^\\]+)+)$",
                       re.IGNORECASE)
 
@@ -84,8 +110,9 @@ _ADDRESS_FIELDS = frozenset({
 })
 #: JSON keys whose string values are host names.
 _HOST_KEYS = frozenset({"host", "hosts"})
-#: JSON keys whose string values are free text (host names replaced as whole words).
-_TEXT_KEYS = frozenset({"detail", "message", "name", "description"})
+#: JSON keys whose string values are WFP's or the engine's words (never host names).
+_ENUM_KEYS = frozenset({"do", "proto", "layer", "action", "packet", "op", "kind", "field", "match", "type",
+                        "format", "clock", "windows", "tunnel_type", "sublayer_type", "returns"})
 
 
 class RedactError(ValueError):
@@ -211,6 +238,8 @@ class AddressMap:
     def mask(self, addr: int, prefix: int) -> tuple[int, int]:
         prefix = max(0, min(prefix, self.bits))
         net = addr >> (self.bits - prefix) << (self.bits - prefix) if prefix else 0
+        if prefix == self.bits:  # a host mask (/32, /128) was laid out as a point
+            return self.addr(net), prefix
         got = self._mask_map.get((net, prefix))
         return got if got is not None else (net, prefix)
 
@@ -243,6 +272,14 @@ def _v6_parts(text: str, prefix: str | None) -> tuple[ipaddress.IPv6Address, str
     return None
 
 
+def _v4_int(text: str) -> int | None:
+    """A dotted IPv4 address in any spelling of its four numbers (leading zeros too)."""
+    parts = text.split(".")
+    if len(parts) != 4 or not all(p.isdigit() and int(p) <= 255 for p in parts):
+        return None
+    return int(ipaddress.IPv4Address(".".join(str(int(p)) for p in parts)))
+
+
 def _norm(path: str) -> str:
     try:
         return normalize_app_id(path)
@@ -273,6 +310,9 @@ class Redactor:
         self._napps = 0
         self._host_re: re.Pattern[str] | None = None
         self._packages: dict[str, int] = {}
+        self._aad: dict[str, int] = {}
+        self._users: set[str] = set()
+        self._user_re: re.Pattern[str] | None = None
         self._machines: dict[str, str] = {}
         self.built = False
 
@@ -282,15 +322,19 @@ class Redactor:
             self.hosts[name] = f"host{len(self.hosts) + 1}"
 
     def collect_text(self, s: str) -> None:
+        for m in _USER_DIR_RE.finditer(s):
+            if m.group(1).lower() not in ("public", "default", "all users"):
+                self._users.add(m.group(1).lower())
+        for m in _V4_ID_RE.finditer(s):
+            self._collect_v4(".".join(m.group(1, 3, 4, 5)), None)
         for m in _V4_RE.finditer(s):
             self._collect_v4(m.group(1), m.group(2))
         for m in _V6_RE.finditer(s):
             self._collect_v6(m.group(1), m.group(2))
 
     def _collect_v4(self, text: str, prefix: str | None) -> None:
-        try:
-            a = int(ipaddress.IPv4Address(text))
-        except ValueError:
+        a = _v4_int(text)
+        if a is None:
             return
         if prefix is None:
             self.v4.add_point(a)
@@ -348,7 +392,14 @@ class Redactor:
         self.v6.check()
         if self.hosts:
             names = sorted(self.hosts, key=len, reverse=True)
-            self._host_re = re.compile(r"(?<![\w.-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])")
+            # Also inside identifiers ("client-sock", "allow_server"): bounded by anything but a
+            # letter or digit. Case-sensitive, so WFP's upper-case names are never touched.
+            self._host_re = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(re.escape(n) for n in names)
+                                       + r")(?![A-Za-z0-9])")
+        if self._users:
+            self._user_re = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(
+                re.escape(n) for n in sorted(self._users, key=len, reverse=True)) + r")(?![A-Za-z0-9])",
+                re.IGNORECASE)
         self.built = True
 
     # ------------------------------------------------------------------ rewriting
@@ -356,15 +407,19 @@ class Redactor:
         return self.hosts.get(name, name)
 
     def sid(self, sid: str) -> str:
-        return _PKG_RE.sub(self._pkg_sub, _SID_RE.sub(self._sid_sub, sid))
+        return _AAD_RE.sub(self._aad_sub, _PKG_RE.sub(self._pkg_sub, _SID_RE.sub(self._sid_sub, sid)))
+
+    def _aad_sub(self, m: re.Match[str]) -> str:
+        k = self._aad.setdefault(m.group(1), len(self._aad) + 1)
+        return f"S-1-12-1-1-1-1-{k}"
 
     def _pkg_sub(self, m: re.Match[str]) -> str:
         k = self._packages.setdefault(m.group(1), len(self._packages) + 1)
         return f"S-1-15-2-1-1-1-1-1-1-{k}"
 
     def _sid_sub(self, m: re.Match[str]) -> str:
-        if m.group(0) in self.keep_sids:
-            return m.group(0)
+        if m.group(0).upper() in self.keep_sids:
+            return m.group(0).upper()
         dom = (m.group(1), m.group(2), m.group(3))
         k = self._domains.setdefault(dom, len(self._domains) + 1)
         out = f"S-1-5-21-1-2-{k + 2}"
@@ -378,14 +433,27 @@ class Redactor:
 
     def path(self, path: str) -> str:
         """An app path (DOS, NT device or env-var form) with every component replaced."""
-        m = _PATH_RE.match(path.strip())
+        m = _PATH_RE.match(path.strip()) or _UNC_RE.match(path.strip())
         if m is None or _norm(path) in self.keep_paths:
             return path
-        parts = m.group("rest").split("\\")[1:]
-        out = []
-        for i, part in enumerate(parts):
-            out.append(self._component(part, last=i == len(parts) - 1))
-        return m.group("vol") + "\\" + "\\".join(out)
+        return self._path_parts(m.group("vol"), m.group("rest"))
+
+    def _path_parts(self, vol: str, rest: str) -> str:
+        """``vol`` kept (a UNC or ``//`` prefix's server is a component), each part of ``rest`` replaced."""
+        pieces = re.split(r"([\\/])", rest)  # separators kept as they were
+        names = [i for i, p in enumerate(pieces) if p and p not in "\\/"]
+        for n, i in enumerate(names):
+            pieces[i] = self._component(pieces[i], last=n == len(names) - 1)
+        return vol + "".join(pieces)
+
+    def _text_path_sub(self, m: re.Match[str]) -> str:
+        if _norm(m.group(0)) in self.keep_paths:
+            return m.group(0)
+        vol = m.group("vol")
+        if vol.lower() == "\\device":  # \device\harddiskvolume3\...: the volume stays
+            dev, _, rest = m.group("rest").lstrip("\\/").partition("\\")
+            return f"{vol}\\{dev}" + (self._path_parts("\\", rest) if rest else "")
+        return self._path_parts(vol, m.group("rest"))
 
     def _component(self, part: str, last: bool) -> str:
         key = part.lower()
@@ -401,10 +469,22 @@ class Redactor:
             self._components[key] = got
         return got
 
+    def _addr_sub(self, m: re.Match[str]) -> str:
+        if m.group("v6") is not None:
+            m6 = _V6_RE.fullmatch(m.group(0))
+            return self._v6_sub(m6) if m6 is not None else m.group(0)
+        m4 = _V4_RE.fullmatch(m.group(0))
+        return self._v4_sub(m4) if m4 is not None else m.group(0)
+
+    def _v4_id_sub(self, m: re.Match[str]) -> str:
+        a = _v4_int(".".join(m.group(1, 3, 4, 5)))
+        if a is None:
+            return m.group(0)
+        return str(ipaddress.IPv4Address(self.v4.addr(a))).replace(".", m.group(2))
+
     def _v4_sub(self, m: re.Match[str]) -> str:
-        try:
-            a = int(ipaddress.IPv4Address(m.group(1)))
-        except ValueError:
+        a = _v4_int(m.group(1))
+        if a is None:
             return m.group(0)
         if m.group(2) is None:
             return str(ipaddress.IPv4Address(self.v4.addr(a)))
@@ -430,12 +510,14 @@ class Redactor:
         p = self.path(s)
         if p != s:
             return p
-        s = _SID_RE.sub(self._sid_sub, s)
-        s = _PKG_RE.sub(self._pkg_sub, s)
-        s = _V6_RE.sub(self._v6_sub, s)
-        s = _V4_RE.sub(self._v4_sub, s)
+        s = _TEXT_PATH_RE.sub(self._text_path_sub, s)
+        s = self.sid(s)
+        s = _ADDR_RE.sub(self._addr_sub, s)  # one pass: a stand-in is never rewritten again
+        s = _V4_ID_RE.sub(self._v4_id_sub, s)
         if hosts and self._host_re is not None:
             s = self._host_re.sub(lambda m: self.hosts[m.group(1)], s)
+        if self._user_re is not None:  # a user name (from C:\Users\NAME) outside a path: its path stand-in
+            s = self._user_re.sub(lambda m: self._component(m.group(1), last=False), s)
         return s
 
     def json(self, obj: Any, key: str | None = None) -> Any:
@@ -449,7 +531,7 @@ class Redactor:
                 host, sep, port = obj.rpartition(":")
                 if sep and host in self.hosts:
                     return f"{self.hosts[host]}:{port}"
-            return self.text(obj, hosts=key in _TEXT_KEYS)
+            return self.text(obj, hosts=key not in _ENUM_KEYS)
         if isinstance(obj, Mapping):
             return {k: self.json(v, k) for k, v in obj.items()}
         if isinstance(obj, list):
@@ -500,14 +582,27 @@ class Redactor:
         return out
 
     def policy(self, policy: Policy) -> Policy:
-        """A policy with addresses, app ids, SIDs (and text) in filters rewritten."""
+        """A policy with keys, names, descriptions and conditions (addresses, app ids, SIDs) rewritten.
+
+        Built-in sublayers and callouts (WFP's own) keep their keys and names.
+        """
         filters = tuple(self.filter(f) for f in policy.filters)
-        return replace(policy, filters=filters, source=None)
+        sublayers = {self.key(k): v if v.builtin else replace(v, key=self.key(v.key), name=self.key(v.name))
+                     for k, v in policy.sublayers.items()}
+        callouts = {self.key(k): v if v.builtin else replace(v, key=self.key(v.key), name=self.key(v.name))
+                    for k, v in policy.callouts.items()}
+        return replace(policy, filters=filters, sublayers=sublayers, callouts=callouts, source=None)
+
+    def key(self, s: str) -> str:
+        """A key or name: addresses (in any spelling), SIDs, paths and host names in it rewritten."""
+        return self.text(s, hosts=True)
 
     def filter(self, f: Filter) -> Filter:
         conds = tuple(replace(c, value=self._value(c, c.value)) for c in f.conditions)
-        return replace(f, conditions=conds, name=self.text(f.name, hosts=True),
-                       description=self.text(f.description, hosts=True))
+        return replace(f, conditions=conds, key=self.key(f.key), name=self.key(f.name),
+                       description=self.key(f.description), sublayer=self.key(f.sublayer),
+                       provider=None if f.provider is None else self.key(f.provider),
+                       callout=None if f.callout is None else self.key(f.callout))
 
     def _value(self, c: Condition, v: Value) -> Value:
         if isinstance(v, AddrMask):
@@ -521,7 +616,7 @@ class Redactor:
                 return self.v4.addr(v)
             return self.v6.addr(v)
         if isinstance(v, str):
-            return self.text(v)
+            return self.text(v, hosts=True)
         if isinstance(v, Token):
             return Token(self.sid(v.user), frozenset(self.sid(g) for g in v.groups))
         if isinstance(v, SecurityDescriptor):

@@ -12,8 +12,12 @@ How: the data goes to a temporary file *in the same folder* (so the final rename
 never crosses a file system), which is flushed and ``fsync``-ed, then
 ``os.replace``-d over the target (atomic on POSIX and on Windows/NTFS), then the folder
 is ``fsync``-ed so the rename itself survives a power cut. The temporary file is named
-``.<name>.<random>.tmp`` and is removed if anything fails before the rename. The
-target's permission bits are kept when it already exists.
+``.<name>.wfptui-<pid>.<random>.tmp`` and is removed if anything fails before the rename.
+The target's permission bits are kept when it already exists.
+
+A save that was killed leaves its temporary file behind; the next save to the same folder
+removes such orphans: names of that pattern older than :data:`ORPHAN_AGE` seconds whose
+writer process no longer exists (issue 12).
 
 Watchers (the TUI's live reload) see one create/move event for the target and never a
 half-written file.
@@ -23,15 +27,60 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_writer", "fsync_dir"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_writer", "fsync_dir", "remove_orphans"]
 
 PathLike = str | os.PathLike[str]
+
+
+#: A temporary file older than this (seconds) whose writer is gone is an orphan.
+ORPHAN_AGE = 3600.0
+_TMP_RE = re.compile(r"^\..+\.wfptui-(\d+)\.[^.]+\.tmp$")
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (unsure → True, so nothing is removed wrongly)."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def remove_orphans(folder: PathLike, now: float | None = None) -> list[str]:
+    """Remove orphaned temporary files of killed saves in ``folder``; the names removed."""
+    removed: list[str] = []
+    t = time.time() if now is None else now
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for e in entries:
+        m = _TMP_RE.match(e.name)
+        if m is None:
+            continue
+        try:
+            st = e.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode) or t - st.st_mtime < ORPHAN_AGE or _pid_alive(int(m.group(1))):
+                continue
+            os.unlink(e.path)
+            removed.append(e.name)
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+    return removed
 
 
 def fsync_dir(folder: PathLike) -> None:
@@ -62,7 +111,8 @@ def atomic_writer(path: PathLike) -> Iterator[BinaryIO]:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
         mode = None
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    remove_orphans(folder)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.wfptui-{os.getpid()}.", suffix=".tmp", dir=folder)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:

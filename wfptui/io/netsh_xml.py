@@ -68,6 +68,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import sys
 import xml.parsers.expat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -112,6 +113,11 @@ __all__ = [
 
 #: Files larger than this are refused before they are read.
 MAX_BYTES = 256 * 1024 * 1024
+#: At most one element per this many bytes of input (plus :data:`_ELEMENT_SLACK`), so the
+#: parsed tree stays within ~10x the file (measured: ~9.5x for `<a/>` runs; real dumps have
+#: one element per ~43 bytes).
+BYTES_PER_ELEMENT = 30
+_ELEMENT_SLACK = 4096
 #: Deepest element nesting accepted (real dumps nest 9 deep).
 MAX_DEPTH = 64
 #: Bytes handed to expat per call (progress granularity).
@@ -164,9 +170,12 @@ class XmlRefused(Exception):
 class _TreeBuilder:
     """Expat handlers that build :class:`XmlNode` trees and refuse DTDs and entities."""
 
-    def __init__(self, parser: Any, line_offset: int = 0) -> None:
+    def __init__(self, parser: Any, line_offset: int = 0, max_elements: int | None = None) -> None:
         self.p = parser
         self.line_offset = line_offset
+        # Bounds memory: a node costs ~240 bytes, so millions of `<a/>` (4 bytes each) would
+        # take ~60x the file; real netsh dumps have one element per ~43 bytes (issue 12).
+        self.budget = max_elements if max_elements is not None else 1 << 62
         self.stack: list[XmlNode] = []
         self.roots: list[XmlNode] = []
         parser.buffer_text = True
@@ -182,8 +191,14 @@ class _TreeBuilder:
         stack = self.stack
         if len(stack) >= MAX_DEPTH:
             raise XmlRefused(f"elements nested deeper than {MAX_DEPTH} levels: refused", *self._where())
+        self.budget -= 1 + 4 * len(attrs)  # an attribute costs about as much as a few elements
+        if self.budget < 0:
+            raise XmlRefused(
+                f"more than one element per {BYTES_PER_ELEMENT} bytes: refused (netsh output has "
+                "far fewer; this bounds memory)", *self._where())
         p = self.p
-        node = XmlNode(tag, p.CurrentLineNumber + self.line_offset, p.CurrentColumnNumber + 1, attrs)
+        # Interned: the few tag names repeat in every element (saves ~50 bytes a node).
+        node = XmlNode(sys.intern(tag), p.CurrentLineNumber + self.line_offset, p.CurrentColumnNumber + 1, attrs)
         if stack:
             stack[-1].children.append(node)
         else:
@@ -278,7 +293,7 @@ def read_xml(
             Diagnostic(filename, 0, 0, f"file is {len(data)} bytes; files over {MAX_BYTES} bytes are refused")
         )
     p = xml.parsers.expat.ParserCreate()
-    builder = _TreeBuilder(p)
+    builder = _TreeBuilder(p, max_elements=len(data) // BYTES_PER_ELEMENT + _ELEMENT_SLACK)
     junk_at = _parse_chunks(builder, data, 0, filename, progress)
     if not builder.roots:
         raise InputError(Diagnostic(filename, 1, 1, "no XML element found"))
@@ -293,7 +308,7 @@ def read_xml(
                 Diagnostic(filename, line, col, f"malformed XML: junk after the <{root.tag}> root element")
             )
         p2 = xml.parsers.expat.ParserCreate(encoding="utf-8")
-        b2 = _TreeBuilder(p2, line_offset=line - 1)
+        b2 = _TreeBuilder(p2, line_offset=line - 1, max_elements=max(builder.budget, 0))
         junk_at = _parse_chunks(b2, data, rest_start, filename, progress)
         for extra in b2.roots:
             if extra.tag != "firewallState":
@@ -490,6 +505,11 @@ class _Unsupported(Exception):
 
 def _parse_int(node: XmlNode, text: str, bits: int, signed: bool = False) -> int:
     t = text.strip()
+    if len(t.lstrip("+-").lower().removeprefix("0x").lstrip("0")) > 24:
+        # Longer than any 64-bit value in any base: refused before int() (quadratic, and
+        # Python's 4300-digit limit would give a confusing message).
+        raise _Bad(node, f"<{node.tag}>: a number of {len(t)} characters is out of range for a "
+                         f"{bits}-bit integer")
     try:
         if t.lower().startswith(("0x", "-0x")):
             v = int(t, 16)
@@ -1327,6 +1347,10 @@ def import_tree(
     imp = _Importer(filename)
     kind, items = imp.run(root, trailing)
     filters: list[Filter] = []
+    # filterId -> line of its first filter: WFP ids are unique, and the policy loader refuses a
+    # repeated one, so a repeated id (a hand-edited or concatenated dump) keeps the first filter
+    # and warns naming both, rather than writing a file `validate` rejects (issue 12).
+    first_line: dict[int, int] = {}
     half = progress.total - progress.done if progress is not None else 0
     for i, (it, section_layer) in enumerate(items):
         if progress is not None and i % 32 == 0:
@@ -1343,7 +1367,15 @@ def import_tree(
         except (ValueError, KeyError, IndexError) as e:  # a value no reader above anticipated
             imp.error(it, f"cannot read this filter: {e}")
             continue
+        if f is not None and f.filter_id and f.filter_id in first_line:
+            msg = (f"filter {f.key}: filterId {f.filter_id} repeats the filter at line "
+                   f"{first_line[f.filter_id]}; this one is not imported")
+            imp.warn(it, msg)
+            imp.dropped.append((f"line {it.line}", msg))
+            continue
         if f is not None:
+            if f.filter_id:
+                first_line[f.filter_id] = it.line
             filters.append(f)
     if progress is not None:
         progress.update(progress.total)
@@ -1363,8 +1395,10 @@ def import_netsh(path: str | os.PathLike[str], progress: bool | None = None) -> 
         raise InputError(
             Diagnostic(name, 0, 0, f"file is {size} bytes; files over {MAX_BYTES} bytes are refused")
         )
+    from wfptui.io.stdio import open_regular  # a FIFO or /dev/zero must not hang (issue 12)
+
     try:
-        with open(name, "rb") as fh:
+        with open_regular(name, "netsh XML") as fh:
             data = fh.read(MAX_BYTES + 1)
     except OSError as e:
         raise InputError(Diagnostic(name, 0, 0, f"cannot read: {e.strerror or e}")) from None

@@ -1019,19 +1019,21 @@ _DECODE_ERRORS = (ValueError, TypeError, IndexError, KeyError, UnicodeDecodeErro
                   RecursionError, msgpack.UnpackException, OverflowError)
 
 
+#: The largest recording read (about 100 M classifications at the compact encoding).
+MAX_RECORDING_BYTES = 2 * 1024 * 1024 * 1024
+
+
 def read_recording(path: str | os.PathLike[str]) -> Recording:
     """Read a ``.wfpr`` file. Raises :class:`RecordingError` (exit 2 in the CLI) on any problem."""
-    name = str(path)
-    if name == "-":  # standard input (spec §8)
-        import sys
+    from wfptui.io.stdio import is_stdin, read_input
 
-        return decode_recording(sys.stdin.buffer.read(), "<stdin>")
+    name = str(path)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise RecordingError(f"cannot read: {exc.strerror or exc}", name) from None
-    return decode_recording(data, name)
+        # Regular files only, capped: /dev/zero or a FIFO must not hang a command (spec §8).
+        data = read_input(name, "recording", limit=MAX_RECORDING_BYTES)
+    except InputError as exc:
+        raise RecordingError(exc.diagnostics[0].message, name) from None
+    return decode_recording(data, "<stdin>" if is_stdin(name) else name)
 
 
 def decode_recording(data: bytes, name: str = "<recording>") -> Recording:

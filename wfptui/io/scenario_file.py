@@ -55,7 +55,7 @@ from wfptui.core.scenario import (
     empty_policy,
 )
 from wfptui.core.stack import is_loopback_address, resolve_target
-from wfptui.core.values import parse_address
+from wfptui.core.values import ValueParseError, normalize_app_id, parse_address
 from wfptui.io.errors import Diagnostic, DiagnosticCollector, InputError
 from wfptui.io.policy_file import load_policy, parse_filter_tables, policy_from_tables
 from wfptui.io.tomlpos import KeyPath, TomlLocator, parse_toml
@@ -64,6 +64,10 @@ _TOP_KEYS = ("name", "host", "step", "expect")
 _HOST_KEYS = ("name", "windows", "address", "policy", "app", "interface")
 _APP_KEYS = ("name", "path", "user")
 _IFACE_KEYS = ("index", "type", "profile_id", "luid", "tunnel_type", "quarantine_epoch")
+#: The largest time (seconds) a step may name: ~11.6 days of simulated time, far more than a
+#: scenario needs, and small enough that times add up exactly in a float.
+MAX_SECONDS = 1_000_000
+
 _STEP_KEYS = ("do", "host", "app", "proto", "port", "socket", "address", "to", "bytes", "at", "add", "remove",
               "packets", "count", "seconds")
 _EXPECT_KEYS = ("host", "layer", "packet", "op", "reauth", "action", "filter", "count")
@@ -138,8 +142,10 @@ class _Loader:
         v = table.get(key)
         if v is None:
             return None
-        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-            self.err((*path, key), f"{key} must be a number of seconds >= 0, not {v!r}", value=True)
+        # `not 0 <= v <= MAX` also refuses nan; inf and 1e14 are out of range (issue 12).
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= MAX_SECONDS:
+            self.err((*path, key), f"{key} must be a number of seconds from 0 to {MAX_SECONDS:g}, not {v!r}",
+                     value=True)
             return None
         return float(v)
 
@@ -277,7 +283,11 @@ class _Loader:
         try:
             return load_policy(file), raw
         except InputError as exc:
-            self.diags.extend(exc.diagnostics)
+            for d in exc.diagnostics:
+                if d.line == 0:  # the whole file (unreadable, a FIFO, too big): name the scenario's place
+                    self.err((*path, "policy"), f"policy file {raw!r}: {d.message}", value=True)
+                else:
+                    self.diags.extend([d])
             return empty_policy(), raw
 
     def load_apps(self, t: Mapping[str, Any], path: KeyPath) -> list[AppSpec]:
@@ -300,6 +310,10 @@ class _Loader:
             if name is None or apath is None:
                 self.err(p, "an app needs a name and a path")
                 continue
+            try:  # the engine normalizes it at run time; refuse here, so validate agrees with run
+                normalize_app_id(apath)
+            except ValueParseError as exc:  # kept below, so steps naming it give no second message
+                self.err((*p, "path"), str(exc), value=True)
             if any(x.name == name for x in apps):
                 self.err((*p, "name"), f"app {name!r} is defined twice on this host", value=True)
             if user is not None and not user.upper().startswith("S-1-"):
@@ -556,7 +570,7 @@ def load_scenario(path: str | os.PathLike[str],
                   policy_overrides: Mapping[str, str | os.PathLike[str]] | None = None) -> Scenario:
     """Read and parse a scenario file; ``policy_overrides`` maps host → policy file
     (``run --policy HOST=FILE``)."""
-    from wfptui.io.stdio import STDIO, display_name, read_input
+    from wfptui.io.stdio import display_name, is_stdin, read_input
 
     arg = os.fspath(path)
     data = read_input(arg, "scenario file")  # `-` = standard input (spec §8)
@@ -566,7 +580,7 @@ def load_scenario(path: str | os.PathLike[str],
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError([Diagnostic(name, line, 0, "scenario file is not UTF-8 text")]) from None
-    return parse_scenario(text, name, Path(".") if arg == STDIO else Path(name).parent, policy_overrides)
+    return parse_scenario(text, name, Path(".") if is_stdin(arg) else Path(name).parent, policy_overrides)
 
 
 def load_builtin_scenario() -> Scenario:

@@ -1,6 +1,9 @@
 """``-`` for standard input and output, and output paths that are safe to write (spec §8).
 
-* :func:`read_input`: the bytes of an input file; ``-`` reads standard input (binary).
+* :func:`read_input`: the bytes of an input file; ``-`` (or ``/dev/stdin``) reads standard
+  input (binary). Every read is capped at :data:`MAX_INPUT_BYTES` and only regular files are
+  opened, so ``/dev/zero``, a FIFO or a folder is bad input rather than a hang (issue 12).
+* :func:`open_regular`: the same checks, for readers that read only a head of the file.
 * :func:`check_output`: before any work, an output path that cannot be written (a
   missing folder, a folder, ...) or that names one of the command's own input files is
   bad input (InputError, exit 2). Only ``replay --update`` writes over its input, and it
@@ -12,8 +15,10 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Iterable
+from typing import BinaryIO
 
 from wfptui.io.errors import Diagnostic, InputError
 
@@ -27,15 +32,68 @@ def display_name(name: str) -> str:
     return STDIN_NAME if name == STDIO else name
 
 
-def read_input(name: str, what: str = "file") -> bytes:
-    """The bytes of input ``name`` (``-`` = standard input); unreadable → InputError."""
-    if name == STDIO:
-        return sys.stdin.buffer.read()
+#: The largest input read (bytes). The real Win11 netsh dump is ~1 MB as a policy file;
+#: 256 MiB leaves room for large recordings while bounding memory.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+_STDIN_PATHS = frozenset([STDIO, "/dev/stdin"])
+
+
+def is_stdin(name: str) -> bool:
+    """Whether input argument ``name`` means standard input (``-`` or ``/dev/stdin``); such
+    input has no folder of its own (relative paths in it are relative to the working folder)."""
+    return name in _STDIN_PATHS
+
+
+def _too_big(name: str, what: str, limit: int) -> InputError:
+    return InputError([Diagnostic(display_name(name), 0, 0,
+                                  f"{what} is larger than {limit} bytes; refused")])
+
+
+def open_regular(name: str, what: str = "file") -> BinaryIO:
+    """Open ``name`` for binary reading if it is a regular file; else InputError.
+
+    Checked with ``stat`` *before* opening, because opening a FIFO blocks until a writer
+    appears; checked again on the open descriptor (the path may have changed in between).
+    The open itself is non-blocking where the platform has ``O_NONBLOCK``.
+    """
+    def refuse(reason: str) -> InputError:
+        return InputError([Diagnostic(name, 0, 0, f"cannot read {what}: {reason}")])
+
     try:
-        with open(name, "rb") as fh:
-            return fh.read()
+        st = os.stat(name)
     except OSError as exc:
-        raise InputError([Diagnostic(name, 0, 0, f"cannot read {what}: {exc.strerror or exc}")]) from None
+        raise refuse(str(exc.strerror or exc)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise refuse("is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise refuse("not a regular file (a device, FIFO or socket); use `-` for standard input")
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise refuse(str(exc.strerror or exc)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise refuse("not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def read_input(name: str, what: str = "file", limit: int | None = None) -> bytes:
+    """The bytes of input ``name`` (``-`` or ``/dev/stdin`` = standard input), at most
+    ``limit`` (default :data:`MAX_INPUT_BYTES`) bytes; unreadable, not a regular file or
+    larger → InputError."""
+    cap = MAX_INPUT_BYTES if limit is None else limit
+    if name in _STDIN_PATHS:
+        data = sys.stdin.buffer.read(cap + 1)
+    else:
+        try:
+            with open_regular(name, what) as fh:
+                data = fh.read(cap + 1)
+        except OSError as exc:
+            raise InputError([Diagnostic(name, 0, 0, f"cannot read {what}: {exc.strerror or exc}")]) from None
+    if len(data) > cap:
+        raise _too_big(name, what, cap)
+    return data
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -384,4 +384,32 @@ def parse_toml(text: str, filename: str) -> tuple[dict[str, Any], TomlLocator]:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError([decode_error_diagnostic(exc, text, filename)]) from None
+    except ValueError:  # an integer beyond Python's int_max_str_digits (issue 12)
+        m = re.search(r"[0-9_]{4300,}", text)
+        start = m.start() if m else 0
+        line = text.count("\n", 0, start) + 1
+        col = start - (text.rfind("\n", 0, start) + 1) + 1
+        raise InputError([Diagnostic(filename, line, col, "invalid TOML: a number of more than 4300 digits")]) from None
+    except RecursionError:  # inline arrays/tables nested hundreds deep (issue 12)
+        line, col = _deepest_place(text)
+        raise InputError([Diagnostic(filename, line, col, "invalid TOML: arrays or inline tables nested too "
+                                                          "deeply")]) from None
     return doc, TomlLocator(text, filename)
+
+
+def _deepest_place(text: str) -> tuple[int, int]:
+    """1-based line and column of the first ``[``/``{`` past 100 levels of nesting (strings
+    are not skipped: this only points at a place for the message)."""
+    depth = 0
+    line, col = 1, 0
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif ch in "[{":
+            depth += 1
+            if depth > 100:
+                return line, col
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return 1, 1

@@ -3,10 +3,12 @@
 Workers compute (engine runs, file reads and writes, the folder watcher) and post
 messages (``tui.messages``); the handlers here own every state change and hand data
 down to the screens. Policy files are watched through ``io.watch`` (folders, not
-files, so editors' write-and-rename saves are seen). A valid change re-runs the
-scenario; while playback is in the middle of the run it is applied as a policy change
-at the cursor's virtual time, so live flows reauthorize. An invalid change keeps the
-last good policy and shows the error at its line.
+files, so editors' write-and-rename saves are seen). A valid change always re-runs the
+scenario from its start and marks every flipped verdict, wherever the cursor is; the
+separate action ``a`` ("apply at the cursor") turns the last saved change into a policy
+change at the cursor's virtual time instead, so live flows reauthorize from there. The
+status bar says which happened. An invalid change keeps the last good policy and shows
+the error at its line.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class WfpApp(App[int]):
         Binding("w", "save_recording", "Save rec", show=False),
         Binding("d", "diff", "Diff", show=False),
         Binding("r", "rerun", "Re-run", show=False),
+        Binding("a", "apply_at_cursor", "Apply at cursor", show=False),
     ]
     """
     | Key | Action |
@@ -86,6 +89,7 @@ class WfpApp(App[int]):
     | w | Save this session as a recording. |
     | d | Diff this session against a recording (or two recordings). |
     | r | Re-run the scenario from the start. |
+    | a | Apply the last saved policy change at the cursor instead of from the start (live flows reauthorize). |
     | ctrl+p | Command palette (every action). |
     """
 
@@ -103,7 +107,11 @@ class WfpApp(App[int]):
         self.host_policies: dict[str, HostPolicy] = {}
         self.base_policies: dict[str, Policy] = {}
         self.live_steps: list[Step] = []
+        #: The last saved change, until ``a`` applies it at the cursor: (host, the policy
+        #: before it, base policies and live steps before it re-ran from the start).
+        self.pending_change: tuple[str, Policy, dict[str, Policy], list[Step]] | None = None
         self._run_id = 0
+        self._applied_seq: object = "?"  # the event "apply at the cursor" applied at (status bar)
         self.bench = env_flag(BENCH_ENV)
         self.bench_ui_only = os.environ.get(BENCH_ENV, "") == "ui"
         # A run given here is on the main screen from its first frame.
@@ -122,6 +130,7 @@ class WfpApp(App[int]):
             self.host_policies[spec.name] = HostPolicy(spec.name, policy, path)
         self.base_policies = {h: hp.good for h, hp in self.host_policies.items()}
         self.live_steps = []
+        self.pending_change = None
 
     def get_default_screen(self) -> MainScreen:
         # The main screen is the bottom of the stack: no empty default screen to build,
@@ -255,9 +264,13 @@ class WfpApp(App[int]):
         main.show_run(view, cursor)
         if reason in ("reload", "live"):
             names = ", ".join(self.host_policies[h].label for h in changed if h in self.host_policies)
-            how = "applied at the cursor (live flows reauthorize)" if reason == "live" else "re-ran the scenario"
             flips = view.flip_count
-            main.status_note = f"reloaded {names}: {flips} verdict{'s' * (flips != 1)} flipped"
+            flipped = f"{flips} verdict{'s' * (flips != 1)} flipped"
+            if reason == "live":
+                how = f"applied at event #{self._applied_seq}: live flows reauthorize"
+            else:
+                how = f"policy saved: re-ran from the start, {flipped}"
+            main.status_note = f"{how} ({names})"
             if self.source.kind == "capture":
                 from wfptui.io.capture_session import shown
 
@@ -265,7 +278,7 @@ class WfpApp(App[int]):
                          and (p := self.host_policies[h].path) is not None]
                 main.status_note = (f"re-triaged with {', '.join(paths) or names}: "
                                     f"{flips} event{'s' * (flips != 1)} flipped")
-            self.notify(f"{names}: {how}; {flips} verdict{'s' * (flips != 1)} flipped", timeout=4)
+            self.notify(f"{names}: {how}" + (f"; {flipped}" if reason == "live" else ""), timeout=4)
         self._after_show()
 
     def _after_show(self) -> None:
@@ -358,24 +371,51 @@ class WfpApp(App[int]):
         self.apply_policy(message.host, message.policy, message.text)
 
     def apply_policy(self, host: str, policy: Policy, text: str | None) -> None:
-        """Make ``policy`` the host's running policy and re-run (live at the cursor, or from the start)."""
+        """Make ``policy`` the host's running policy and re-run the scenario from its start.
+
+        The one rule, wherever the cursor is: a saved policy runs from the start.
+        :meth:`action_apply_at_cursor` applies the same change at the cursor instead.
+        """
         hp = self.host_policies[host]
         old = hp.good
         hp.good = policy
         hp.applied_text = text
-        main = self.main
-        cursor_t = main.cursor_record_t
-        # a capture is re-triaged whole: every event against the new policy
-        if main.running and cursor_t is not None and self.source.kind != "capture":
-            index = len(self.source.scenario.steps) + len(self.live_steps) + 1
-            step = policy_change_step(host, cursor_t, old, policy, index)
-            if step is not None:
-                self.live_steps.append(step)
-                self.start_run("live", cursor_t, (host,))
-                return
+        self.pending_change = (host, old, dict(self.base_policies), list(self.live_steps))
         self.base_policies[host] = policy
         self.live_steps = [s for s in self.live_steps if s.host != host]
-        self.start_run("reload", cursor_t, (host,))
+        self.start_run("reload", self.main.cursor_record_t, (host,))
+
+    def action_apply_at_cursor(self) -> None:
+        """Apply the last saved policy change at the cursor's time: live flows reauthorize.
+
+        Undoes the from-the-start re-run of that save and adds a ``policy`` step at the
+        cursor's virtual time (``backend.policy_change_step``) to the live steps before it.
+        """
+        if self.source.kind == "capture":
+            self.notify("A capture is re-triaged whole: nothing to apply at the cursor.", timeout=3)
+            return
+        if self.pending_change is None:
+            self.notify("Nothing to apply at the cursor: save a policy change first.", timeout=3)
+            return
+        host, old, base, steps = self.pending_change
+        cursor_t = self.main.cursor_record_t
+        if cursor_t is None:
+            self.notify("No event under the cursor to apply at.", timeout=3)
+            return
+        new = self.host_policies[host].good
+        index = len(self.source.scenario.steps) + len(steps) + 1
+        step = policy_change_step(host, cursor_t, old, new, index)
+        if step is None:
+            self.notify("This change (sublayers or callouts) cannot apply at the cursor: "
+                        "it stays applied from the start.", severity="warning", timeout=4)
+            return
+        self.pending_change = None
+        index_now = self.main.current_index
+        if self.view is not None and index_now is not None:
+            self._applied_seq = getattr(self.view.records[index_now], "seq", index_now)
+        self.base_policies = base
+        self.live_steps = [*steps, step]
+        self.start_run("live", cursor_t, (host,))
 
     def _refresh_editor(self, host: str) -> None:
         from wfptui.tui.screens.editor import EditorScreen
@@ -546,6 +586,7 @@ class WfpApp(App[int]):
 
     def action_rerun(self) -> None:
         self.live_steps = []
+        self.pending_change = None
         self.base_policies = {h: hp.good for h, hp in self.host_policies.items()}
         self.start_run("reload" if self.view is not None else "start", None, ())
 
@@ -561,11 +602,13 @@ class WfpApp(App[int]):
         from wfptui.tui.screens.diff import DiffScreen
         from wfptui.tui.screens.editor import EditorScreen
         from wfptui.tui.screens.help import HelpScreen
+        from wfptui.tui.widgets.host_pane import HostPane
         from wfptui.tui.widgets.timeline import Timeline
 
         self.push_screen(HelpScreen([
             ("app", [*self.BINDINGS, Binding("ctrl+p", "command_palette", "Command palette (every action)")]),
             ("main", MainScreen.BINDINGS), ("timeline", Timeline.BINDINGS),
+            ("host pane", HostPane.BINDINGS),
             ("editor", EditorScreen.BINDINGS), ("diff", DiffScreen.BINDINGS),
         ]))
 
@@ -606,6 +649,7 @@ class WfpApp(App[int]):
             ("Next block", "Next blocked classification (b)", "next_block"),
             ("Next policy change", "Next policy change (p)", "next_policy"),
             ("Filter timeline", "host: layer: verdict: filter: packet: (/)", "filter"),
+            ("Zoom pane", "The focused pane fills the screen, or back (z)", "maximize_pane"),
             ("Clear filter", "Show every event (escape)", "clear_filter"),
         ]
         for title, help_text, action in main_actions:
@@ -616,6 +660,8 @@ class WfpApp(App[int]):
             ("Open file", "Open a scenario or recording (o)", self.action_open),
             ("Diff recordings", "Diff against a recording, first divergence selected (d)", self.action_diff),
             ("Re-run scenario", "Run again from the start (r)", self.action_rerun),
+            ("Apply at cursor", "Apply the last saved policy change at the cursor; live flows reauthorize (a)",
+             self.action_apply_at_cursor),
             ("Toggle dark/light", "Switch theme (t)", self.action_toggle_theme),
             ("Help", "Every key (?)", self.action_help),
         ]

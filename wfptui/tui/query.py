@@ -6,13 +6,23 @@ leading ``-`` negates a term. A bare word matches anywhere in the row's text.
 Matching is case-insensitive; ``layer`` and ``filter`` match substrings, the
 other keys whole words. :func:`parse_query` raises :class:`QueryError` with the
 column of the bad term, so the input can be validated as the user types.
+
+Field queries (issue 16 item 5) select classifications by the values they classified:
+``IP_LOCAL_PORT=8080`` (any condition field, by its WFP name or alias; numbers in
+decimal or hex, addresses by CIDR too, ``IP_PROTOCOL=tcp``), ``port:8080`` (local or
+remote port), a bare address or CIDR (``10.0.0.5``, ``10.0.0.0/8``, ``fe80::/10``:
+local or remote address), ``app:chrome`` (substring of ALE_APP_ID) and
+``user:S-1-5-18`` (ALE_USER_ID). Repeated terms on the same field are alternatives.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from wfptui.core.fields import IP_PROTOCOL_NAMES, UnknownNameError, get_field
 from wfptui.core.trace import ClassifyRecord, ObservedRecord, TraceRecord
 from wfptui.tui.render import record_text, verdict_of
 
@@ -26,6 +36,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "kind": ("kind", "k"),
     "flow": ("flow",),
     "op": ("op",),
+    "port": ("port",),
+    "app": ("app",),
+    "user": ("user",),
 }
 _ALIASES = {alias: key for key, aliases in KEYS.items() for alias in aliases}
 
@@ -38,7 +51,31 @@ OPS = ("bind", "listen", "connect", "close")
 
 #: Shown under the filter input.
 HELP = ("host:NAME layer:TEXT verdict:permit|block|none|discard|reauth|flipped|differ|unknown filter:TEXT "
-        "packet:syn|ack|data|… kind:classify|stack|policy|net_event|audit op:connect|… flow:N  -term negates")
+        "packet:syn|ack|data|… kind:classify|stack|policy|net_event|audit op:connect|… flow:N "
+        "FIELD=VALUE port:N app:TEXT user:SID 10.0.0.0/8  -term negates")
+
+#: The ``?`` screen's lines on field queries (issue 16 item 5).
+FIELD_HELP = ("IP_LOCAL_PORT=8080 (any condition field by its WFP name; numbers, names such as "
+              "IP_PROTOCOL=tcp, addresses or CIDRs)  port:8080 (local or remote)  10.0.0.5, 10.0.0.0/8, "
+              "fe80::/10 (local or remote address)  app:chrome (part of ALE_APP_ID)  user:S-1-5-18 "
+              "(ALE_USER_ID)  filter:NAME (deciding filter)  verdict:block|permit|none. Spaces mean AND; "
+              "terms on the same key or field are alternatives.")
+
+#: The fields a ``port:`` term and a bare address or CIDR look at.
+PORT_FIELDS = ("IP_LOCAL_PORT", "IP_REMOTE_PORT")
+ADDRESS_FIELDS = ("IP_LOCAL_ADDRESS", "IP_REMOTE_ADDRESS", "IP_SOURCE_ADDRESS", "IP_DESTINATION_ADDRESS")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _network(text: str) -> Network | None:
+    """``text`` as an address or CIDR (v4 or v6), else None."""
+    if not any(ch in text for ch in ".:") or not any(ch.isdigit() for ch in text):
+        return None
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
 
 
 class QueryError(ValueError):
@@ -80,6 +117,12 @@ def parse_query(text: str, hosts: Sequence[str] = ()) -> Query:
             continue
         negate = word.startswith("-") and len(word) > 1
         body = word[1:] if negate else word
+        if _network(body) is not None:  # before key:value, for v6 addresses
+            terms.append(Term("addr", body.lower(), negate))
+            continue
+        if "=" in body and (":" not in body or body.index("=") < body.index(":")):
+            terms.append(_field_term(body, negate, col))
+            continue
         if ":" not in body:
             terms.append(Term("text", body.lower(), negate))
             continue
@@ -96,10 +139,69 @@ def parse_query(text: str, hosts: Sequence[str] = ()) -> Query:
         }.get(key)
         if allowed is not None and value not in allowed:
             raise QueryError(f"{key}:{value} — expected one of {', '.join(allowed)}", col)
-        if key == "flow" and not value.isdigit():
-            raise QueryError(f"flow:{value} — expected a number", col)
+        if key in ("flow", "port") and _number(value) is None:
+            raise QueryError(f"{key}:{value} — expected a number", col)
         terms.append(Term(key, value, negate))
     return Query(tuple(terms), text)
+
+
+def _number(text: str) -> int | None:
+    try:
+        return int(text, 0)
+    except ValueError:
+        return None
+
+
+def _field_term(body: str, negate: bool, col: int) -> Term:
+    """``FIELD=VALUE``: the field by its WFP name (core.fields.get_field), the value as typed."""
+    name, value = body.split("=", 1)
+    try:
+        fld = get_field(name).name
+    except UnknownNameError as exc:
+        raise QueryError(f"{name}: {exc}", col) from None
+    if not value:
+        raise QueryError(f"{fld}= needs a value", col)
+    return Term("=" + fld, value.lower(), negate)
+
+
+def _value_is(name: str, got: Any, want: str) -> bool:
+    """Whether the recorded value ``got`` of field ``name`` is what ``want`` (lower-cased) says."""
+    if got is None:
+        return want in ("fwp_empty", "empty")
+    if isinstance(got, bool):
+        return want == str(got).lower()
+    if isinstance(got, int):
+        n = _number(want)
+        if n is not None:
+            return got == n
+        return name in ("IP_PROTOCOL", "EMBEDDED_PROTOCOL") and IP_PROTOCOL_NAMES.get(got, "").lower() == want
+    text = str(got).lower()
+    net = _network(want)
+    if net is not None:
+        addr = _network(text)
+        return addr is not None and addr.version == net.version and addr.subnet_of(net)  # type: ignore[arg-type]
+    return text == want
+
+
+def _fields_of(record: TraceRecord) -> dict[str, Any]:
+    fields = getattr(record, "fields", None)
+    return fields if isinstance(fields, dict) else {}
+
+
+def _field_holds(term: Term, record: TraceRecord) -> bool:
+    fields = _fields_of(record)
+    if term.key.startswith("="):
+        name = term.key[1:]
+        return name in fields and _value_is(name, fields[name], term.value)
+    if term.key == "port":
+        return any(_value_is(n, fields[n], term.value) for n in PORT_FIELDS if n in fields)
+    if term.key == "addr":
+        return any(_value_is(n, fields[n], term.value) for n in ADDRESS_FIELDS if fields.get(n) is not None)
+    if term.key == "app":
+        return term.value in str(fields.get("ALE_APP_ID") or "").lower()
+    if term.key == "user":
+        return str(fields.get("ALE_USER_ID") or "").lower() == term.value
+    return False
 
 
 def _field(record: TraceRecord, key: str, flipped: bool) -> Iterable[str]:
@@ -138,6 +240,8 @@ def _field(record: TraceRecord, key: str, flipped: bool) -> Iterable[str]:
 def _term_holds(term: Term, record: TraceRecord, flipped: bool) -> bool:
     if term.key == "text":
         return term.value in record_text(record).lower()
+    if term.key in ("port", "addr", "app", "user") or term.key.startswith("="):
+        return _field_holds(term, record)
     values = _field(record, term.key, flipped)
     if term.key in ("layer", "filter"):
         return any(term.value in v for v in values if v)

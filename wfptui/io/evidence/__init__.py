@@ -38,6 +38,7 @@ from wfptui.io.evidence.fields import FieldError
 from wfptui.io.evidence.netevent import read_netevent
 from wfptui.io.netsh_xml import MAX_DEPTH, ImportResult, XmlNode, XmlRefused, harden_parser, import_tree
 from wfptui.io.progress import Progress
+from wfptui.io.stdio import open_regular
 
 __all__ = [
     "CHUNK",
@@ -125,7 +126,7 @@ def _has_net_events(path: str | None, data: bytes | None, utf16: bool) -> bool:
     assert path is not None
     keep = 32
     tail = b""
-    with open(path, "rb") as fh:
+    with open_regular(path, "capture") as fh:
         while True:
             chunk = fh.read(CHUNK)
             if not chunk:
@@ -167,10 +168,10 @@ def sniff_evidence(path: str | os.PathLike[str]) -> str | None:
     a capture share that root)."""
     name = os.fspath(path)
     try:
-        with open(name, "rb") as fh:
+        with open_regular(name, "capture") as fh:  # a FIFO or /dev/zero must not block
             head = fh.read(SNIFF_BYTES)
         return _classify(_first_element(_decode_head(head)), name, None, head)
-    except OSError:
+    except (OSError, InputError):
         return None
 
 
@@ -392,7 +393,7 @@ def read_evidence(path: str | os.PathLike[str], progress: bool | None = None) ->
         if size > MAX_CAPTURE_BYTES:
             raise InputError(Diagnostic(name, 0, 0, f"file is {size} bytes; captures over "
                                         f"{MAX_CAPTURE_BYTES} bytes are refused"))
-        with open(name, "rb") as fh:
+        with open_regular(name, "capture") as fh:
             head = fh.read(SNIFF_BYTES)
             root = _first_element(_decode_head(head))
             kind = _classify(root, name, None, head)

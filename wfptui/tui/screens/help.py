@@ -11,13 +11,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from wfptui.tui.query import FIELD_HELP
 from wfptui.tui.query import HELP as QUERY_HELP
 from wfptui.tui.screens.dialogs import Dialog
 
 
 def _key_label(keys: str) -> str:
     names = {"space": "space", "full_stop": ".", "comma": ",", "plus": "+", "minus": "-",
-             "equals_sign": "=", "slash": "/", "question_mark": "?", "escape": "esc"}
+             "equals_sign": "=", "slash": "/", "question_mark": "?", "escape": "esc",
+             "left_square_bracket": "[", "right_square_bracket": "]"}
     return " / ".join(names.get(k, k) for k in keys.split(","))
 
 
@@ -62,9 +64,14 @@ class HelpScreen(Dialog[None]):
             box.border_title = "wfptui keys"
             yield Static(bindings_table(self.rows))
             yield Static(Text.assemble(("\nTimeline filter  ", "bold"), QUERY_HELP,
+                                       ("\nField queries  ", "bold"), FIELD_HELP,
                                        ("\nVerdicts  ", "bold"),
                                        "✔ permit  ✖ block  ⇣ discard  ○ none (nothing matched: permit)  "
-                                       "↻ reauthorization  Δ flipped by the last policy change  ⚙ policy change"))
+                                       "↻ reauthorization  Δ flipped by the last policy change  ⚙ policy change",
+                                       ("\nSaving a policy  ", "bold"),
+                                       "re-runs the scenario from its start and marks every flipped verdict; "
+                                       "a applies the last saved change at the cursor instead (live flows "
+                                       "reauthorize). The status bar says which happened."))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

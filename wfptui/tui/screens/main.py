@@ -25,9 +25,9 @@ from wfptui.tui.query import Query, QueryError, filter_indexes, parse_query
 from wfptui.tui.render import partner_of
 from wfptui.tui.runview import RunView
 from wfptui.tui.widgets.host_pane import HostPane
-from wfptui.tui.widgets.inspector import Inspector
+from wfptui.tui.widgets.inspector import Inspector, near_misses_at
 from wfptui.tui.widgets.key_bar import KeyBar
-from wfptui.tui.widgets.timeline import CAPTURE_HEADER, HEADER, Timeline
+from wfptui.tui.widgets.timeline import HEADER, Timeline
 
 if TYPE_CHECKING:
     from wfptui.tui.app import WfpApp
@@ -64,7 +64,12 @@ class MainScreen(Screen[None]):
         Binding("p", "next_policy", "Next policy", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("tab", "focus_next", "Focus", show=False),
+        Binding("z", "maximize_pane", "Zoom"),
+        Binding("left_square_bracket", "widen_inspector(1)", "Wider inspector", show=False),
+        Binding("right_square_bracket", "widen_inspector(-1)", "Narrower inspector", show=False),
+        # the app's actions: a Screen has no focus_next action (the binding would do nothing)
+        Binding("tab", "app.focus_next", "Next pane", show=False),
+        Binding("shift+tab", "app.focus_previous", "Previous pane", show=False),
     ]
     """
     | Key | Action |
@@ -78,7 +83,10 @@ class MainScreen(Screen[None]):
     | b | Next block. |
     | p | Next policy change. |
     | / | Filter the timeline. |
-    | escape | Clear the filter. |
+    | escape | Clear the filter (or leave the zoomed pane). |
+    | z | Zoom: the focused pane (inspector, timeline, a host) fills the screen; z or escape again to leave. |
+    | [ / ] | Move the split: a wider / narrower inspector. |
+    | tab / shift+tab | Focus the next / previous pane: host panes, timeline, inspector. |
     """
 
     def __init__(self, hosts: list[str], view: RunView | None = None) -> None:
@@ -208,7 +216,7 @@ class MainScreen(Screen[None]):
                                                               "not_simulated") if counts[v])
         else:
             box.border_subtitle = f"{len(view.records):,} events"
-        self.query_one("#timeline-header", Static).update(CAPTURE_HEADER if view.is_capture else HEADER)
+        self.query_one("#timeline-header", Static).update(self.timeline.header(view.is_capture))
         self.timeline.sim_unknown = view.sim_unknown
         self._apply_filter(cursor_index)
 
@@ -251,6 +259,27 @@ class MainScreen(Screen[None]):
             self.timeline.set_data(message.view.records, message.rows, message.view.flipped, message.cursor_index)
             self._follow_cursor()
 
+    @on(Timeline.ColumnsChanged, "#timeline")
+    def _columns_changed(self) -> None:
+        self.query_one("#timeline-header", Static).update(
+            self.timeline.header(self.view is not None and self.view.is_capture))
+
+    @on(HostPane.LayerChosen)
+    def _layer_chosen(self, event: HostPane.LayerChosen) -> None:
+        """Enter or a click on a host pane's layer: the timeline shows that host and layer."""
+        self.filter_to_layer(event.host, event.layer)
+
+    def filter_to_layer(self, host: str, layer: str) -> None:
+        """Filter the timeline to ``host`` and exactly ``layer`` (query terms, shown in the status bar).
+
+        ``layer:`` matches substrings, so layers of the host whose names contain this one
+        (``…_V4`` in ``…_V4_DISCARD``) are left out with ``-layer:`` terms.
+        """
+        pane = self.pane(host)
+        others = [n for n in (pane.layer_names if pane is not None else []) if n != layer and layer in n]
+        self.query_text = " ".join([f"host:{host}", f"layer:{layer}", *(f"-layer:{n}" for n in others)])
+        self._apply_filter(self.timeline.current_index)
+
     @on(Timeline.CursorMoved, "#timeline")
     def _cursor_moved(self, event: Timeline.CursorMoved) -> None:
         followed = self._followed
@@ -288,14 +317,22 @@ class MainScreen(Screen[None]):
             if verdict is not None:
                 result = verdict
         partner = partner_of(view.records, index) if view is not None and index is not None else None
-        self.query_one(Inspector).show(record, result, view is not None and index in view.flipped, partner)
+        near = None  # issue 16 item 6: the classification's near misses, when they can be known
+        if view is not None and index is not None and view.indexed:
+            app = self.wfp_app
+            near = near_misses_at(record, result, view.records, view.policy_rows, index, app.base_policies,
+                                  {h.name: h.windows for h in app.source.scenario.hosts})
+        self.query_one(Inspector).show(record, result, view is not None and index in view.flipped, partner, near)
 
     def update_status(self) -> None:
         """Refresh the transport bar."""
         tl = self.timeline
         view = self.view
         state = "▶ playing" if self.playing else "⏸ paused"
-        parts = [state, f"{SPEEDS[self.speed_index]} ev/s"]
+        parts = [state]
+        if self.status_note:  # first: what the last save did must show at 80 columns
+            parts.append(self.status_note)
+        parts.append(f"{SPEEDS[self.speed_index]} ev/s")
         if view is None:
             parts.append("running…")
         else:
@@ -315,8 +352,6 @@ class MainScreen(Screen[None]):
                 parts.append("expectations ✔ pass" if view.ok else "expectations ✖ FAIL")
         if self.query_text:
             parts.append(f"filter: {self.query_text}")
-        if self.status_note:
-            parts.append(self.status_note)
         text = "  │  ".join(parts)
         if text != self._status_text:  # each update is a redraw (the cursor's message repeats it)
             self._status_text = text
@@ -411,7 +446,26 @@ class MainScreen(Screen[None]):
         box.value = self.query_text
         box.focus()
 
+    def action_maximize_pane(self) -> None:
+        """Zoom the focused pane to the whole screen, or back (``Screen.maximize``)."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        if focused is None or not self.maximize(focused, container=False):
+            self.app.notify("Focus a pane (tab) to zoom it.", timeout=2)
+
+    def action_widen_inspector(self, delta: int) -> None:
+        """Move the split between the timeline side and the inspector by 4 columns."""
+        inspector = self.query_one(Inspector)
+        width = inspector.outer_size.width + 4 * delta
+        # the left side keeps at least 40 columns, the inspector its minimum (app.tcss)
+        inspector.styles.width = max(26, min(width, self.size.width - 40))
+
     def action_clear_filter(self) -> None:
+        if self.maximized is not None:  # escape leaves the zoomed pane first
+            self.minimize()
+            return
         if self.query_text:
             self.query_text = ""
             self._apply_filter(self.timeline.current_index)

@@ -8,6 +8,7 @@ their own fields.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -17,6 +18,9 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from wfptui.core.datatypes import WinVersion
+from wfptui.core.explain import NearMiss, near_miss_lines, near_misses
+from wfptui.core.model import Policy
 from wfptui.core.trace import ClassifyRecord, ObservedRecord, TraceRecord
 from wfptui.tui.render import (
     VERDICTS,
@@ -155,9 +159,10 @@ def inspect_observed(record: ObservedRecord, verdict: Any, partner: ClassifyReco
 
 
 def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool = False,
-                 partner: ClassifyRecord | None = None) -> Text:
+                 partner: ClassifyRecord | None = None, near: Sequence[NearMiss] | None = None) -> Text:
     """The inspector's contents for ``record`` (``result``: its ClassifyResult, if kept; for a
-    captured event its core.triage.EventVerdict, and ``partner`` its simulated classification)."""
+    captured event its core.triage.EventVerdict, and ``partner`` its simulated classification;
+    ``near``: its core.explain.near_misses, shown under the arbitration when given)."""
     out = Text()
     if record is None:
         out.append("No event selected.", "dim")
@@ -228,6 +233,13 @@ def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool =
                 out.append(f"    · {f.label}  not evaluated", "dim")
                 out.append(_loc(f) + "\n", "cyan")
 
+    if near is not None:  # issue 16 item 6: "why didn't my permit match?"
+        out.append("\nNear misses (failed on exactly one field)\n", "bold underline")
+        if not near:
+            out.append("  none\n", "dim")
+        for line in near_miss_lines(near):
+            out.append(f"  {line}\n", "dim" if line.startswith("...") else "")
+
     out.append("\nPacket fields\n", "bold underline")
     if not record.fields:
         out.append("  (none)\n", "dim")
@@ -236,6 +248,42 @@ def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool =
         out.append(f"  {name:<{width}}", "dim")
         out.append(f"{field_text(name, value)}\n")
     return out
+
+
+def record_near_misses(record: ClassifyRecord, policy: Policy, ored: bool = True) -> list[NearMiss]:
+    """``core.explain.near_misses`` of a recorded classification against ``policy`` (the one in
+    force when it was classified; ``ored``: core.match.same_field_ored of the host's Windows),
+    its recorded field values read back as the classifier saw them (core.values)."""
+    from wfptui.core.layers import get_layer
+    from wfptui.core.values import parse_packet_value
+
+    layer = get_layer(record.layer)
+    values = {name: parse_packet_value(name, layer, raw)[0]
+              for name, raw in record.fields.items() if raw is not None}
+    return near_misses(policy, layer, values, ored)
+
+
+def near_misses_at(record: TraceRecord | None, result: Any, records: Sequence[TraceRecord],
+                   policy_rows: Sequence[int], index: int, policies: Mapping[str, Policy],
+                   windows: Mapping[str, WinVersion]) -> list[NearMiss] | None:
+    """The near misses of the classification at ``index``, or None when they cannot be known:
+    not a classification with its arbitration kept, or a policy change on its host before it
+    (``policy_rows``: the view's indexes of policy changes; ``policies``: each host's policy
+    at the start of the run)."""
+    from wfptui.core.match import same_field_ored
+    from wfptui.core.model import ClassifyResult
+
+    if not isinstance(record, ClassifyRecord) or not isinstance(result, ClassifyResult):
+        return None
+    policy = policies.get(record.host)
+    if policy is None or any(i < index and getattr(records[i], "host", None) == record.host
+                             for i in policy_rows):
+        return None
+    ored = same_field_ored(windows.get(record.host, WinVersion.WIN11))
+    try:
+        return record_near_misses(record, policy, ored)
+    except (KeyError, ValueError):  # a recorded value the catalogue cannot read back
+        return None
 
 
 class Inspector(ScrollView, can_focus=True):
@@ -262,8 +310,8 @@ class Inspector(ScrollView, can_focus=True):
         self._width = 0  # the width the text was laid out at (0: not yet)
 
     def show(self, record: TraceRecord | None, result: Any = None, flipped: bool = False,
-             partner: ClassifyRecord | None = None) -> None:
-        self.text = inspect_text(record, result, flipped, partner)
+             partner: ClassifyRecord | None = None, near: Sequence[NearMiss] | None = None) -> None:
+        self.text = inspect_text(record, result, flipped, partner, near)
         self._lines = []
         self._width = 0
         self.scroll_to(y=0, animate=False, immediate=True)

@@ -62,19 +62,27 @@ class KeyBar(Widget):
         return keys
 
     def render(self) -> Text:
-        out = Text(no_wrap=True, overflow="ellipsis")
-        spans: list[tuple[int, int, str, Any]] = []
         keys = self._keys()
-        for binding, node, palette in keys:
-            if palette:
-                out.append("  ")
-            start = out.cell_len
-            out.append(f" {self.app.get_key_display(binding)} ", style="bold reverse")
-            out.append(" palette " if palette else f" {binding.description} ")
-            spans.append((start, out.cell_len, binding.action, node))
+        out, spans = self._line(keys, compact=False)
+        if out.cell_len > self.size.width > 0:  # narrow (80 columns): no padding, every key stays
+            out, spans = self._line(keys, compact=True)
         self._spans = spans
         self._shown = keys
         return out
+
+    def _line(self, keys: list[tuple[Binding, Any, bool]],
+              compact: bool) -> tuple[Text, list[tuple[int, int, str, Any]]]:
+        out = Text(no_wrap=True, overflow="ellipsis")
+        spans: list[tuple[int, int, str, Any]] = []
+        pad = "" if compact else " "
+        for binding, node, palette in keys:
+            if palette and not compact:
+                out.append("  ")
+            start = out.cell_len
+            out.append(f"{pad}{self.app.get_key_display(binding)}{pad}", style="bold reverse")
+            out.append(f" {'palette' if palette else binding.description} ")
+            spans.append((start, out.cell_len, binding.action, node))
+        return out, spans
 
     async def on_click(self, event: events.Click) -> None:
         for start, end, action, node in self._spans:

@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from wfptui.core.trace import ClassifyRecord, ObservedRecord, TraceRecord
+from wfptui.tui.names import short_layer
 from wfptui.tui.render import (
     FLIP_MARK,
     capture_verdict,
@@ -45,9 +46,10 @@ HEADER = (
 )
 #: A capture's events (``observed`` records): what the machine did beside what the policy does.
 _W_CAPTURE_VERDICT = 14
+_W_CAPTURE_WHAT = 9  # "SYN out", "listen": narrower, so the verdict fits beside the inspector
 CAPTURE_HEADER = (
     f" {'seq':>{_W_SEQ}} {'t (s)':>{_W_T}} {'host':<{_W_HOST}} {'layer / event':<{_W_WHERE}} "
-    f"{'packet':<{_W_WHAT}} {'observed':<{_W_VERDICT}} {'simulated':<{_W_VERDICT}} "
+    f"{'packet':<{_W_CAPTURE_WHAT}} {'observed':<{_W_VERDICT}} {'simulated':<{_W_VERDICT}} "
     f"{'verdict':<{_W_CAPTURE_VERDICT}} filters (observed · simulated), unknown fields"
 )
 #: Layer column width and header of the compact layout (no time column; side-by-side diffs).
@@ -56,6 +58,26 @@ HEADER_COMPACT = (
     f" {'seq':>{_W_SEQ}} {'host':<{_W_HOST}} {'layer / event':<{_W_WHERE_COMPACT}} "
     f"{'packet':<{_W_WHAT}} {'verdict':<{_W_VERDICT}} filter / detail"
 )
+
+
+#: Below this content width the timeline drops columns (narrow layout): the time first,
+#: then the packet; the layer names shorten (``tui.names``). Seq, host, layer, the
+#: verdict and the deciding filter always stay (issue 16: usable at 80×24).
+FULL_WIDTH = 1 + _W_SEQ + 1 + _W_T + 1 + _W_HOST + 1 + _W_WHERE + 1 + _W_WHAT + 1 + _W_VERDICT + 1 + 12
+#: The narrow layout's layer column (fits RECV_ACCEPT_V4, IN_TRANSPORT_V4) and its
+#: shortest packet column; the deciding filter keeps at least _W_DETAIL_MIN.
+_W_WHERE_NARROW, _W_WHAT_NARROW, _W_DETAIL_MIN = 15, 8, 12
+
+
+def narrow_columns(width: int, seq_digits: int, host_width: int) -> tuple[int, int, int, int]:
+    """(seq, host, layer, packet) widths of the narrow layout for ``width`` (packet 0: dropped)."""
+    w_seq = max(3, min(_W_SEQ, seq_digits))
+    w_host = max(4, min(_W_HOST, host_width))
+    fixed = 1 + w_seq + 1 + w_host + 1 + _W_WHERE_NARROW + 1 + _W_VERDICT + 1
+    w_what = _W_WHAT_NARROW if width - fixed - (_W_WHAT_NARROW + 1) >= _W_DETAIL_MIN else 0
+    # still short of room for the filter: the layer column shrinks to the table's short forms
+    w_where = _W_WHERE_NARROW - max(0, min(2, _W_DETAIL_MIN - (width - fixed))) if not w_what else _W_WHERE_NARROW
+    return w_seq, w_host, w_where, w_what
 
 
 def _fit(text: str, width: int) -> str:
@@ -103,6 +125,17 @@ class Timeline(ScrollView, can_focus=True):
         "not_simulated": "dim",
     }
 
+    class ColumnsChanged(Message):
+        """The width switched between the full and the narrow layout: the header follows."""
+
+        def __init__(self, timeline: Timeline) -> None:
+            super().__init__()
+            self.timeline = timeline
+
+        @property
+        def control(self) -> Timeline:
+            return self.timeline
+
     cursor: reactive[int] = reactive(0, init=False, repaint=False)
     """Row (in the filtered view) of the selected event."""
 
@@ -133,6 +166,8 @@ class Timeline(ScrollView, can_focus=True):
         # not at every frame (the strip keeps its own crops)
         self._lines: LRUCache[int, tuple[Style, Strip]] = LRUCache(2048)
         self.show_cursor = True
+        #: (seq, host, layer, packet) widths of the narrow layout, None for the full one
+        self.narrow: tuple[int, int, int, int] | None = None
 
     # ------------------------------------------------------------------ data
 
@@ -143,6 +178,7 @@ class Timeline(ScrollView, can_focus=True):
         self.rows = range(len(records)) if rows is None else rows
         self.flipped = flipped or set()
         self._lines.clear()
+        self._choose_columns()
         self.virtual_size = Size(LINE_WIDTH, len(self.rows))
         row = self.row_of(cursor_index) if cursor_index is not None else 0
         self._set_cursor(row, force=True)
@@ -197,6 +233,32 @@ class Timeline(ScrollView, can_focus=True):
 
     def on_resize(self, _event: events.Resize) -> None:
         self._scroll_to_cursor()
+        self._choose_columns()
+
+    def _choose_columns(self) -> None:
+        width = self.scrollable_content_region.width
+        narrow = None
+        if not self.compact and 0 < width < FULL_WIDTH:
+            hosts = {getattr(self.records[i], "host", "") for i in range(min(len(self.records), 200))}
+            narrow = narrow_columns(width, len(str(len(self.records))), max((len(h) for h in hosts), default=4))
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self._lines.clear()
+            self.refresh()
+            self.post_message(self.ColumnsChanged(self))
+
+    def header(self, capture: bool = False) -> str:
+        """The header line for the current layout."""
+        if capture:
+            return CAPTURE_HEADER
+        if self.compact:
+            return HEADER_COMPACT
+        if self.narrow is None:
+            return HEADER
+        w_seq, w_host, w_where, w_what = self.narrow
+        packet = f"{'packet':<{w_what}} " if w_what else ""
+        return (f" {'seq':>{w_seq}} {'host':<{w_host}} {'layer':<{w_where}} {packet}"
+                f"{'verdict':<{_W_VERDICT}} filter")
 
     # --------------------------------------------------------------- actions
 
@@ -248,6 +310,20 @@ class Timeline(ScrollView, can_focus=True):
             what += " ↻reauth"
         dim = self._style("dim")
         verdict_style = self._style(key)
+        if self.narrow is not None:  # narrow: no time, maybe no packet, short layer names
+            w_seq, w_host, w_where, w_what = self.narrow
+            where = (short_layer(record.layer, w_where) if isinstance(record, ClassifyRecord)
+                     else where_of(record))
+            return [
+                Segment(mark, self._style("flip") if flipped else (self._style("diverge") if marked else dim)),
+                Segment(f"{seq:>{w_seq}} ", dim),
+                Segment(_fit(host, w_host) + " "),
+                Segment(_fit(where, w_where) + " "),
+                *([Segment(_fit(what, w_what) + " ", self._style("reauth") if "↻" in what else Style())]
+                  if w_what else []),
+                Segment(_fit(f"{symbol} {word}", _W_VERDICT) + " ", verdict_style),
+                Segment(detail_of(record)),
+            ]
         if self.compact:
             when = []
         else:
@@ -282,7 +358,7 @@ class Timeline(ScrollView, can_focus=True):
             *when,
             Segment(_fit(record.host, _W_HOST) + " "),
             Segment(_fit(where, _W_WHERE_COMPACT if self.compact else _W_WHERE) + " "),
-            Segment(_fit(what, _W_WHAT) + " "),
+            Segment(_fit(what, _W_CAPTURE_WHAT) + " "),
             Segment(_fit(f"{osym} {oword}", _W_VERDICT) + " ", self._style(okey)),
             Segment(_fit(f"{ssym} {sword}", _W_VERDICT) + " ", self._style(skey)),
             Segment(_fit(f"{mark} {word}", _W_CAPTURE_VERDICT) + " ", self._style(vkey)),
