@@ -63,9 +63,9 @@ def _warning_text(d: Diagnostic) -> str:
 
 def _import_capture(args: argparse.Namespace) -> int:
     """A capture → a recording of ``observe`` steps (InputError on bad input)."""
-    from wfptui.commands.lint import load as load_policy_any
     from wfptui.core.trace import ObservedRecord
     from wfptui.io.evidence.recording import record_capture
+    from wfptui.io.policy_source import load_policy_any
     from wfptui.io.recording import write_recording
     from wfptui.io.stdio import check_output
 

@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_evidence(path: str, policy_path: str | None) -> tuple[list[Observation], Policy, list[str]]:
     """The events and the policy to judge them by (InputError on bad input)."""
-    from wfptui.commands.lint import load as load_policy_any
     from wfptui.io.errors import Diagnostic, InputError
+    from wfptui.io.policy_source import load_policy_any
 
     notes: list[str] = []
     if path.lower().endswith(".wfpr"):
@@ -212,9 +212,9 @@ def exit_code(result: TriageResult) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wfptui.commands.lint import load as load_policy_any
     from wfptui.core.triage import Simulator, triage
     from wfptui.io.errors import InputError
+    from wfptui.io.policy_source import load_policy_any
 
     try:
         observations, policy, notes = load_evidence(args.capture, args.policy)
