@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.core.observations import make_observation
 from wfptui.core.engine import run_scenario
 from wfptui.core.evidence import Observation, ObservedTerminating
 from wfptui.core.layers import get_layer
@@ -40,16 +41,7 @@ condition = [ { field = "INTERFACE_TYPE", match = "equal", value = 6 } ]
 
 
 def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(
-        index=1, source="netevent", line=1, type="CLASSIFY_DROP", time="2026-03-02T08:15:04.120Z",
-        time_ns=1772439304120000000, ip_version=4, protocol=6, local_addr=0x0A000005, remote_addr=0x0A07011E,
-        local_port=50000, remote_port=443, scope_id=0, app_id="\\device\\harddiskvolume3\\app.exe",
-        app_id_from="data", user_id="S-1-5-21-1-2-3-1001", package_sid="S-1-0-0", capabilities=(),
-        layer_id=CONNECT_V4.layer_id, filter_id=71204, action="block", direction="outbound", reauth_reason=0,
-        original_profile=1, current_profile=1, is_loopback=False, interface_index=None, filter_origin=None,
-        flags=0)
-    base.update(kw)
-    return Observation(**base)  # type: ignore[arg-type]
+    return make_observation(**{"filter_id": 71204, **kw})
 
 
 def run(*events: Observation, policy: str = BLOCK_443) -> list[Any]:
