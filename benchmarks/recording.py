@@ -7,10 +7,12 @@ there are N records. Measured, best of ``--repeat`` runs each, in the same proce
 * **write**: ``write_recording`` (atomic save) — records/s, bytes per record and per
   classification record (body = everything after the header);
 * **read**: ``read_recording`` — header, tables and every record's raw tuple (trace records
-  are built lazily, see io/recording.py) — records/s;
+  are built lazily, see io/recording/reader.py) — records/s;
 * **plain msgpack**: ``msgpack.Unpacker`` over the same file, iterating every object with no
   interpretation — the baseline; the read rate is reported as a percentage of it;
-* **materialize**: building every ``TraceRecord`` object (``list(rec.records)``).
+* **materialize**: building every ``TraceRecord`` object (``list(rec.records)``);
+* **index**: the index API's streaming pass the TUI indexes a recording with
+  (``rec.records.iter_groups()``: each record's kind and classification group, no record built).
 
 Usage: ``python benchmarks/recording.py [-n 1000000] [--repeat 3] [--keep FILE]``
 """
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         t_plain, t_read = min(t_plain, tp), min(t_read, tr)
     assert rec is not None and len(rec.records) == len(records)  # type: ignore[attr-defined]
     t_mat, mats = best(lambda: list(rec.records), 1)  # type: ignore[attr-defined]
+    t_index, _ = best(lambda: list(rec.records.iter_groups()), args.repeat)  # type: ignore[attr-defined]
     assert mats[-1] == records[-1] and mats[12345 % len(mats)] == records[12345 % len(records)]  # type: ignore[index]
     del data
 
@@ -181,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"plain msgpack: {t_plain:6.2f} s  {n / t_plain:12,.0f} records/s  (Unpacker over the file, no interpretation)")
     print(f"read:          {t_read:6.2f} s  {n / t_read:12,.0f} records/s  = {100 * t_plain / t_read:.0f}% of plain msgpack")
     print(f"materialize:   {t_mat:6.2f} s  {n / t_mat:12,.0f} records/s  (every TraceRecord object built)")
+    print(f"index:         {t_index:6.2f} s  {n / t_index:12,.0f} records/s  (records.iter_groups(), as the TUI indexes)")
     if not args.keep:
         os.unlink(path)
         os.rmdir(folder)

@@ -38,7 +38,7 @@ from wfptui.core.arbitration import CompiledLayer, compile_policy  # noqa: E402
 from wfptui.core.engine import drive, run_network  # noqa: E402
 from wfptui.core.model import Value  # noqa: E402
 from wfptui.core.scenario import AppSpec, HostSpec, Scenario, Step  # noqa: E402
-from wfptui.core.stack import Network  # noqa: E402
+from wfptui.core.sim import Network  # noqa: E402
 from wfptui.core.trace import ClassifyRecord  # noqa: E402
 from wfptui.io.policy_file import parse_policy  # noqa: E402
 

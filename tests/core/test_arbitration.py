@@ -14,10 +14,13 @@ from wfptui.core.arbitration import (
     classify_naive,
     compile_policy,
     evaluate_filter,
+    positions,
 )
 from wfptui.core.datatypes import DataType
 from wfptui.core.layers import get_layer
+from wfptui.core.match import filter_matches
 from wfptui.core.model import (
+    EMPTY,
     ActionType,
     AddrMask,
     Callout,
@@ -437,11 +440,15 @@ def test_address_mask_index_and_match() -> None:
     assert both(pol, {"IP_REMOTE_ADDRESS": 0x0A000001}).filter.key == "host"  # type: ignore[union-attr]
     assert both(pol, {"IP_REMOTE_ADDRESS": 0x0A000002}).filter.key == "net"  # type: ignore[union-attr]
     assert both(pol, {"IP_REMOTE_ADDRESS": 0x0B000001}).action == "none"
-    cl = compile_policy(pol).layer(LAYER)
-    assert cl.index_stats["prefix"] == {"IP_REMOTE_ADDRESS": 2}
+    every, tables = compile_policy(pol).layer(LAYER).mask_tables()
+    (table,) = tables
+    assert every == 0b11 and table.field == "IP_REMOTE_ADDRESS" and table.free == 0
+    # address masks are intervals: looked up by bisection, both filters' ends as bounds
+    assert table.bounds == [0x0A000000, 0x0A000001, 0x0A000002, 0x0B000000]
+    assert table.segs == [0, 0b10, 0b11, 0b10, 0]  # bit 0 = "host" (weight 2, first), bit 1 = "net"
 
 
-def test_index_keeps_unindexable_filters_as_wildcards() -> None:
+def test_masks_for_wide_ranges_and_catch_all_filters() -> None:
     pol = policy([
         flt("range", A.FWP_ACTION_BLOCK, weight=3, fid=1,
             conditions=[cond("IP_LOCAL_PORT", M.FWP_MATCH_RANGE, Range(1000, 60000), DataType.FWP_RANGE_TYPE)]),
@@ -449,18 +456,17 @@ def test_index_keeps_unindexable_filters_as_wildcards() -> None:
         flt("all", A.FWP_ACTION_CONTINUE, weight=1, fid=3),
     ])
     cl = compile_policy(pol).layer(LAYER)
-    assert cl.index_stats["wildcard"] == 2 and cl.index_stats["exact"] == {"IP_LOCAL_PORT": 1}
+    assert [t.field for t in cl.mask_tables()[1]] == ["IP_LOCAL_PORT"]
+    assert cl.mask_tables()[1][0].free == 0b100  # the catch-all is in every value's mask
     assert both(pol, {"IP_LOCAL_PORT": 1500}).filter.key == "range"  # type: ignore[union-attr]
     r = both(pol, {"IP_LOCAL_PORT": 60001})
     assert r.action == "none" and [e.filter.key for e in r.sublayers[0].evaluated] == ["all"]
 
 
-def test_narrow_ranges_are_indexed_by_their_members() -> None:
+def test_ranges_and_equal_ored_on_one_field() -> None:
     rng = cond("IP_LOCAL_PORT", M.FWP_MATCH_RANGE, Range(135, 139), DataType.FWP_RANGE_TYPE)
     pol = policy([flt("netbios", A.FWP_ACTION_BLOCK, weight=2, fid=1, conditions=[rng, port(445)]),
                   flt("all", A.FWP_ACTION_PERMIT, weight=1, fid=2)])
-    cl = compile_policy(pol).layer(LAYER)
-    assert cl.index_stats["exact"] == {"IP_LOCAL_PORT": 6} and cl.index_stats["wildcard"] == 1
     for p, expected in [(134, "all"), (135, "netbios"), (139, "netbios"), (140, "all"), (445, "netbios")]:
         assert both(pol, {"IP_LOCAL_PORT": p}).filter.key == expected  # type: ignore[union-attr]
 
@@ -594,3 +600,61 @@ def test_compiled_agrees_with_naive(pol: Policy, pkts: list[dict[str, Value]]) -
             assert fast.terminating == naive.terminating
             assert fast.sublayers == naive.sublayers
             assert fast == naive
+
+
+@given(policies(), st.lists(packets(), min_size=1, max_size=4))
+def test_vista_ands_same_field_compiled_agrees_with_naive(pol: Policy, pkts: list[dict[str, Value]]) -> None:
+    compiled = CompiledPolicy(pol, cache=False, ored=False)
+    for values in pkts:
+        assert compiled.classify(LAYER, values) == classify_naive(pol, LAYER, values, ored=False)
+
+
+@given(policies(), st.lists(packets(), min_size=1, max_size=4))
+def test_decision_equals_explanations_decision(pol: Policy, pkts: list[dict[str, Value]]) -> None:
+    """The decision-only path (bitmasks, deciding filters only) and the full arbitration of
+    the same matched set (every sublayer's detail) decide the same (issue 14)."""
+    cl = CompiledPolicy(pol, cache=False).layer(LAYER)
+    for values in pkts:
+        mask = cl.match_mask(values)
+        assert positions(mask) == tuple(
+            i for i, f in enumerate(cl.filters) if filter_matches(f, values))
+        fast, full = cl.decide_mask(mask), cl.decide(positions(mask))
+        assert (fast.action, fast.filter, fast.sublayer, fast.hard, fast.veto, fast.silent, fast.terminating) == (
+            full.action, full.filter, full.sublayer, full.hard, full.veto, full.silent, full.terminating)
+        assert fast.sublayers == full.sublayers
+
+
+_INT_MATCHES = [M.FWP_MATCH_EQUAL, M.FWP_MATCH_NOT_EQUAL, M.FWP_MATCH_GREATER, M.FWP_MATCH_LESS,
+                M.FWP_MATCH_GREATER_OR_EQUAL, M.FWP_MATCH_LESS_OR_EQUAL, M.FWP_MATCH_RANGE]
+_ints = st.integers(-3, 300) | st.sampled_from([0, 2**32 - 1, 2**32, 2**128 - 1, -(2**70)])
+
+
+@st.composite
+def int_conditions(draw: st.DrawFn) -> Condition:
+    kind = draw(st.sampled_from(["int", "mask", "range", "empty"]))
+    if kind == "mask":
+        bits = draw(st.sampled_from([32, 128]))
+        return Condition("IP_REMOTE_ADDRESS", draw(st.sampled_from([M.FWP_MATCH_EQUAL, M.FWP_MATCH_NOT_EQUAL])),
+                         AddrMask(draw(st.integers(0, 2**bits - 1)), draw(st.integers(0, bits)), bits),
+                         DataType.FWP_V4_ADDR_MASK)
+    if kind == "range":
+        return Condition("IP_REMOTE_ADDRESS", draw(st.sampled_from([M.FWP_MATCH_RANGE, M.FWP_MATCH_EQUAL])),
+                         Range(draw(_ints), draw(_ints)), DataType.FWP_RANGE_TYPE)
+    if kind == "empty":
+        return Condition("IP_REMOTE_ADDRESS", draw(st.sampled_from([M.FWP_MATCH_EQUAL, M.FWP_MATCH_NOT_EQUAL])),
+                         EMPTY, DataType.FWP_EMPTY)
+    return Condition("IP_REMOTE_ADDRESS", draw(st.sampled_from(_INT_MATCHES[:-1])), draw(_ints), DataType.FWP_UINT32)
+
+
+@given(st.lists(st.lists(int_conditions(), min_size=1, max_size=4), min_size=1, max_size=8),
+       st.lists(_ints | st.integers(0, 2**128 - 1), min_size=1, max_size=20))
+def test_interval_tables_equal_the_conditions(groups: list[list[Condition]], values: list[int]) -> None:
+    """The bisection over interval ends gives, for every integer, the filters whose ORed
+    conditions on the field hold by core.match's reference semantics."""
+    pol = policy([flt(f"f{i}", A.FWP_ACTION_BLOCK, fid=i, conditions=g) for i, g in enumerate(groups)])
+    cl = CompiledPolicy(pol, cache=False).layer(LAYER)
+    (table,) = cl.mask_tables()[1]
+    assert table.bounds is not None
+    for v in values + [b for b in table.bounds[:20]] + [b - 1 for b in table.bounds[:20]]:
+        expected = sum(1 << p for p, f in enumerate(cl.filters) if filter_matches(f, {"IP_REMOTE_ADDRESS": v}))
+        assert table.mask(v) == expected, v

@@ -396,7 +396,7 @@ def test_generated_catalogue_is_current() -> None:
 def test_catalogue_modules_read_no_files() -> None:
     # The core imports only these standard modules and other core modules, and never opens a file.
     allowed = {"__future__", "collections.abc", "dataclasses", "difflib", "enum", "re"}
-    for module in ("layers", "fields", "builtins"):
+    for module in ("layers", "fields", "builtins", "catalog/records", "catalog/layer_table", "catalog/field_table"):
         tree = ast.parse((REPO / "wfptui" / "core" / f"{module}.py").read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):

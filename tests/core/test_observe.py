@@ -15,7 +15,7 @@ from wfptui.core.engine import run_scenario
 from wfptui.core.evidence import Observation, ObservedTerminating
 from wfptui.core.layers import get_layer
 from wfptui.core.scenario import HostSpec, Scenario, Step
-from wfptui.core.stack import observe_packet_op
+from wfptui.core.sim import observe_packet_op
 from wfptui.core.trace import ClassifyRecord, ObservedRecord, record_from_dict
 from wfptui.io.policy_file import parse_policy
 from wfptui.io.recording import decode_recording, encode_recording

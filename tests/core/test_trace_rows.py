@@ -1,8 +1,8 @@
 """The compact trace (core.trace.Trace) and the engine's steady-state paths.
 
-The engine reuses a flow's trace rows while the policy stays (``Network._run_path``,
-``send_tcp``, ``_in_tcp``). A benchmark capture hook turns that reuse off, so every
-packet then takes the general path: random scenarios must give the same trace, record
+The engine reuses a walk's trace rows while the policy stays (the memo of
+``core.sim.traverse.Traversal.cross``). A benchmark capture hook turns that reuse off, so
+every packet then takes the classifications: random scenarios must give the same trace, record
 for record, both ways. Also: record i has seq i + 1, reads build equal records each
 time, and ``results`` answers for exactly the classification records.
 """
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.core._scen import scenario, two_hosts
 from wfptui.core.engine import RunResult, drive, run_network, run_scenario
 from wfptui.core.model import ClassifyResult
-from wfptui.core.stack import Network
+from wfptui.core.sim import Network
 from wfptui.core.trace import ClassifyRecord, StackRecord, Trace, TraceResults
 from wfptui.io.scenario_file import load_builtin_scenario
 

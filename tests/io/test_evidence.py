@@ -304,6 +304,28 @@ def test_times_round_trip_at_their_precision(dt: datetime, digits: int) -> None:
     assert (out, ns) == (text, whole * 1_000_000_000 + int(frac.ljust(9, "0")))
 
 
+@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1)),
+       st.sampled_from(["", ".5", ".123456789", ".1234567890", ". 1", ".x", "+01:00", " ", ".١٢"]),
+       st.sampled_from(["Z", "+02:00", ""]))
+def test_times_seen_before_read_as_the_first_time(dt: datetime, rest: str, zone: str) -> None:
+    """The per-second memo gives exactly what the full reading gives (or the same error)."""
+    import wfptui.io.evidence.fields as fields_mod
+
+    node = XmlNode("timeStamp", 1, 1)
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S") + rest + zone
+
+    def read() -> object:
+        try:
+            return parse_time(node, "t", text)
+        except Exception as e:  # noqa: BLE001 - the same error either way
+            return type(e).__name__
+
+    fields_mod._SECOND.clear()
+    cold = read()
+    parse_time(node, "t", dt.strftime("%Y-%m-%dT%H:%M:%SZ"))  # this second is now memoised
+    assert read() == cold
+
+
 def test_impossible_date_is_an_input_error() -> None:
     data = (EV / "netevents-case-7-8.xml").read_bytes().replace(b"2020-05-04T22:04", b"2020-02-30T22:04")
     with pytest.raises(InputError, match="header/timeStamp"):

@@ -199,7 +199,10 @@ def test_undefined_entity_is_malformed_not_expanded() -> None:
 
 def test_size_limit(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     data = filters_doc(filt())
-    monkeypatch.setattr(netsh_xml, "MAX_BYTES", len(data) - 1)
+    from wfptui.io import netsh_import, safe_xml
+
+    for module in (safe_xml, netsh_import):  # the reader's check and the file's size check
+        monkeypatch.setattr(module, "MAX_BYTES", len(data) - 1)
     with pytest.raises(InputError, match="refused"):
         parse_netsh(data, "big.xml")
     p = tmp_path / "big.xml"

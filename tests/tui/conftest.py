@@ -86,6 +86,14 @@ def source(tmp_path: Path) -> Source:
 
 
 @pytest.fixture(autouse=True)
+def _own_config_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has its own, empty config folder (tui.settings): none reads or writes the user's."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("WFPTUI_CONFIG_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     from textual.widgets import Input, TextArea
 

@@ -217,7 +217,8 @@ async def test_inspector_explains_the_decision(source: Source) -> None:
         await pilot.pause()
         text = app.main.query_one(Inspector).plain
         assert "Decision  ✔ permit" in text
-        assert "soft permit by allow-web in sublayer corp" in text
+        # core.explain's sentence, the one explain prints (issue 13 item 3: written once)
+        assert "PERMIT by filter 'allow-web' in sublayer 'corp' (soft permit; no lower sublayer blocked)" in text
         assert "corp (weight 0x8000)" in text
         assert "server-policy.toml:" in text and "◀ ended it" in text
         assert "IP_LOCAL_PORT" in text and "80" in text

@@ -128,3 +128,24 @@ def test_main_screen_at_80x24(snap_compare: Any, tmp_path: Path) -> None:
 
     app = WfpApp(make_source(tmp_path), watch=False)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_capture_at_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """Issue 16: a capture at 80×24 keeps observed, simulated and the verdict (mark and word)."""
+    import shutil
+
+    from wfptui.tui.backend import Backend
+
+    data = Path(__file__).resolve().parents[1] / "data" / "evidence"
+    for name in ("netevents-case-7-8.xml", "filters-case-7-8.xml"):
+        shutil.copy(data / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = await _ready(pilot)
+        app.clear_notifications()
+        await pilot.pause()
+
+    source = Backend().open(Path("netevents-case-7-8.xml"), Path("filters-case-7-8.xml"))
+    app = WfpApp(source, watch=False)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError([Diagnostic("-", 0, 0, "standard input can be read once")])
         a = read_recording(args.a)
         b = read_recording(args.b)
-        d = diff_traces(list(a.records), list(b.records), limit=max(args.limit, 1))
+        # streamed: compared record by record, diffed from the first difference on (core/diff.py)
+        d = diff_traces(a.records, b.records, limit=max(args.limit, 1))
     except InputError as exc:
         for diag in exc.diagnostics:
             print(diag, file=sys.stderr)

@@ -74,7 +74,7 @@ def run_event(args: argparse.Namespace) -> int:
     """``--event CAPTURE [--index N]``: one observed event's classification at its layer, with
     the observed verdict beside it and the fields the evidence lacks named (spec §9)."""
     from wfptui.commands.triage import event_fields, load_evidence
-    from wfptui.core.explain import explain_json, explain_text
+    from wfptui.core.explain import explain, explain_json, render_text
     from wfptui.core.triage import Simulator, first_drop, judge
     from wfptui.io.errors import InputError
     from wfptui.io.jsonout import document, needs_ascii
@@ -122,9 +122,9 @@ def run_event(args: argparse.Namespace) -> int:
         out.append("The decision hangs on fields the evidence lacks: " + ", ".join(sim.unknown_fields))
     out.append("Not in the evidence (unknown, not empty): " + (", ".join(sorted(sim.unknown)) or "nothing"))
     out.append("")
-    text = explain_text(sim.result, sim.values)
-    text = text.replace("  (every other field is FWP_EMPTY)\n", "  (the fields above are the evidence's; the others are unknown:"
-                        " conditions on them are taken as not matching here)\n")
+    text = render_text(explain(sim.result, sim.values),
+                       others="(the fields above are the evidence's; the others are unknown: conditions on them "
+                              "are taken as not matching here)")
     sys.stdout.write("\n".join(out) + "\n" + text)
     return 0
 

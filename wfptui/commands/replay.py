@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from wfptui.io.errors import Diagnostic, InputError
@@ -82,11 +84,20 @@ def replay(rec: Any, policies: dict[str, Any]) -> Any:
             raise InputError([Diagnostic(rec.path, 0, 0, f"cannot replay: {exc}")]) from None
 
 
-def records_like(recorded: list[Any], result: Any) -> list[Any]:
+def records_like(recorded: Iterable[Any], result: Any) -> list[Any]:
     """The new trace in the shape of the recorded one (with the expect records if it had them)."""
     if any(getattr(r, "kind", None) == "expect" for r in recorded):
         return list(result.all_records)
     return list(result.records)
+
+
+def _has_expects(records: Any) -> bool:
+    """Whether a recording's trace holds an expect record, by the reader's index API when it
+    has one (no record built), else record by record."""
+    kinds = getattr(records, "iter_groups", None)
+    if callable(kinds):
+        return any(kind == "expect" for kind, _ in kinds())
+    return any(getattr(r, "kind", None) == "expect" for r in records)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,19 +153,30 @@ def _replay_one(path: str, args: argparse.Namespace) -> tuple[int, tuple[str, li
     from wfptui.core.diff import diff_traces
     from wfptui.core.trace import ExpectRecord
     from wfptui.io.recording import read_recording, write_recording
+    from wfptui.io.trace_output import write_trace
 
     rec = read_recording(path)
-    recorded = list(rec.records)
     hosts = [h.name for h in getattr(rec.scenario, "hosts", ())]
     policies = dict(rec.policies)
     policies.update(parse_policy_overrides(args.policy, hosts))
     result = replay(rec, policies)
-    new = records_like(recorded, result)
     name = str(getattr(rec.scenario, "name", "") or path)
     tests: list[Any] = list(result.expects)
     code = 0
     if args.check:
-        d = diff_traces(recorded, new)
+        # streamed and compared record by record (the new trace by its rows), diffed from
+        # the first difference on (core/diff.py)
+        d = diff_traces(rec.records, result.records)
+        # The new trace holds no expect record, so any of the recording's is "only in A".
+        with_expects = any(r.get("kind") == "expect" for _, r in d.only_a)
+        if with_expects:  # rare (an old recording): compare with the expect records too
+            d = diff_traces(rec.records, itertools.chain(result.records, result.expects))
+    else:
+        with_expects = _has_expects(rec.records)
+    # the new trace in the shape of the recorded one: with its expect records if it had them
+    more = result.expects if with_expects else ()
+    n_new = len(result.records) + len(more)
+    if args.check:
         if args.format == "json":
             from wfptui.io.jsonout import dump_document
 
@@ -163,22 +185,21 @@ def _replay_one(path: str, args: argparse.Namespace) -> tuple[int, tuple[str, li
             sys.stdout.write(d.to_text(f"{path} (recorded)", "replay"))
         code = 0 if d.same else 1
         # The trace check is a testcase of its own, numbered after the trace's records.
-        tests.append(ExpectRecord(len(new) + 1, d.same, {"trace": "same as recorded"}, len(new),
+        tests.append(ExpectRecord(n_new + 1, d.same, {"trace": "same as recorded"}, n_new,
                                   d.summary() if d.same else (d.first.message if d.first else d.summary())))
     if args.update:
         write_recording(path, scenario=rec.scenario, policies=policies, inputs=result.inputs,
-                        records=new, source=rec.scenario_source)
-        print(f"updated {path} ({len(new)} records)", file=sys.stderr)
+                        records=itertools.chain(result.records, more), source=rec.scenario_source)
+        print(f"updated {path} ({n_new} records)", file=sys.stderr)
         return 0, (name, tests)
     if not args.check:
-        from wfptui.io.export import export
-
-        write = export
+        write = write_trace
         if args.coverage:  # stderr (text), a last line (jsonl) or a "coverage" object (json)
             from wfptui.commands.lint import with_coverage
 
-            write = with_coverage(export, result, policies)
-        write(new, args.format, sys.stdout, hosts=rec.header.get("hosts") or ())
+            write = with_coverage(write_trace, result, policies)
+        # the Trace itself: its rows are encoded once each (io/trace_output.py)
+        write(result.records, args.format, sys.stdout, more=more)
         code = 0 if result.ok else 1
     elif args.coverage:  # the output is the diff: coverage goes to stderr
         from wfptui.core.lint import coverage, coverage_text

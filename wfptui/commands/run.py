@@ -180,7 +180,8 @@ def _run_one(path: str, overrides: dict[str, Path], args: argparse.Namespace) ->
 
         write = with_coverage(write_trace, result, {h.name: policies.get(h.name, h.policy) for h in scenario.hosts})
     try:
-        write(result.all_records, args.format, out, scenario=scenario.name, ok=result.ok)
+        # the trace itself (its rows are encoded once each, io/trace_output.py), then the expectations
+        write(result.records, args.format, out, scenario=scenario.name, ok=result.ok, more=result.expects)
         out.flush()
     except BrokenPipeError:
         # The reader left (`| head`): the run still counts, and --junit / --record are still

@@ -55,15 +55,18 @@ Two classifiers give identical results:
 * :func:`classify_naive` — a straightforward scan of every filter, the reference;
 * :func:`compile_policy` → :class:`CompiledPolicy` — per layer, compiled once per policy
   version (lazily, on the layer's first packet): filters in evaluation order (sublayer
-  rank, then filter order) so that a sorted candidate list is already in order; a
-  dispatch index that puts each filter in the buckets of one of its field groups that
-  holds exactly for a set of keys — EQUAL values (ports, protocol, app ids, exact
-  addresses, FWP_EMPTY), integer RANGEs of at most ``RANGE_EXPAND_MAX`` values (by their
-  members), or EQUAL address masks (per prefix length, by ``addr >> (bits - prefix)``) —
-  choosing the group whose fullest bucket is emptiest; filters with no such group are
-  "wildcards", candidates for every packet. Candidates = wildcards ∪ the buckets the
-  packet's values hit; each is confirmed by a closure specialised per match type
-  (``core.match.compile_filter``) that skips the group the index already proved.
+  rank, then filter order), filter i being bit i of a Python int. **Decide fast**: per
+  referenced field, a table from the packet's value to the bitmask of the filters whose
+  conditions on that field hold (or that have none) — integer values (ports, protocol,
+  addresses, profiles) by bisection over the interval ends of EQUAL/RANGE/comparison/
+  address-mask conditions, other values (app ids, SIDs, tokens, flags) by running the
+  field's compiled tests (``core.match.compile_group``) once per distinct value, memoised.
+  The AND over the fields is the matched set; the lowest terminating bit of it is the
+  first sublayer's terminating filter, and the rest of that sublayer is skipped with one
+  shift, so arbitration walks only the deciding filters (``decide_mask``). **Explain
+  lazily**: ``ClassifyResult.sublayers`` (every matching filter's FilterEval, ties,
+  unreached filters, effects) is built by ``_arbitrate`` when first read — the same code
+  whatever path decided, and a test holds decision == explanation's decision.
   Per-filter outcomes, FilterEval and Terminating objects are built once.
 
   Three *exact* memo caches per layer (results are immutable and a pure function of
@@ -71,7 +74,7 @@ Two classifiers give identical results:
 
   1. the tuple of the packet's values of the fields the layer's filters reference →
      ClassifyResult (no other field can change the result);
-  2. the set of matched filters → ClassifyResult (arbitration depends on nothing else);
+  2. the matched set (bitmask) → ClassifyResult (arbitration depends on nothing else);
   3. a sublayer's matched filters and its effect → SublayerResult.
 
   Each is bounded (cleared when full). ``compile_policy(policy, cache=False)`` turns
@@ -82,12 +85,16 @@ Two classifiers give identical results:
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from wfptui.core.match import PacketTest, compile_filter, condition_groups, filter_matches
+from wfptui.core.match import (
+    ValueTest,
+    compile_group,
+    condition_groups,
+    filter_matches,
+)
 from wfptui.core.model import (
     BLOCK,
     CONTINUE,
@@ -97,7 +104,6 @@ from wfptui.core.model import (
     SKIPPED,
     ActionType,
     AddrMask,
-    Blob,
     Callout,
     ClassifyResult,
     Condition,
@@ -119,12 +125,14 @@ if TYPE_CHECKING:
 __all__ = [
     "CompiledLayer",
     "CompiledPolicy",
+    "FieldMask",
     "FilterOutcome",
     "UnknownSublayerError",
     "classify_naive",
     "compile_policy",
     "evaluate_filter",
     "filter_order",
+    "positions",
     "sublayer_order",
 ]
 
@@ -279,7 +287,8 @@ class _Decision:
         self.hard, self.silent = out.hard, out.silent and out.outcome == BLOCK
         return effect
 
-    def result(self, layer: Layer, sublayers: tuple[SublayerResult, ...],
+    def result(self, layer: Layer,
+               sublayers: tuple[SublayerResult, ...] | Callable[[], tuple[SublayerResult, ...]],
                terminating: tuple[Terminating, ...]) -> ClassifyResult:
         if self.action is None:
             return ClassifyResult(layer, NONE, None, None, False, False, False, sublayers, terminating)
@@ -341,61 +350,172 @@ def classify_naive(policy: Policy, layer: Layer | str, values: Mapping[str, Valu
 # ----------------------------------------------------------------------------- compiled
 
 
-def _exact_key_ok(value: Value, dtype_is_sid: bool) -> bool:
-    """Can an EQUAL condition value be looked up by hash (hash equality == match semantics)?"""
-    if dtype_is_sid:
-        return False  # SIDs compare case-insensitively
-    return isinstance(value, int | str | Blob) or value is EMPTY
+#: An integer interval, inclusive; None = unbounded on that side.
+_Interval = tuple[int | None, int | None]
 
 
-#: A RANGE on integers spanning at most this many values is indexed by its members
-#: (port ranges such as 135..139); wider ones (49152..65535) are served by another field.
-RANGE_EXPAND_MAX = 256
+def _int_intervals(cond: Condition) -> list[_Interval] | None:
+    """The integers ``cond`` holds for, as intervals, when that set is all ``cond`` means
+    for an ``int`` value (the semantics of core.match for ints); None when it is not a
+    set of intervals (flags tests, strings, SIDs...)."""
+    m, cv = cond.match, cond.value
+    if cv is EMPTY:  # an int is never EMPTY: EQUAL fails, NOT_EQUAL holds
+        if m == MatchType.FWP_MATCH_EQUAL:
+            return []
+        return [(None, None)] if m == MatchType.FWP_MATCH_NOT_EQUAL else None
+    if type(cv) is int:
+        if m == MatchType.FWP_MATCH_EQUAL:
+            return [(cv, cv)]
+        if m == MatchType.FWP_MATCH_NOT_EQUAL:
+            return [(None, cv - 1), (cv + 1, None)]
+        if m == MatchType.FWP_MATCH_GREATER:
+            return [(cv + 1, None)]
+        if m == MatchType.FWP_MATCH_GREATER_OR_EQUAL:
+            return [(cv, None)]
+        if m == MatchType.FWP_MATCH_LESS:
+            return [(None, cv - 1)]
+        if m == MatchType.FWP_MATCH_LESS_OR_EQUAL:
+            return [(None, cv)]
+        return None
+    if isinstance(cv, AddrMask) and m in (MatchType.FWP_MATCH_EQUAL, MatchType.FWP_MATCH_NOT_EQUAL):
+        shift = cv.bits - cv.prefix
+        lo, hi = (cv.addr >> shift) << shift, (((cv.addr >> shift) + 1) << shift) - 1
+        if m == MatchType.FWP_MATCH_EQUAL:
+            return [(lo, hi)]
+        return [(None, lo - 1), (hi + 1, None)]
+    if (isinstance(cv, Range) and type(cv.low) is int and type(cv.high) is int
+            and m in (MatchType.FWP_MATCH_RANGE, MatchType.FWP_MATCH_EQUAL)):
+        return [(cv.low, cv.high)] if cv.low <= cv.high else []
+    return None
 
-#: Index plan for one filter: ("exact", field, keys) or ("prefix", field, ((shift, key), ...)).
-_Plan = tuple[str, str, tuple[object, ...]]
+
+class FieldMask:
+    """For one field of a compiled layer: value → bitmask of the filters (bit = position)
+    whose conditions on this field hold for that value, or that have none (§4.1: each
+    field is one ANDed group). A filter matches a packet when its bit survives the AND
+    of every field's mask — the decision-only path (issue 14).
+
+    Integer values on a field whose conditions are all intervals (EQUAL, RANGE, address
+    masks, comparisons) are looked up by bisection over the interval ends; any other value
+    runs the field's compiled tests once and is memoised (bounded)."""
+
+    __slots__ = ("bounds", "field", "free", "memo", "segs", "tests")
+
+    MEMO_MAX = 1 << 14
+
+    def __init__(self, fld: str, free: int, tests: list[tuple[int, ValueTest]],
+                 intervals: list[tuple[int, list[_Interval]]] | None) -> None:
+        self.field = fld
+        self.free = free  # filters without a condition on the field
+        self.tests = tests
+        self.memo: dict[object, int] = {}
+        self.bounds: list[int] | None = None
+        self.segs: list[int] = []
+        if intervals is not None:
+            self._sweep(intervals)
+
+    def _sweep(self, intervals: list[tuple[int, list[_Interval]]]) -> None:
+        # Per filter, merge its intervals (so that toggling its bit at each end is exact),
+        # then sweep the ends in order.
+        start = 0
+        toggles: dict[int, int] = {}
+        for bit, ivs in intervals:
+            merged: list[list[int | None]] = []
+            for lo, hi in sorted(ivs, key=lambda iv: -(1 << 200) if iv[0] is None else iv[0]):
+                if merged:
+                    last_hi = merged[-1][1]
+                    if last_hi is None or lo is None or lo <= last_hi + 1:
+                        if last_hi is not None and (hi is None or hi > last_hi):
+                            merged[-1][1] = hi
+                        continue
+                merged.append([lo, hi])
+            for lo, hi in merged:
+                if lo is None:
+                    start |= bit
+                else:
+                    toggles[lo] = toggles.get(lo, 0) ^ bit
+                if hi is not None:
+                    toggles[hi + 1] = toggles.get(hi + 1, 0) ^ bit
+        bounds = sorted(toggles)
+        segs = [start | self.free]
+        cur = start
+        for b in bounds:
+            cur ^= toggles[b]
+            segs.append(cur | self.free)
+        self.bounds, self.segs = bounds, segs
+
+    def compute(self, v: Value) -> int:
+        """The mask for ``v`` by running the tests (memoised)."""
+        m = self.free
+        for bit, test in self.tests:
+            if test(v):
+                m |= bit
+        try:
+            if len(self.memo) >= self.MEMO_MAX:
+                self.memo.clear()
+            self.memo[v] = m
+        except TypeError:  # an unhashable value: not memoised
+            pass
+        return m
+
+    def mask(self, v: Value) -> int:
+        if self.bounds is not None and type(v) is int:
+            return self.segs[bisect_right(self.bounds, v)]
+        try:
+            hit = self.memo.get(v)
+        except TypeError:
+            hit = None
+        return hit if hit is not None else self.compute(v)
 
 
-def _exact_keys(conds: Sequence[Condition]) -> tuple[object, ...] | None:
-    """The hash keys of an OR group that only holds exactly for those values, or None."""
-    from wfptui.core.datatypes import DataType
-
-    keys: dict[object, None] = {}
-    for c in conds:
-        v = c.value
-        if c.match == MatchType.FWP_MATCH_EQUAL and _exact_key_ok(v, c.dtype == DataType.FWP_SID):
-            keys[v] = None
-        elif (
-            c.match in (MatchType.FWP_MATCH_RANGE, MatchType.FWP_MATCH_EQUAL)
-            and isinstance(v, Range)
-            and type(v.low) is int
-            and type(v.high) is int
-            and 0 <= v.high - v.low < RANGE_EXPAND_MAX
-        ):
-            keys.update(dict.fromkeys(range(v.low, v.high + 1)))
-        else:
-            return None
-        if len(keys) > 4 * RANGE_EXPAND_MAX:
-            return None
-    return tuple(keys)
+def _all_of(tests: list[ValueTest]) -> ValueTest:
+    return lambda v: all(t(v) for t in tests)
 
 
-def _index_options(f: Filter, ored: bool = True) -> list[_Plan]:
-    """Field groups of a filter that an index can serve exactly (§4.1: the group must hold)."""
-    options: list[_Plan] = []
-    for fld, conds in condition_groups(f.conditions, ored):
-        keys = _exact_keys(conds)
-        if keys is not None:
-            options.append(("exact", fld, keys))
-        elif all(c.match == MatchType.FWP_MATCH_EQUAL and isinstance(c.value, AddrMask) for c in conds):
-            prefixes: dict[tuple[int, int], None] = {}
-            for c in conds:
-                m = c.value
-                assert isinstance(m, AddrMask)
-                shift = m.bits - m.prefix
-                prefixes[(shift, m.addr >> shift)] = None
-            options.append(("prefix", fld, tuple(prefixes)))
-    return options
+def _field_masks(order: Sequence[Filter], ored: bool) -> tuple[int, tuple[FieldMask, ...]]:
+    """Every referenced field's mask table, most selective first (fewest free filters)."""
+    every = (1 << len(order)) - 1
+    per_field: dict[str, list[tuple[int, list[list[Condition]]]]] = {}
+    for pos, f in enumerate(order):
+        mine: dict[str, list[list[Condition]]] = {}
+        for fld, conds in condition_groups(f.conditions, ored):
+            mine.setdefault(fld, []).append(conds)
+        for fld, groups in mine.items():
+            per_field.setdefault(fld, []).append((1 << pos, groups))
+    tables: list[FieldMask] = []
+    for fld, entries in per_field.items():
+        constrained = 0
+        tests: list[tuple[int, ValueTest]] = []
+        intervals: list[tuple[int, list[_Interval]]] | None = [] if ored else None
+        for bit, groups in entries:
+            constrained |= bit
+            if len(groups) == 1:
+                tests.append((bit, compile_group(groups[0])))
+            else:  # Vista: every condition its own ANDed group
+                tests.append((bit, _all_of([compile_group(g) for g in groups])))
+            if intervals is not None:
+                ivs: list[_Interval] = []
+                for c in groups[0]:
+                    iv = _int_intervals(c)
+                    if iv is None:
+                        intervals = None
+                        break
+                    ivs.extend(iv)
+                else:
+                    intervals.append((bit, ivs))
+        tables.append(FieldMask(fld, every & ~constrained, tests, intervals))
+    tables.sort(key=lambda t: (t.free.bit_count(), t.field))
+    return every, tuple(tables)
+
+
+def positions(mask: int) -> tuple[int, ...]:
+    """The set bits of ``mask``, ascending (filter positions in evaluation order)."""
+    out: list[int] = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return tuple(out)
 
 
 class CompiledLayer:
@@ -435,7 +555,6 @@ class CompiledLayer:
             for f, s, o in zip(order, f_sl, self._f_out, strict=True)
         ]
         self._empty_results = tuple(SublayerResult(sl, (), (), NONE, False, None, NONE) for sl in self.sublayers)
-        self._build_index(order)
         fields: dict[str, None] = {}
         for f in order:
             for c in f.conditions:
@@ -451,95 +570,68 @@ class CompiledLayer:
         self._sl_end = [bisect_right(f_sl, rank) for rank in range(len(self.sublayers))]
         self._cache_on = cache
         self._packet_cache: dict[object, ClassifyResult] = {}
-        self._matchset_cache: dict[tuple[int, ...], ClassifyResult] = {}
+        self._matchset_cache: dict[int, ClassifyResult] = {}
         self._sublayer_cache: dict[tuple[tuple[int, ...], str], SublayerResult] = {}
         self._none_result = ClassifyResult(layer, NONE, None, None, False, False, False, self._empty_results, ())
-
-    # -- index ---------------------------------------------------------------
-
-    def _build_index(self, order: Sequence[Filter]) -> None:
-        """Per filter, index the field group with the smallest buckets; the rest are wildcards."""
-        ored = self.ored
-        plans = [_index_options(f, ored) for f in order]
-        load: dict[tuple[str, str], Counter[object]] = {}
-        for opts in plans:
-            for kind, fld, keys in opts:
-                load.setdefault((kind, fld), Counter()).update(keys)
-        exact: dict[str, dict[object, list[int]]] = {}
-        prefix: dict[str, dict[int, dict[int, list[int]]]] = {}
-        wildcard: list[int] = []
-        matchers: list[PacketTest] = []
-        index_fields: list[str | None] = []
-        for pos, (f, opts) in enumerate(zip(order, plans, strict=True)):
-            if not opts:
-                index_fields.append(None)
-                wildcard.append(pos)
-                matchers.append(compile_filter(f, ored=ored))
-                continue
-            # The group whose fullest bucket is emptiest (a packet hits one bucket per
-            # field, so that bounds the useless candidates it brings); then fewer keys;
-            # then field name, for determinism.
-            kind, fld, keys = min(
-                opts, key=lambda o: (max(map(load[(o[0], o[1])].__getitem__, o[2])), len(o[2]), o[1], o[0])
-            )
-            if kind == "exact":
-                table = exact.setdefault(fld, {})
-                for k in keys:
-                    table.setdefault(k, []).append(pos)
-            else:
-                shifts = prefix.setdefault(fld, {})
-                for k in keys:
-                    assert isinstance(k, tuple)
-                    shift, masked = k
-                    shifts.setdefault(shift, {}).setdefault(masked, []).append(pos)
-            # The index proved this field group when it yields the filter: skip it.
-            matchers.append(compile_filter(f, skip_field=fld, ored=ored))
-            index_fields.append(fld)
-        self._matchers = matchers
-        #: Per position, the field the index files the filter under (None: always a candidate).
-        self.index_fields: tuple[str | None, ...] = tuple(index_fields)
-        self._exact = tuple((fld, {k: tuple(v) for k, v in t.items()}) for fld, t in exact.items())
-        self._prefix = tuple(
-            (fld, tuple((shift, {k: tuple(v) for k, v in t.items()}) for shift, t in sorted(s.items())))
-            for fld, s in prefix.items()
-        )
-        self._wildcard = tuple(wildcard)
-        #: For tests and the benchmark: how filters were indexed.
-        self.index_stats = {
-            "filters": len(order),
-            "wildcard": len(wildcard),
-            "exact": {fld: sum(len(v) for v in t.values()) for fld, t in exact.items()},
-            "prefix": {fld: sum(len(v) for t in s.values() for v in t.values()) for fld, s in prefix.items()},
-        }
-
-    def candidates(self, values: Mapping[str, Value]) -> list[int]:
-        """Positions of the filters that may match, in evaluation order."""
-        get = values.get
-        cands: set[int] = set(self._wildcard)
-        for fld, table in self._exact:
-            hit = table.get(get(fld, EMPTY))
-            if hit:
-                cands.update(hit)
-        for fld, shifts in self._prefix:
-            v = get(fld, EMPTY)
-            if isinstance(v, int):
-                for shift, ptable in shifts:
-                    hit = ptable.get(v >> shift)
-                    if hit:
-                        cands.update(hit)
-        return sorted(cands)
+        self._term_bits = sum(1 << p for p, t in enumerate(self._f_terminates) if t)
+        #: Per sublayer rank: every bit after the sublayer's last filter (one AND skips the rest of it).
+        self._sl_after = [~((1 << end) - 1) for end in self._sl_end]
+        self._masks: tuple[int, tuple[FieldMask, ...]] | None = None
 
     def matched(self, values: Mapping[str, Value]) -> tuple[int, ...]:
         """Positions of the filters whose conditions all hold, in evaluation order."""
-        m = self._matchers
-        return tuple([p for p in self.candidates(values) if m[p](values)])
+        return positions(self.match_mask(values))
+
+    # -- decision-only path (issue 14) --------------------------------------
+
+    def mask_tables(self) -> tuple[int, tuple[FieldMask, ...]]:
+        """(every filter's bit, each referenced field's mask table), built on first use."""
+        t = self._masks
+        if t is None:
+            t = self._masks = _field_masks(self.filters, self.ored)
+        return t
+
+    def match_mask(self, values: Mapping[str, Value]) -> int:
+        """The matching filters as a bitmask (bit = position in evaluation order)."""
+        m, tables = self._masks if self._masks is not None else self.mask_tables()
+        get = values.get
+        for t in tables:
+            v = get(t.field, EMPTY)
+            bounds = t.bounds
+            if bounds is not None and type(v) is int:
+                m &= t.segs[bisect_right(bounds, v)]
+            else:
+                m &= t.mask(v)
+            if not m:
+                break
+        return m
+
+    def decide_mask(self, matched: int) -> ClassifyResult:
+        """Arbitrate the filters of ``matched`` (a bitmask, see ``match_mask``): only the
+        terminating filters are walked, one per deciding sublayer; every sublayer's detail is
+        built when ``ClassifyResult.sublayers`` is first read, by ``_arbitrate`` — the same
+        code as before, so the explanation cannot drift from the decision."""
+        if not matched:
+            return self._none_result
+        t = matched & self._term_bits
+        f_sl, after, f_out, filters, sls, f_term = (
+            self._f_sl, self._sl_after, self._f_out, self.filters, self.sublayers, self._f_term)
+        decision = _Decision()
+        terminating: list[Terminating] = []
+        while t:
+            p = (t & -t).bit_length() - 1  # lowest bit: the first terminating filter left
+            rank = f_sl[p]
+            decision.offer(sls[rank], filters[p], f_out[p])
+            terminating.append(f_term[p])
+            t &= after[rank]  # the rest of this sublayer is unreached
+        return decision.result(self.layer, lambda: self._arbitrate(positions(matched)).sublayers, tuple(terminating))
 
     # -- classify ------------------------------------------------------------
 
     def classify(self, values: Mapping[str, Value]) -> ClassifyResult:
         """Classify one packet (see CompiledPolicy.classify)."""
         if not self._cache_on:
-            return self._arbitrate(self.matched(values))
+            return self.decide_mask(self.match_mask(values))
         try:
             key: object = self._key_of(values)  # C-level itemgetter: the hot path
         except KeyError:  # some field absent (= EMPTY): None marks it in the key
@@ -547,13 +639,13 @@ class CompiledLayer:
         try:
             hit = self._packet_cache.get(key)
         except TypeError:  # an unhashable value: classify without the cache
-            return self._arbitrate(self.matched(values))
+            return self.decide_mask(self.match_mask(values))
         if hit is not None:
             return hit
-        matched = self.matched(values)
+        matched = self.match_mask(values)
         result = self._matchset_cache.get(matched)
         if result is None:
-            result = self._arbitrate(matched)
+            result = self.decide_mask(matched)
             if len(self._matchset_cache) >= MATCHSET_CACHE_MAX:
                 self._matchset_cache.clear()
             self._matchset_cache[matched] = result

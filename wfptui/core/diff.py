@@ -19,6 +19,18 @@ one side only. When all of that is empty but the two traces are still not identi
 (order, timing, flow numbering), ``TraceDiff.same`` is still False and ``first`` points
 at the first record that differs, so ``replay --check`` stays exact.
 
+Two runs of one scenario are almost always identical, so the traces are first streamed
+and compared record by record, cheaply (``==`` on the record objects, which is what the
+``to_dict()`` forms are made from; the forms only where the objects differ; a
+``core.trace.Trace`` by its rows), and the semantic diff runs from the first record that
+differs on. That is exact: up to there both traces hold the same records in the same order,
+so they pair up with each other, change nothing and count the same occurrences of every
+identity on both sides, and pairing the rest by (identity, occurrence within the rest) is
+pairing it by (identity, occurrence) (tests/core/test_diff_prefix.py checks both ways agree).
+
+:func:`record_identity` is also the TUI's "the same classification" when it marks the
+verdicts a policy edit flipped (docs/decisions-engine.md, "One identity for a flip").
+
 Pure: standard library only, no I/O. Renders to text (:meth:`TraceDiff.to_text`) and to
 JSON-able data (:meth:`TraceDiff.to_json`); both name records by their ``seq`` in the trace
 (``A#17``, ``"seq_a": 17``), never by a list index, and hold no Python reprs (values are
@@ -27,15 +39,20 @@ shown as JSON).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import operator
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wfptui.core.trace import ClassifyRecord, Trace
+
 JsonDict = dict[str, Any]
 
-__all__ = ["Change", "Divergence", "FilterChange", "TraceDiff", "VerdictChange", "diff_traces", "describe"]
+__all__ = ["Change", "Divergence", "FilterChange", "TraceDiff", "VerdictChange", "describe", "diff_traces",
+           "identity", "record_identity"]
 
 #: Packet identity fields (when the layer has them).
 IDENTITY_FIELDS = ("IP_LOCAL_ADDRESS", "IP_REMOTE_ADDRESS", "IP_LOCAL_PORT", "IP_REMOTE_PORT",
@@ -108,6 +125,18 @@ def identity(d: Mapping[str, Any]) -> tuple[Any, ...]:
     if kind == "observed":  # a captured event: the same event pairs up, its verdict may change
         return (kind, host, d.get("event"), d.get("type"))
     return (kind, host, _hashable({k: v for k, v in d.items() if k not in MINOR}))
+
+
+def record_identity(rec: Any) -> tuple[Any, ...]:
+    """:func:`identity` of a record object (or of its ``to_dict()`` form): equal for "the
+    same event" in two runs of one scenario, whatever its verdict; with the occurrence
+    number, what ``diff`` pairs and what the TUI compares to mark a flipped verdict. A
+    classification's is built from the object directly (no ``to_dict()``)."""
+    if type(rec) is ClassifyRecord:
+        fields = rec.fields
+        return ("classify", rec.host, rec.layer, rec.packet, rec.op, rec.direction, bool(rec.reauth),
+                tuple(_hashable(fields.get(k)) for k in IDENTITY_FIELDS))
+    return identity(_as_dict(rec))
 
 
 def describe(d: Mapping[str, Any]) -> str:
@@ -355,26 +384,115 @@ def _differing(a: JsonDict, b: JsonDict) -> tuple[str, ...]:
     return tuple(attrs)
 
 
+_END = object()
+
+
+def _same(x: Any, y: Any) -> bool:
+    """Whether two records (or ``to_dict()`` forms) have the same ``to_dict()`` form: equal
+    record objects do (the form is made from the fields ``==`` compares), and only when
+    they are not are the forms built (a timing difference within rounding, a record
+    against its dict)."""
+    return x is y or x == y or _as_dict(x) == _as_dict(y)
+
+
 def diff_traces(a: Iterable[Any], b: Iterable[Any], *, limit: int = 50) -> TraceDiff:
-    """Compare trace A with trace B (records or their ``to_dict()`` forms)."""
-    da = [_as_dict(r) for r in a]
-    db = [_as_dict(r) for r in b]
+    """Compare trace A with trace B (records or their ``to_dict()`` forms; any iterables,
+    each read once, front to back: the common prefix is compared and dropped as it streams,
+    only the records from the first difference on are kept). When B is a
+    ``core.trace.Trace`` its rows are compared without building their records."""
+    ia = iter(a)
+    if isinstance(b, Trace):
+        k, x, ib = _rows_prefix(ia, b)
+        y = next(ib, _END)
+    else:
+        ib = iter(b)
+        k = 0  # records before index k are the same on both sides
+        while True:
+            x = next(ia, _END)
+            y = next(ib, _END)
+            if x is _END or y is _END or not _same(x, y):
+                break
+            k += 1
+    da = [] if x is _END else [_as_dict(x), *(_as_dict(r) for r in ia)]
+    db = [] if y is _END else [_as_dict(y), *(_as_dict(r) for r in ib)]
+    return _diff_rest(k, da, db, limit)
+
+
+_RESTS: dict[Any, Callable[[Any], Any]] = {}
+
+
+def _rest_of(cls: Any) -> Callable[[Any], Any]:
+    """A getter of every field of record class ``cls`` but ``seq`` and ``t``, as a tuple."""
+    got = _RESTS.get(cls)
+    if got is None:
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in ("seq", "t")]
+        got = _RESTS[cls] = operator.attrgetter(*names) if len(names) > 1 else (lambda r: (getattr(r, names[0]),))
+    return got
+
+
+def _rows_prefix(ia: Iterator[Any], b: Trace) -> tuple[int, Any, Iterator[Any]]:
+    """Compare records of A with the records of the Trace B until they differ: (how many
+    are the same, A's first record not the same or _END, B's records from that one on).
+
+    A row builds record i as ``row[0](row, i + 1, times[i])``: the same record but for seq
+    and t at every use of the row. So a row's record is built once; then an A record is
+    the same as row i's when it is of that class, has seq i + 1 and time ``times[i]``, and
+    equals it in every other field (what ``==`` of the built record would find). Anything
+    else (an object in B, a dict in A, a mismatch) is compared the general way."""
+    items, times = b.items, b.times
+    seen: dict[int, tuple[Any, Callable[[Any], Any], Any]] = {}  # id(row) -> (class, getter, the rest)
+    k = 0
+    x: Any = _END
+    for k, item in enumerate(items):  # noqa: B007 - k is the result
+        x = next(ia, _END)
+        if x is _END:
+            break
+        if type(item) is tuple:
+            known = seen.get(id(item))
+            if known is None:
+                built = item[0](item, k + 1, times[k])
+                rest = _rest_of(type(built))
+                known = seen[id(item)] = (type(built), rest, rest(built))
+            cls, rest, fields = known
+            if type(x) is cls and x.seq == k + 1 and x.t == times[k] and rest(x) == fields:
+                continue
+            y = item[0](item, k + 1, times[k])
+        else:
+            y = item
+        if not _same(x, y):
+            return k, x, _from(b, k)
+    else:
+        k = len(items)
+        x = next(ia, _END)
+    return k, x, _from(b, k)
+
+
+def _from(b: Trace, k: int) -> Iterator[Any]:
+    """B's records from index k on."""
+    for i in range(k, len(b)):
+        yield b[i]
+
+
+def _diff_rest(k: int, da: list[JsonDict], db: list[JsonDict], limit: int) -> TraceDiff:
+    """The semantic diff of two traces whose first ``k`` records are the same, given the
+    rest of each (``da[i]`` is record ``k + i``); every index and seq shown is the whole
+    trace's."""
     ka = _keyed(da)
     kb = _keyed(db)
-    index_b = {k: i for i, k in enumerate(kb)}
+    index_b = {key: j for j, key in enumerate(kb)}
     matched_b: set[int] = set()
     changes: list[Change] = []
     only_a: list[tuple[int, JsonDict]] = []
-    for i, k in enumerate(ka):
-        j = index_b.get(k)
+    for i, key in enumerate(ka):
+        j = index_b.get(key)
         if j is None:
-            only_a.append((i, da[i]))
+            only_a.append((k + i, da[i]))
             continue
         matched_b.add(j)
         attrs = _differing(da[i], db[j])
         if attrs:
-            changes.append(Change(i, j, da[i], db[j], attrs))
-    only_b = [(j, db[j]) for j in range(len(db)) if j not in matched_b]
+            changes.append(Change(k + i, k + j, da[i], db[j], attrs))
+    only_b = [(k + j, db[j]) for j in range(len(db)) if j not in matched_b]
 
     verdicts = _verdict_changes(changes)
     filters = _filter_changes(changes)
@@ -382,8 +500,8 @@ def diff_traces(a: Iterable[Any], b: Iterable[Any], *, limit: int = 50) -> Trace
     minor_only = False
     if first is None and da != db:
         minor_only = True
-        first = _first_exact(da, db)
-    return TraceDiff(len_a=len(da), len_b=len(db), first=first, verdicts=verdicts, filters=filters,
+        first = _first_exact(da, db, k)
+    return TraceDiff(len_a=k + len(da), len_b=k + len(db), first=first, verdicts=verdicts, filters=filters,
                      changes=tuple(changes), only_a=tuple(only_a), only_b=tuple(only_b), minor_only=minor_only,
                      limit=limit)
 
@@ -409,19 +527,20 @@ def _first(changes: list[Change], only_a: list[tuple[int, JsonDict]],
     return min(candidates, key=lambda c: (c[0], c[1]))[2]
 
 
-def _first_exact(da: list[JsonDict], db: list[JsonDict]) -> Divergence:
-    for i, (x, y) in enumerate(zip(da, db, strict=False)):
+def _first_exact(da: list[JsonDict], db: list[JsonDict], k: int = 0) -> Divergence:
+    """The first record that differs (``da[i]`` being record ``k + i``)."""
+    for i, (x, y) in enumerate(zip(da, db, strict=False), k):
         if x != y:
-            attrs = [k for k in list(x) + [k for k in y if k not in x] if x.get(k) != y.get(k)]
-            what = ", ".join(f"{k} {show(x.get(k))} -> {show(y.get(k))}" for k in attrs[:4])
+            attrs = [key for key in list(x) + [key for key in y if key not in x] if x.get(key) != y.get(key)]
+            what = ", ".join(f"{key} {show(x.get(key))} -> {show(y.get(key))}" for key in attrs[:4])
             sa, sb = seq_of(x, i), seq_of(y, i)
             return Divergence(i, i, f"A#{sa} B#{sb} {describe(x)}: {what}", sa, sb)
     n = min(len(da), len(db))
     if len(da) > n:
-        sa = seq_of(da[n], n)
-        return Divergence(n, -1, f"A#{sa} only in A: {describe(da[n])}", sa, None)
-    sb = seq_of(db[n], n)
-    return Divergence(-1, n, f"B#{sb} only in B: {describe(db[n])}", None, sb)
+        sa = seq_of(da[n], k + n)
+        return Divergence(k + n, -1, f"A#{sa} only in A: {describe(da[n])}", sa, None)
+    sb = seq_of(db[n], k + n)
+    return Divergence(-1, k + n, f"B#{sb} only in B: {describe(db[n])}", None, sb)
 
 
 def _verdict_changes(changes: list[Change]) -> tuple[VerdictChange, ...]:

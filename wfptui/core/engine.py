@@ -1,9 +1,9 @@
 """Running a scenario: the virtual clock, the step driver and the run's result (spec §4, §5).
 
-``arun_scenario`` is a coroutine: it builds the hosts (core.stack), then runs the steps
+``arun_scenario`` is a coroutine: it builds the hosts (core.sim), then runs the steps
 in order on a virtual clock. Every host/socket action (a packet arriving, a SYN
 retransmission timer, a flow's idle timer, a ``send`` of many segments) is an event on
-the virtual-time queue (``stack.VirtualClock``); the driver pops events in time order and
+the virtual-time queue (``core.sim.clock.VirtualClock``); the driver pops events in time order and
 awaits ``asyncio.sleep(0)`` every few thousand events so a UI loop stays responsive. No
 real sleeping happens anywhere: the same inputs give the same trace, byte for byte.
 
@@ -34,7 +34,7 @@ from typing import Any
 from wfptui.core.expect import check_expects
 from wfptui.core.model import ClassifyResult, Policy
 from wfptui.core.scenario import Scenario, Step
-from wfptui.core.stack import Network
+from wfptui.core.sim import Network
 from wfptui.core.trace import ExpectRecord, TraceRecord
 
 #: Events between two yields to the asyncio loop.

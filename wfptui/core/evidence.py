@@ -31,7 +31,7 @@ class ObservedTerminating:
     action: str  # FWP_ACTION_PERMIT / FWP_ACTION_BLOCK / ... as written
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # immutable by convention; frozen __init__ costs 2x per event read
 class Observation:
     """One event read from a capture, a netevents dump or the Security log.
 

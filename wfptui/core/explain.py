@@ -10,11 +10,19 @@ final decision came about (hard/soft, veto, or nothing decided = permitted by de
 
 Both take the ``ClassifyResult`` and the values that were classified; they never
 classify themselves, so what is explained is exactly what the engine decided.
+
+One model, three renderings (issue 13 item 3): :func:`explain` builds an
+:class:`Explanation` (sublayers in evaluation order, each filter with its outcome and
+conditions, each sublayer's effect, the :class:`Decision`, the near misses);
+:func:`explain_text`, :func:`explain_json` and the TUI's inspector render it. The
+hard/soft/veto sentence is written once, in :meth:`Decision.sentence`; the inspector
+builds a :class:`Decision` from a recorded verdict when the full arbitration was not kept.
+(``core.arbitration``'s per-filter notes are the classifier's own words and stay there.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +46,10 @@ from wfptui.core.model import (
 )
 from wfptui.core.values import format_value, json_value
 
-__all__ = ["NEAR_MISS_LIMIT", "NearMiss", "explain_json", "explain_text", "final_sentence", "near_miss_lines",
-           "near_misses"]
+__all__ = ["NEAR_MISS_LIMIT", "ConditionCheck", "Decision", "Explanation", "FilterStep", "NearMiss", "OTHERS_EMPTY",
+           "SublayerStep",
+           "explain", "explain_json", "explain_text", "final_sentence", "near_miss_lines", "near_misses", "render_json",
+           "render_text"]
 
 #: How many near misses the text renderings (explain text, the inspector) show.
 NEAR_MISS_LIMIT = 10
@@ -74,18 +84,22 @@ def _wants(c: Condition) -> str:
 
 
 def near_misses(policy: Policy, layer: Layer | str, values: Mapping[str, Value],
-                ored: bool = True) -> list[NearMiss]:
+                ored: bool = True, unknown: Collection[str] = ()) -> list[NearMiss]:
     """The enabled filters at ``layer`` that did not match ``values`` because of exactly one
     condition group (``core.match.condition_groups`` with the classifier's ``ored`` rule, so a
     group of ORed conditions on one field counts as one field), in evaluation order:
-    sublayer weight descending, then filter weight descending (``core.arbitration``)."""
+    sublayer weight descending, then filter weight descending (``core.arbitration``).
+
+    ``unknown``: fields whose value is not known (a captured event's evidence lacks them);
+    their conditions count neither as failed nor as held, so a filter is a near miss when
+    exactly one group on a known field fails."""
     lay = get_layer(layer) if isinstance(layer, str) else layer
     found: list[tuple[tuple[int, str], tuple[int, int, str], NearMiss]] = []
     for f in policy.filters:
         if f.layer != lay.name or f.flags & FilterFlag.DISABLED:
             continue
         failed = [(fld, conds) for fld, conds in condition_groups(f.conditions, ored)
-                  if not any(condition_matches(c, values.get(fld, EMPTY)) for c in conds)]
+                  if fld not in unknown and not any(condition_matches(c, values.get(fld, EMPTY)) for c in conds)]
         if len(failed) != 1:
             continue
         fld, conds = failed[0]
@@ -136,11 +150,6 @@ def _weight(w: int) -> str:
     return f"0x{w:016x}"
 
 
-def _condition_text(c: Condition, values: Mapping[str, Value]) -> str:
-    held = condition_matches(c, values.get(c.field, EMPTY))
-    return f"[{'x' if held else ' '}] {c.field} {c.match.short} {_fmt(c.value, c.dtype, c.field)}"
-
-
 def _action_words(action: str, hard: bool) -> str:
     return f"{'hard' if hard else 'soft'} {action}"
 
@@ -177,40 +186,146 @@ class _Walk:
         return text
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A classification's final decision and why it stood: the hard/soft/veto sentence.
+
+    ``filter`` and ``vetoed`` are filter labels as explain prints them (``'key' (name)``);
+    ``vetoed``: the hard permit a callout veto overrode, when known. Built from a
+    ClassifyResult by :meth:`of`, or by a caller that has only a recorded verdict.
+    """
+
+    action: str  # permit | block | none
+    filter: str | None = None
+    sublayer: str | None = None
+    hard: bool = False
+    veto: bool = False
+    silent: bool = False
+    vetoed: str | None = None
+
+    @classmethod
+    def of(cls, result: ClassifyResult) -> Decision:
+        if result.action == NONE or result.filter is None or result.sublayer is None:
+            return cls(NONE)
+        vetoed = None
+        if result.veto:
+            vetoed = next(
+                (sr.deciding.filter for sr in result.sublayers
+                 if sr.deciding is not None and sr.action == PERMIT and sr.hard
+                 and sr.effect in ("decided", "overrode")),
+                None,
+            )
+        return cls(result.action, _label(result.filter), result.sublayer.key, result.hard, result.veto,
+                   result.silent, _label(vetoed) if vetoed is not None else None)
+
+    @property
+    def decided(self) -> bool:
+        return self.action != NONE and self.filter is not None and self.sublayer is not None
+
+    def reason(self) -> str:
+        """Why the decision stood: hard or soft, a veto, a silent drop."""
+        if not self.decided:
+            return "nothing decided: permitted by default (action none)"
+        if self.veto:
+            target = f" of filter {self.vetoed}" if self.vetoed else ""
+            why = f"veto: a callout block overrode the hard permit{target}; audit 5153"
+        elif self.action == BLOCK:
+            why = ("hard block; lower sublayers cannot override" if self.hard
+                   else "soft block; no lower sublayer permitted")
+        else:
+            why = ("hard permit; only a callout veto in a lower sublayer could block" if self.hard
+                   else "soft permit; no lower sublayer blocked")
+        if self.silent and self.action == BLOCK:
+            why += "; silent drop: no RST or ICMP error, no net event, no audit"
+        return why
+
+    def sentence(self) -> str:
+        """``BLOCK by filter 'x' in sublayer 'y' (hard block; lower sublayers cannot override)``."""
+        if not self.decided:
+            return self.reason()
+        return f"{self.action.upper()} by filter {self.filter} in sublayer '{self.sublayer}' ({self.reason()})"
+
+
 def final_sentence(result: ClassifyResult) -> str:
-    """One sentence: the final decision and why it stood."""
-    if result.action == NONE or result.filter is None or result.sublayer is None:
-        return "Final: nothing decided: permitted by default (action none)"
-    where = f"by filter {_label(result.filter)} in sublayer '{result.sublayer.key}'"
-    head = f"Final: {result.action.upper()} {where}"
-    if result.veto:
-        vetoed = next(
-            (sr.deciding.filter for sr in result.sublayers
-             if sr.deciding is not None and sr.action == PERMIT and sr.hard and sr.effect in ("decided", "overrode")),
-            None,
-        )
-        target = f" of filter {_label(vetoed)}" if vetoed else ""
-        why = f"veto: a callout block overrode the hard permit{target}; audit 5153"
-    elif result.action == BLOCK:
-        why = ("hard block; lower sublayers cannot override" if result.hard
-               else "soft block; no lower sublayer permitted")
-    else:
-        why = ("hard permit; only a callout veto in a lower sublayer could block" if result.hard
-               else "soft permit; no lower sublayer blocked")
-    if result.silent and result.action == BLOCK:
-        why += "; silent drop: no RST or ICMP error, no net event, no audit"
-    return f"{head} ({why})"
+    """One sentence: the final decision and why it stood (:meth:`Decision.sentence`)."""
+    return f"Final: {Decision.of(result).sentence()}"
 
 
-def _filter_lines(fe: FilterEval, values: Mapping[str, Value], ends: bool) -> list[str]:
+@dataclass(frozen=True)
+class ConditionCheck:
+    """One condition of a filter against the classified values."""
+
+    condition: Condition
+    held: bool
+
+    @property
+    def text(self) -> str:
+        """The condition's value as text (``core.values``)."""
+        c = self.condition
+        return _fmt(c.value, c.dtype, c.field)
+
+
+@dataclass(frozen=True)
+class FilterStep:
+    """A filter evaluated in a sublayer: its outcome, conditions and whether it ended the sublayer."""
+
+    eval: FilterEval
+    conditions: tuple[ConditionCheck, ...]
+    ends: bool
+
+    @property
+    def filter(self) -> Filter:
+        return self.eval.filter
+
+
+@dataclass(frozen=True)
+class SublayerStep:
+    """A sublayer in evaluation order: its filters, its result and its effect on the layer."""
+
+    result: SublayerResult
+    filters: tuple[FilterStep, ...]
+    effect_text: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One classification explained: what every rendering shows (module docstring)."""
+
+    result: ClassifyResult
+    values: Mapping[str, Value]
+    sublayers: tuple[SublayerStep, ...]
+    decision: Decision
+    near: tuple[NearMiss, ...] | None = None
+
+
+def explain(result: ClassifyResult, values: Mapping[str, Value] | None = None,
+            near: Sequence[NearMiss] | None = None) -> Explanation:
+    """The model of ``result`` (``values``: what was classified; None: not known, so no
+    condition checks; ``near``: :func:`near_misses`, when wanted)."""
+    walk = _Walk()
+    steps = []
+    for sr in result.sublayers:
+        filters = tuple(
+            FilterStep(fe, () if values is None else tuple(
+                ConditionCheck(c, condition_matches(c, values.get(c.field, EMPTY))) for c in fe.filter.conditions),
+                fe is sr.deciding)
+            for fe in sr.evaluated)
+        steps.append(SublayerStep(sr, filters, walk.effect_text(sr)))
+    return Explanation(result, values or {}, tuple(steps), Decision.of(result),
+                       tuple(near) if near is not None else None)
+
+
+def _filter_lines(step: FilterStep) -> list[str]:
+    fe = step.eval
     f = fe.filter
     tie = ", tie: same weight as another matching filter (ordered by filter id)" if fe.tie else ""
     lines = [f"  filter {_label(f)} id {f.filter_id} ({f.filter_id:#x}), weight {_weight(f.effective_weight)}, "
              f"action {f.action.short}{' -> callout ' + repr(f.callout) if f.callout else ''}{tie}"]
     if not f.conditions:
         lines.append("      (no conditions: matches everything)")
-    lines += [f"      {_condition_text(c, values)}" for c in f.conditions]
-    marker = "  <- ends the sublayer" if ends else ""
+    lines += [f"      [{'x' if c.held else ' '}] {c.condition.field} {c.condition.match.short} {c.text}"
+              for c in step.conditions]
+    marker = "  <- ends the sublayer" if step.ends else ""
     note = f" ({fe.note})" if fe.note else ""
     lines.append(f"      => {fe.outcome}{note}{marker}")
     return lines
@@ -240,29 +355,40 @@ def explain_text(result: ClassifyResult, values: Mapping[str, Value],
                  near: Sequence[NearMiss] | None = None) -> str:
     """The packet-tracer text (module docstring); with ``near`` (:func:`near_misses`), a
     "Near misses" section just before the final sentence."""
+    return render_text(explain(result, values, near))
+
+
+#: What the text says of the fields not listed: they were classified as FWP_EMPTY.
+OTHERS_EMPTY = "(every other field is FWP_EMPTY)"
+
+
+def render_text(ex: Explanation, others: str = OTHERS_EMPTY) -> str:
+    """:func:`explain_text` of a built :class:`Explanation`; ``others``: what is said of the
+    fields not listed (a captured event's are unknown, not empty)."""
+    result, values = ex.result, ex.values
     lay = result.layer
     out = [f"Layer: {lay.name} (layer id {lay.layer_id})", "Values classified:"]
     if values:
         width = max(len(k) for k in values)
         for k, v in values.items():
             out.append(f"  {k:<{width}} = {_fmt(v, _dtype_of(result, k), k)}")
-    out.append("  (every other field is FWP_EMPTY)")
+    out.append(f"  {others}")
     note = model_note(lay.name)
     if note is not None:
         out.append(note)
-    if not result.sublayers:
+    if not ex.sublayers:
         out.append("")
         out.append("No filters at this layer.")
-    walk = _Walk()
-    for phase, sr in enumerate(result.sublayers, 1):
+    for phase, step in enumerate(ex.sublayers, 1):
+        sr = step.result
         sl = sr.sublayer
         out.append("")
         out.append(f"Phase {phase}: sublayer '{sl.key}'{' (' + sl.name + ')' if sl.name and sl.name != sl.key else ''}"
                    f", weight {sl.weight} (0x{sl.weight:04x})")
-        if not sr.evaluated:
+        if not step.filters:
             out.append("  no matching filter")
-        for fe in sr.evaluated:
-            out += _filter_lines(fe, values, fe is sr.deciding)
+        for fs in step.filters:
+            out += _filter_lines(fs)
         for f in sr.unreached:
             out.append(f"  unreached: filter {_label(f)} id {f.filter_id} ({f.filter_id:#x}), weight {_weight(f.effective_weight)} "
                        f"(matches, but the sublayer had already decided)")
@@ -271,21 +397,22 @@ def explain_text(result: ClassifyResult, values: Mapping[str, Value],
         else:
             out.append(f"  Result: {sr.action.upper()} ({_action_words(sr.action, sr.hard)}) "
                        f"by filter {_label(sr.deciding.filter)}")
-        out.append(f"  Effect: {walk.effect_text(sr)}")
+        out.append(f"  Effect: {step.effect_text}")
     if result.terminating:
         out.append("")
         out.append("Terminating filters: " + ", ".join(
             f"{t.filter} ({t.sublayer}, {t.action}{', hard' if t.hard else ''})" for t in result.terminating))
-    if near is not None:  # before the final sentence, which stays the last line
+    if ex.near is not None:  # before the final sentence, which stays the last line
         out.append("")
         out.append("Near misses (filters at this layer that failed on exactly one field):")
-        out += [f"  {line}" for line in near_miss_lines(near)] or ["  none"]
+        out += [f"  {line}" for line in near_miss_lines(ex.near)] or ["  none"]
     out.append("")
-    out.append(final_sentence(result))
+    out.append(f"Final: {ex.decision.sentence()}")
     return "\n".join(out) + "\n"
 
 
-def _filter_json(fe: FilterEval, values: Mapping[str, Value]) -> dict[str, Any]:
+def _filter_json(step: FilterStep) -> dict[str, Any]:
+    fe = step.eval
     f = fe.filter
     return {
         "filter": f.key,
@@ -299,10 +426,10 @@ def _filter_json(fe: FilterEval, values: Mapping[str, Value]) -> dict[str, Any]:
         "tie": fe.tie,
         "note": fe.note,
         "conditions": [
-            {"field": c.field, "match": c.match.short, "value": _json(c.value, c.dtype, c.field),
-             "text": _fmt(c.value, c.dtype, c.field),
-             "matched": condition_matches(c, values.get(c.field, EMPTY))}
-            for c in f.conditions
+            {"field": c.condition.field, "match": c.condition.match.short,
+             "value": _json(c.condition.value, c.condition.dtype, c.condition.field),
+             "text": c.text, "matched": c.held}
+            for c in step.conditions
         ],
     }
 
@@ -311,18 +438,24 @@ def explain_json(result: ClassifyResult, values: Mapping[str, Value],
                  near: Sequence[NearMiss] | None = None) -> dict[str, Any]:
     """The same explanation as a JSON-able dict (``action``/``filter`` as in the trace, spec §5);
     with ``near``, every near miss as ``near_misses`` (not capped: a machine reads it)."""
-    walk = _Walk()
+    return render_json(explain(result, values, near))
+
+
+def render_json(ex: Explanation) -> dict[str, Any]:
+    """:func:`explain_json` of a built :class:`Explanation`."""
+    result, values = ex.result, ex.values
     sublayers = []
-    for sr in result.sublayers:
+    for step in ex.sublayers:
+        sr = step.result
         sublayers.append({
             "sublayer": sr.sublayer.key,
             "weight": sr.sublayer.weight,
             "action": sr.action,
             "hard": sr.hard,
             "effect": sr.effect,
-            "effect_text": walk.effect_text(sr),
+            "effect_text": step.effect_text,
             "deciding": sr.deciding.filter.key if sr.deciding else None,
-            "filters": [_filter_json(fe, values) for fe in sr.evaluated],
+            "filters": [_filter_json(fs) for fs in step.filters],
             "unreached": [
                 {"filter": f.key, "filter_id": f.filter_id, "effective_weight": f.effective_weight}
                 for f in sr.unreached
@@ -344,6 +477,6 @@ def explain_json(result: ClassifyResult, values: Mapping[str, Value],
             {"filter": t.filter, "filter_id": t.filter_id, "sublayer": t.sublayer, "action": t.action, "hard": t.hard}
             for t in result.terminating
         ],
-        "explanation": final_sentence(result),
-        **({"near_misses": [n.to_json() for n in near]} if near is not None else {}),
+        "explanation": f"Final: {ex.decision.sentence()}",
+        **({"near_misses": [n.to_json() for n in ex.near]} if ex.near is not None else {}),
     }

@@ -435,23 +435,66 @@ class Terminating:
     hard: bool
 
 
-@dataclass(frozen=True, slots=True)
 class ClassifyResult:
     """Everything one classification at one layer decided, and why (§3.4–§3.6).
 
     ``action`` is ``permit``, ``block`` or ``none`` (nothing decided: the engine
     permits, §3.5). ``filter`` is the filter whose decision stood.
+
+    ``sublayers`` (every sublayer's part: the explanation) may be given as a function that
+    builds it: the decision is what nearly every reader needs, so the classifier builds the
+    explanation only when something reads it (issue 14: decide fast, explain lazily). Either
+    way the value is the same; two results are equal when every attribute is. Immutable by
+    convention (slots, no setters).
     """
 
-    layer: Layer
-    action: str
-    filter: Filter | None
-    sublayer: Sublayer | None
-    hard: bool
-    veto: bool
-    silent: bool  # the standing block came from a silent-drop callout
-    sublayers: tuple[SublayerResult, ...]
-    terminating: tuple[Terminating, ...]
+    __slots__ = ("_explain", "_sublayers", "action", "filter", "hard", "layer", "silent", "sublayer",
+                 "terminating", "veto")
+
+    def __init__(self, layer: Layer, action: str, filter: Filter | None, sublayer: Sublayer | None,  # noqa: A002
+                 hard: bool, veto: bool, silent: bool,
+                 sublayers: tuple[SublayerResult, ...] | Callable[[], tuple[SublayerResult, ...]],
+                 terminating: tuple[Terminating, ...]) -> None:
+        self.layer = layer
+        self.action = action
+        self.filter = filter
+        self.sublayer = sublayer
+        self.hard = hard
+        self.veto = veto
+        self.silent = silent  # the standing block came from a silent-drop callout
+        self.terminating = terminating
+        if callable(sublayers):
+            self._sublayers: tuple[SublayerResult, ...] | None = None
+            self._explain: Callable[[], tuple[SublayerResult, ...]] | None = sublayers
+        else:
+            self._sublayers, self._explain = sublayers, None
+
+    @property
+    def sublayers(self) -> tuple[SublayerResult, ...]:
+        """Every sublayer that has filters at the layer, and what it did (built on first read)."""
+        s = self._sublayers
+        if s is None:
+            assert self._explain is not None
+            s = self._sublayers = self._explain()
+            self._explain = None
+        return s
+
+    def _decision(self) -> tuple[object, ...]:
+        return (self.layer, self.action, self.filter, self.sublayer, self.hard, self.veto, self.silent,
+                self.terminating)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ClassifyResult):
+            return NotImplemented
+        return self is other or (self._decision() == other._decision() and self.sublayers == other.sublayers)
+
+    def __hash__(self) -> int:
+        return hash(self._decision())  # equal results have equal decisions
+
+    def __repr__(self) -> str:
+        return (f"ClassifyResult(layer={self.layer.name!r}, action={self.action!r}, "
+                f"filter={self.filter.key if self.filter else None!r}, hard={self.hard}, veto={self.veto}, "
+                f"silent={self.silent}, terminating={self.terminating!r})")
 
     @property
     def blocked(self) -> bool:

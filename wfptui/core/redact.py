@@ -64,7 +64,7 @@ from wfptui.core.datatypes import DataType
 from wfptui.core.model import AddrMask, Condition, Filter, Policy, Range, SecurityDescriptor, Token, Value
 from wfptui.core.scenario import DEFAULT_USER_SID
 from wfptui.core.sddl import parse_sddl
-from wfptui.core.stack import DEFAULT_APP, PING_APP
+from wfptui.core.sim import DEFAULT_APP, PING_APP
 from wfptui.core.values import ValueParseError, normalize_app_id
 
 __all__ = ["RedactError", "Redactor", "AddressMap"]

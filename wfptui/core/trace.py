@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any, Union, overload
+from typing import Any, NamedTuple, Union, overload
 
 from wfptui.core.model import ClassifyResult, Terminating
 
@@ -255,11 +255,20 @@ def record_from_dict(d: JsonDict) -> TraceRecord:
 
 # ----------------------------------------------------------------------------- compact trace
 
-#: What a classification decided, shared by every row of that (view, policy generation):
-#: (layer name, layer id, action, filter key, filter id, sublayer key, terminating, veto,
-#: rendered fields, the full ClassifyResult). Built once per view and policy change.
-Outcome = tuple[str, int, str, str | None, int | None, str | None, tuple[Terminating, ...], bool,
-                JsonDict, ClassifyResult]
+class Outcome(NamedTuple):
+    """What a classification decided, shared by every row of that (view, policy
+    generation); built once per view and policy change (``core.sim``)."""
+
+    layer: str  # short layer name
+    layer_id: int
+    action: str
+    filter: str | None  # the deciding filter's key
+    filter_id: int | None
+    sublayer: str | None  # the deciding sublayer's key
+    terminating: tuple[Terminating, ...]
+    veto: bool
+    fields: JsonDict  # rendered values
+    result: ClassifyResult  # the full arbitration result
 
 
 def _shell(cls: type) -> Any:
@@ -288,26 +297,28 @@ _new = object.__new__
 
 def classify_row(row: tuple[Any, ...], seq: int, t: float) -> ClassifyRecord:
     """The ClassifyRecord of a row ``(classify_row, outcome, host, packet, op, direction,
-    flow, reauth)``."""
+    flow, reauth)`` (``outcome``: an ``Outcome``)."""
     _, out, host, packet, op, direction, flow, reauth = row
+    # Outcome's fields in declaration order (unpacking is cheaper than 9 attribute reads)
+    layer, layer_id, action, filt, filter_id, sublayer, terminating, veto, fields, _ = out
     r = _new(_ClassifyShell)
     r.seq = seq
     r.t = t
     r.host = host
-    r.layer = out[0]
-    r.layer_id = out[1]
+    r.layer = layer
+    r.layer_id = layer_id
     r.packet = packet
     r.op = op
     r.direction = direction
     r.flow = flow
     r.reauth = reauth
-    r.action = out[2]
-    r.filter = out[3]
-    r.filter_id = out[4]
-    r.sublayer = out[5]
-    r.terminating = out[6]
-    r.veto = out[7]
-    r.fields = out[8]
+    r.action = action
+    r.filter = filt
+    r.filter_id = filter_id
+    r.sublayer = sublayer
+    r.terminating = terminating
+    r.veto = veto
+    r.fields = fields
     r.kind = "classify"
     r.__class__ = ClassifyRecord
     record: ClassifyRecord = r
@@ -395,7 +406,8 @@ class Trace(Sequence[TraceRecord]):
         if 1 <= seq <= len(self.items):
             item = self.items[seq - 1]
             if type(item) is tuple and item[0] is classify_row:
-                res: ClassifyResult = item[1][9]
+                out: Outcome = item[1]
+                res: ClassifyResult = out.result
                 return res
         return None
 

@@ -26,13 +26,15 @@ Decisions and the tables are in docs/decisions-triage.md.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import cached_property
 
-from wfptui.core.arbitration import CompiledLayer, CompiledPolicy
+from wfptui.core.arbitration import CompiledLayer, CompiledPolicy, FieldMask, positions
 from wfptui.core.evidence import OBS_BLOCK, Observation
 from wfptui.core.layers import Layer, get_layer, layer_by_id
-from wfptui.core.match import PacketTest, compile_filter, condition_matches
+from wfptui.core.match import condition_matches
 from wfptui.core.model import (
     BLOCK,
     EMPTY,
@@ -47,7 +49,7 @@ from wfptui.core.model import (
     Value,
 )
 from wfptui.core.sddl import access_check
-from wfptui.core.stack import user_token
+from wfptui.core.sim import user_token
 
 #: Verdicts, in the order cases are listed (spec §9).
 DIFFER, UNKNOWN, OTHER_FILTER, AGREE, NOT_SIMULATED = "differ", "unknown", "other_filter", "agree", "not_simulated"
@@ -109,17 +111,34 @@ def capture_sublayer(name: str) -> str:
 
 
 def family(layer: Layer) -> str:
-    name = layer.name.removesuffix("_DISCARD")
-    return name[:-3] if name.endswith(("_V4", "_V6")) else name
+    """The layer's name without _DISCARD and _V4/_V6 (memoised: called per event)."""
+    hit = _FAMILY.get(layer.name)
+    if hit is None:
+        name = layer.name.removesuffix("_DISCARD")
+        hit = _FAMILY[layer.name] = name[:-3] if name.endswith(("_V4", "_V6")) else name
+    return hit
+
+
+_FAMILY: dict[str, str] = {}
 
 
 def event_layer(obs: Observation) -> Layer | None:
-    if obs.layer_id is None:
-        return None
+    """The layer the event's run-time layer id names (None: no id, or not a layer)."""
+    lid = obs.layer_id
     try:
-        return layer_by_id(obs.layer_id)
+        return _LAYER_OF[lid]
+    except KeyError:
+        pass
+    try:
+        layer: Layer | None = layer_by_id(lid) if lid is not None else None
     except (KeyError, ValueError, IndexError):
-        return None
+        layer = None
+    if len(_LAYER_OF) < 4096:  # ids are 16-bit; the bound only guards hostile input
+        _LAYER_OF[lid] = layer
+    return layer
+
+
+_LAYER_OF: dict[int | None, Layer | None] = {}
 
 
 def event_direction(obs: Observation, layer: Layer | None) -> str | None:
@@ -197,17 +216,26 @@ def packet_of(obs: Observation, layer: Layer) -> tuple[dict[str, Value], frozens
         if obs.reauth_reason:
             flags |= F_REAUTHORIZE
         src.setdefault("FLAGS", flags)
-    unknown: list[str] = []
-    for lf in layer.fields:
-        name = lf.name
-        if name == "ALE_USER_ID":
-            continue  # evaluated from UserEvidence (see Simulator)
+    fields = _LAYER_FIELDS.get(layer.layer_id)
+    if fields is None:  # ALE_USER_ID is evaluated from UserEvidence (see Simulator)
+        names = frozenset(lf.name for lf in layer.fields if lf.name != "ALE_USER_ID")
+        fields = _LAYER_FIELDS[layer.layer_id] = (
+            names, tuple(lf.name for lf in layer.fields if lf.name in _FILLED))
+    names, fillable = fields
+    for name in fillable:  # in the layer's field order (explain prints them so)
         v = src.get(name)
-        if v is None:
-            unknown.append(name)
-        else:
+        if v is not None:
             vals[name] = v
-    return vals, frozenset(unknown)
+    return vals, names.difference(vals)
+
+
+#: Every field packet_of can fill.
+_FILLED = frozenset({
+    "IP_PROTOCOL", "IP_LOCAL_ADDRESS", "IP_REMOTE_ADDRESS", "IP_LOCAL_PORT", "IP_REMOTE_PORT", "ALE_APP_ID",
+    "ALE_PACKAGE_ID", "ORIGINAL_PROFILE_ID", "CURRENT_PROFILE_ID", "REAUTHORIZE_REASON", "INTERFACE_INDEX",
+    "DIRECTION", "IP_LOCAL_ADDRESS_TYPE", "IP_DESTINATION_ADDRESS_TYPE", "FLAGS"})
+#: Per layer id: (its fields but ALE_USER_ID, those packet_of can fill in layer order).
+_LAYER_FIELDS: dict[int, tuple[frozenset[str], tuple[str, ...]]] = {}
 
 
 def _derived_loopback(obs: Observation, bits: int) -> bool | None:
@@ -324,7 +352,7 @@ def unknown_fields_of(flt: Filter, unknown: frozenset[str], user: UserEvidence) 
 # ----------------------------------------------------------------------------- simulation
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per distinct event, and frozen __init__ costs 2x
 class Simulated:
     """The simulated verdict of one event (None action = unknown)."""
 
@@ -344,8 +372,9 @@ class Simulated:
         return self.action != BLOCK
 
 
-#: A filter touching an open field: (position, test of its other conditions, its open conditions).
-_Open = tuple[int, PacketTest, Filter]
+#: Simulator._plan: (every filter, ((field, bounds, segs, table), ...) of the known fields,
+#: filters free of every unknown field, the ALE_USER_ID table or None).
+_Plan = tuple[int, tuple[tuple[str, "list[int] | None", "list[int]", FieldMask], ...], int, "FieldMask | None"]
 
 
 def _same_action(a: str, b: str) -> bool:
@@ -358,8 +387,10 @@ class Simulator:
     def __init__(self, policy: Policy, compiled: CompiledPolicy | None = None) -> None:
         self.policy = policy
         self.compiled = compiled if compiled is not None else CompiledPolicy(policy)
-        self._touching: dict[tuple[int, frozenset[str]], tuple[_Open, ...]] = {}
-        self._memo: dict[object, Simulated] = {}
+        self._users: dict[tuple[int, UserEvidence], tuple[int, int, int]] = {}
+        self._memo: dict[tuple[object, ...], Simulated] = {}
+        self._plans: dict[tuple[int, frozenset[str]], _Plan] = {}
+        self._open: dict[tuple[int, int, frozenset[str], bool], tuple[str, ...]] = {}
         self._by_id: dict[tuple[int, int], Filter] = {}
         self._by_key: dict[str, Filter] = {}
         self._by_name: dict[tuple[str, str], list[Filter]] = {}
@@ -369,76 +400,128 @@ class Simulator:
             if f.name:
                 self._by_name.setdefault((f.layer, f.name.lower()), []).append(f)
 
-    def _touching_positions(self, cl: CompiledLayer, layer: Layer, unknown: frozenset[str]) -> tuple[_Open, ...]:
-        """The filters with a condition on an unknown field or on ALE_USER_ID, each split into
-        a compiled test of its other conditions and its open ones (checked only when the
-        rest holds: most filters fail on a known field first)."""
-        key = (layer.layer_id, unknown)
-        hit = self._touching.get(key)
-        if hit is None:
-            items = []
-            for p, f in enumerate(cl.filters):
-                if not any(c.field in unknown or c.field == "ALE_USER_ID" for c in f.conditions):
-                    continue
-                rest = tuple(c for c in f.conditions if c.field not in unknown and c.field != "ALE_USER_ID")
-                open_ = replace(f, conditions=tuple(c for c in f.conditions if c not in rest))
-                items.append((p, compile_filter(replace(f, conditions=rest)), open_))
-            hit = self._touching[key] = tuple(items)
-        return hit
-
     def simulate(self, obs: Observation) -> Simulated | None:
         """The event's classification at its layer, or None when it is not one."""
+        if obs.action is None:
+            return None
+        # Memoised on everything packet_of and UserEvidence read, before building the packet:
+        # captures repeat the same connection attempt many times.
+        raw = (obs.layer_id, obs.protocol, obs.local_addr, obs.remote_addr, obs.local_port, obs.remote_port,
+               obs.icmp_type, obs.icmp_code, obs.app_id, obs.package_sid, obs.original_profile,
+               obs.current_profile, obs.reauth_reason, obs.interface_index, obs.direction, obs.is_loopback,
+               obs.ip_version, obs.user_id, obs.capabilities)
+        memo = self._memo
+        try:
+            return memo[raw]
+        except KeyError:
+            pass
         layer = event_layer(obs)
-        if layer is None or obs.action is None:
+        if layer is None:
             return None
         values, unknown = packet_of(obs, layer)
         user = UserEvidence(obs.user_id, obs.package_sid, obs.capabilities)
-        key = (layer.layer_id, tuple(values.items()), unknown, user)
-        hit = self._memo.get(key)
-        if hit is not None:
-            return hit
         sim = self._simulate(layer, values, unknown, user)
-        if len(self._memo) >= 1 << 18:
-            self._memo.clear()
-        self._memo[key] = sim
+        if len(memo) >= 1 << 18:
+            memo.clear()
+        memo[raw] = sim
         return sim
+
+    def _user_masks(self, cl: CompiledLayer, table: FieldMask, user: UserEvidence) -> tuple[int, int, int]:
+        """For the ALE_USER_ID table of ``cl``: (filters whose user conditions surely hold,
+        ... may hold, ... whose answer rests on the group assumption of ``user_matches``),
+        as bitmasks; the filters without a user condition are in the first two."""
+        key = (id(cl), user)
+        hit = self._users.get(key)
+        if hit is None:
+            sure = maybe = table.free
+            assumes = 0
+            for bit, _test in table.tests:
+                flt = cl.filters[bit.bit_length() - 1]
+                mine: set[str] = set()
+                g: bool | None = False
+                for c in flt.conditions:  # OR within the field, first True ends it (filter_matches3)
+                    if c.field != "ALE_USER_ID":
+                        continue
+                    r = user_matches(c, user, mine)
+                    if r is True:
+                        g = True
+                        break
+                    if r is None:
+                        g = None
+                if g is True:
+                    sure |= bit
+                if g is not False:
+                    maybe |= bit
+                if mine:
+                    assumes |= bit
+            hit = self._users[key] = (sure, maybe, assumes)
+        return hit
+
+    def _plan(self, cl: CompiledLayer, unknown: frozenset[str]) -> _Plan:
+        """For a layer and the fields the evidence lacks: (every filter, the known fields'
+        tables, the filters with no condition on any unknown field, the ALE_USER_ID table)."""
+        key = (id(cl), unknown)
+        hit = self._plans.get(key)
+        if hit is None:
+            every, tables = cl.mask_tables()
+            plan = []
+            unknown_free = every
+            user_table = None
+            for t in tables:
+                if t.field == "ALE_USER_ID":
+                    user_table = t
+                elif t.field in unknown:
+                    unknown_free &= t.free
+                else:
+                    plan.append((t.field, t.bounds, t.segs, t))
+            hit = self._plans[key] = (every, tuple(plan), unknown_free, user_table)
+        return hit
 
     def _simulate(self, layer: Layer, values: dict[str, Value], unknown: frozenset[str],
                   user: UserEvidence) -> Simulated:
+        """Both worlds as bitmasks over the layer's filters (``CompiledLayer.match_mask``):
+        world F (sure) takes every condition on an unknown field as failing, world T (maybe)
+        as holding; ALE_USER_ID is three-valued from the evidence (``user_matches``)."""
         cl = self.compiled.layer(layer)
-        touching = self._touching_positions(cl, layer, unknown)
-        if not touching:
-            res = cl.classify(values)
-            return Simulated(res.action, res.filter, res, res, (), values, unknown)
-        tset = {t[0] for t in touching}
-        sure = [p for p in cl.matched(values) if p not in tset]
-        # A filter the index files under a known field is a candidate only if that field's
-        # value fits: the others need not be looked at.
-        cands = set(cl.candidates(values))
-        index_fields = cl.index_fields
-        maybe: list[int] = []
-        maybe_fields: set[str] = set()
-        assumed: set[str] = set()
-        for p, rest_holds, open_part in touching:
-            fld = index_fields[p]
-            if p not in cands and fld is not None and fld not in unknown and fld != "ALE_USER_ID":
-                continue
-            if not rest_holds(values):
-                continue
-            r = filter_matches3(open_part, values, unknown, user, assumed)
-            if r is True:
-                sure.append(p)
-            elif r is None:
-                maybe.append(p)
-                maybe_fields |= unknown_fields_of(open_part, unknown, user)
-        world_f = cl.decide(tuple(sorted(sure)))
-        world_t = cl.decide(tuple(sorted(sure + maybe))) if maybe else world_f
-        notes = tuple(sorted(assumed))
+        every, plan, unknown_free, user_table = self._plan(cl, unknown)
+        get = values.get
+        known = every
+        for fld, bounds, segs, table in plan:
+            v = get(fld, EMPTY)
+            known &= segs[bisect_right(bounds, v)] if bounds is not None and type(v) is int else table.mask(v)
+            if not known:
+                break
+        sure, maybe, assumes = known & unknown_free, known, 0
+        if user_table is not None and known:
+            s_bits, m_bits, assumes = self._user_masks(cl, user_table, user)
+            sure &= s_bits
+            maybe &= m_bits
+        world_f = cl.decide_mask(sure)
+        world_t = cl.decide_mask(maybe) if maybe != sure else world_f
+        notes = ("ALE_USER_ID",) if assumes & maybe else ()
         if not _same_action(world_f.action, world_t.action):
-            return Simulated(None, None, world_f, world_t, tuple(sorted(maybe_fields)), values, unknown, notes)
+            return Simulated(None, None, world_f, world_t, self._open_fields(cl, maybe & ~sure, unknown, user),
+                             values, unknown, notes)
         flt = world_f.filter if _same_filter(world_f.filter, world_t.filter) else None
-        fields = () if flt is not None or world_f.filter is None else tuple(sorted(maybe_fields))
+        fields = () if flt is not None or world_f.filter is None else self._open_fields(
+            cl, maybe & ~sure, unknown, user)
         return Simulated(world_f.action, flt, world_f, world_t, fields, values, unknown, notes)
+
+    def _open_fields(self, cl: CompiledLayer, open_bits: int, unknown: frozenset[str],
+                     user: UserEvidence) -> tuple[str, ...]:
+        """The unknown fields of the filters that match in world T only (memoised: events
+        of one kind leave the same filters open)."""
+        user_open = user.user is None or user.package is None or bool(user.appcontainer and user.capabilities is None)
+        key = (id(cl), open_bits, unknown, user_open)
+        hit = self._open.get(key)
+        if hit is None:
+            out: set[str] = set()
+            for p in positions(open_bits):
+                out |= unknown_fields_of(cl.filters[p], unknown, user)
+            hit = self._open[key] = tuple(sorted(out))
+            if len(self._open) >= 1 << 14:
+                self._open.clear()
+        return hit
 
     # -- identity ------------------------------------------------------------
 
@@ -468,7 +551,7 @@ def _same_filter(a: Filter | None, b: Filter | None) -> bool:
 # ----------------------------------------------------------------------------- comparison
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per event, and frozen __init__ costs 2x
 class EventVerdict:
     """One event, observed and simulated (and under --what-if)."""
 
@@ -514,6 +597,21 @@ def judge(obs: Observation, sim: Simulator, what_if: Simulator | None = None) ->
 def _addr_text(addr: int | None, version: int | None, port: int | None, scope: int | None = None) -> str | None:
     if addr is None:
         return None
+    key = (addr, version, port, scope)
+    hit = _ADDR_TEXT.get(key)
+    if hit is None:
+        hit = _addr_text_of(addr, version, port, scope)
+        if len(_ADDR_TEXT) >= 1 << 16:
+            _ADDR_TEXT.clear()
+        _ADDR_TEXT[key] = hit
+    return hit
+
+
+#: Formatted endpoints (captures repeat their peers).
+_ADDR_TEXT: dict[tuple[int, int | None, int | None, int | None], str] = {}
+
+
+def _addr_text_of(addr: int, version: int | None, port: int | None, scope: int | None) -> str:
     if version == 6:
         from ipaddress import IPv6Address
 
@@ -550,6 +648,10 @@ def case_key(ev: EventVerdict) -> tuple[object, ...]:
             o.icmp_code if o.protocol in ICMP_PROTOCOLS else None)
 
 
+#: VERDICT_ORDER as ranks (worst first).
+_RANK = {v: i for i, v in enumerate(VERDICT_ORDER)}
+
+
 @dataclass
 class Case:
     events: list[EventVerdict] = field(default_factory=list)
@@ -562,11 +664,11 @@ class Case:
     def last(self) -> EventVerdict:
         return self.events[-1]
 
-    @property
+    @cached_property
     def representative(self) -> EventVerdict:
-        """The event whose verdict the case shows: the worst one (VERDICT_ORDER), first seen."""
-        rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
-        return min(self.events, key=lambda e: (rank[e.verdict], e.obs.index))
+        """The event whose verdict the case shows: the worst one (VERDICT_ORDER), first seen.
+        (Read once the case is complete: ``triage`` builds cases before anything reads them.)"""
+        return min(self.events, key=lambda e: (_RANK[e.verdict], e.obs.index))
 
     @property
     def verdict(self) -> str:
@@ -620,18 +722,21 @@ class TriageResult:
 
 def triage(observations: Iterable[Observation], policy: Simulator, what_if: Simulator | None = None) -> TriageResult:
     """Judge every event and group the events into ordered cases (spec §9)."""
-    events = [judge(o, policy, what_if) for o in observations]
+    events: list[EventVerdict] = []
+    event_case: list[Case] = []
     groups: dict[tuple[object, ...], Case] = {}
-    for ev in events:
-        groups.setdefault(case_key(ev), Case()).events.append(ev)
-    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
-    cases = sorted(groups.values(), key=lambda c: (rank[c.verdict], _time_key(c.events[0])))
+    for o in observations:
+        ev = judge(o, policy, what_if)
+        events.append(ev)
+        key = case_key(ev)
+        case = groups.get(key)
+        if case is None:
+            case = groups[key] = Case()
+        case.events.append(ev)
+        event_case.append(case)
+    cases = sorted(groups.values(), key=lambda c: (_RANK[c.verdict], _time_key(c.events[0])))
     index = {id(c): i for i, c in enumerate(cases)}
-    case_of = [0] * len(events)
-    pos = {id(ev): i for i, ev in enumerate(events)}
-    for c in cases:
-        for ev in c.events:
-            case_of[pos[id(ev)]] = index[id(c)]
+    case_of = [index[id(c)] for c in event_case]
     return TriageResult(events, cases, case_of, what_if is not None)
 
 

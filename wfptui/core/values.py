@@ -74,35 +74,50 @@ strings, other ints as ints, ranges as ``[lo, hi]``, SDs as SDDL, tokens as the 
 EMPTY as null), :func:`toml_value` (what ``io.policy_file.dump_policy`` writes, read back
 by ``parse_value`` to the same value and type). :func:`parse_address` /
 :func:`format_address` convert addresses.
+
+Layout: this module holds ``parse_value`` and the typed/range/match checks; the per-type
+scalar parsers, addresses and app ids are in :mod:`wfptui.core.value_scalars`, the
+formatting in :mod:`wfptui.core.value_format`. Import every public name from here.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from wfptui.core import sddl
 from wfptui.core.datatypes import INT_BITS, UINT_BITS, DataType
-from wfptui.core.fields import (
-    FLAG_ENUMS,
-    IP_PROTOCOL_NAMES,
-    IP_PROTOCOLS,
-    UnknownNameError,
-    get_field,
-    parse_flag,
-)
-from wfptui.core.model import (
-    EMPTY,
-    AddrMask,
-    Blob,
-    MatchType,
-    Range,
-    SecurityDescriptor,
-    Token,
-    Value,
+from wfptui.core.fields import FLAG_ENUMS
+from wfptui.core.model import EMPTY, Blob, MatchType, Range, Value
+from wfptui.core.value_format import format_value, json_value, toml_value
+from wfptui.core.value_scalars import (
+    APP_ID_FIELDS,
+    FLAG_MATCHES,
+    ORDER_MATCHES,
+    SORTABLE,
+    STRING_TYPES,
+    TOKEN_TYPES,
+    ValueParseError,
+    check_family,
+    check_int,
+    describe,
+    expect_str,
+    field_type,
+    format_address,
+    int_text,
+    normalize_app_id,
+    parse_addr,
+    parse_address,
+    parse_ba16,
+    parse_blob_hex,
+    parse_mac,
+    parse_network,
+    parse_sd,
+    parse_sid_value,
+    parse_string,
+    parse_token,
+    parse_uint,
+    short,
 )
 
 if TYPE_CHECKING:
@@ -126,390 +141,6 @@ __all__ = [
 
 D = DataType
 M = MatchType
-
-
-class ValueParseError(ValueError):
-    """A value that does not fit its field, type or match type."""
-
-
-#: Blob fields that hold an application id (lower-cased NT path; §4.2).
-APP_ID_FIELDS = frozenset({"ALE_APP_ID", "ALE_ORIGINAL_APP_ID"})
-#: Fields whose values are tokens (conditions: security descriptors).
-TOKEN_TYPES = frozenset({D.FWP_TOKEN_INFORMATION_TYPE, D.FWP_TOKEN_ACCESS_INFORMATION_TYPE})
-_STRING_TYPES = frozenset({D.FWP_BYTE_BLOB_TYPE, D.FWP_UNICODE_STRING_TYPE})
-_SORTABLE = frozenset(
-    {*UINT_BITS, *INT_BITS, D.FWP_BYTE_ARRAY16_TYPE, D.FWP_BYTE_BLOB_TYPE, D.FWP_UNICODE_STRING_TYPE}
-)
-_ORDER_MATCHES = frozenset(
-    {M.FWP_MATCH_GREATER, M.FWP_MATCH_LESS, M.FWP_MATCH_GREATER_OR_EQUAL, M.FWP_MATCH_LESS_OR_EQUAL}
-)
-_FLAG_MATCHES = frozenset({M.FWP_MATCH_FLAGS_ALL_SET, M.FWP_MATCH_FLAGS_ANY_SET, M.FWP_MATCH_FLAGS_NONE_SET})
-_MAX_TEXT = 1 << 16  # longest accepted string value (Windows paths stop at 32767)
-
-_DIRECTIONS = {"outbound": 0, "inbound": 1, "out": 0, "in": 1}
-
-
-# ----------------------------------------------------------------------------- addresses
-
-
-def parse_address(text: str) -> tuple[int, int]:
-    """``"10.0.0.1"`` → (0x0A000001, 32); ``"fd00::1"`` → (int, 128). ValueParseError otherwise."""
-    t = text.strip()
-    if t.startswith("[") and t.endswith("]"):
-        t = t[1:-1]
-    if "%" in t:
-        raise ValueParseError(f"address {text!r} has a zone id; write the address alone")
-    try:
-        addr = ipaddress.ip_address(t)
-    except ValueError:
-        raise ValueParseError(f"not an IP address: {text!r}") from None
-    return int(addr), addr.max_prefixlen
-
-
-def parse_network(text: str) -> AddrMask:
-    """``"10.0.0.0/8"`` → AddrMask(addr, 8, 32); host bits are kept as written."""
-    t = text.strip()
-    addr_text, _, plen_text = t.partition("/")
-    value, bits = parse_address(addr_text)
-    if not plen_text.strip().isdigit():
-        raise ValueParseError(f"bad prefix length in {text!r}")
-    prefix = int(plen_text)
-    if prefix > bits:
-        raise ValueParseError(
-            f"prefix length /{prefix} is too long for an IPv{4 if bits == 32 else 6} address in {text!r}"
-        )
-    return AddrMask(addr=value, prefix=prefix, bits=bits)
-
-
-def format_address(value: int, bits: int) -> str:
-    """Dotted IPv4 (bits 32) or compressed IPv6 (bits 128) text."""
-    if bits == 32:
-        return str(ipaddress.IPv4Address(value & 0xFFFFFFFF))
-    return str(ipaddress.IPv6Address(value & ((1 << 128) - 1)))
-
-
-def _format_mac(value: int) -> str:
-    return "-".join(f"{(value >> (8 * (5 - k))) & 0xFF:02x}" for k in range(6))
-
-
-def _parse_mac(text: str) -> int:
-    t = text.strip()
-    parts = re.split(r"[-:]", t)
-    if len(parts) != 6 or not all(re.fullmatch(r"[0-9A-Fa-f]{1,2}", p) for p in parts):
-        raise ValueParseError(f"not a MAC address: {text!r} (expected 00-11-22-33-44-55)")
-    v = 0
-    for p in parts:
-        v = (v << 8) | int(p, 16)
-    return v
-
-
-# ----------------------------------------------------------------------------- app ids
-
-_ENV = {
-    "%SYSTEMROOT%": "C:\\Windows",
-    "%WINDIR%": "C:\\Windows",
-    "%PROGRAMFILES%": "C:\\Program Files",
-    "%PROGRAMFILES(X86)%": "C:\\Program Files (x86)",
-    "%PROGRAMDATA%": "C:\\ProgramData",
-    "%SYSTEMDRIVE%": "C:",
-}
-_ENV_RE = re.compile(r"^%[A-Za-z0-9_()]+%")
-
-
-def normalize_app_id(path: str) -> str:
-    """The app id WFP compares for ``path`` (FwpmGetAppIdFromFileName0; module docstring).
-
-    Idempotent: ``normalize_app_id(normalize_app_id(p)) == normalize_app_id(p)``.
-    """
-    p = path.strip()
-    if not p:
-        raise ValueParseError("empty application path")
-    if p.lower() == "system":
-        return "System"
-    p = p.replace("/", "\\")
-
-    def env(m: re.Match[str]) -> str:
-        v = _ENV.get(m.group(0).upper())
-        if v is None:
-            raise ValueParseError(f"unknown environment variable {m.group(0)} in application path {path!r}")
-        return v
-
-    if p.startswith("%"):  # %SystemRoot%\x.exe, as Windows Firewall rules write them
-        p = _ENV_RE.sub(env, p, count=1)
-    for prefix in ("\\\\?\\", "\\??\\", "\\\\.\\"):
-        if p.startswith(prefix):
-            p = p[len(prefix) :]
-            break
-    low = p.lower()
-    if low.startswith("unc\\"):
-        return "\\device\\mup\\" + low[4:]
-    if low.startswith("\\device\\"):
-        return low
-    if low.startswith("\\\\"):
-        return "\\device\\mup\\" + low[2:]
-    m = re.match(r"^([a-z]):(\\.*)?$", low)
-    if m:
-        volume = ord(m.group(1)) - ord("a") + 1
-        rest = m.group(2) or "\\"
-        return f"\\device\\harddiskvolume{volume}{rest}"
-    raise ValueParseError(
-        f"application path {path!r} is not absolute (write C:\\dir\\app.exe, \\device\\harddiskvolume3\\..., or System)"
-    )
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def field_type(field: str, layer: Layer | None) -> tuple[str, DataType, str, bool]:
-    """(canonical field name, dtype, kind, exact) of ``field`` at ``layer``.
-
-    ``exact`` is False when the type comes from the catalogue (no layer, or the layer
-    lacks the field): address fields then accept both families.
-    """
-    cf = get_field(field)
-    if layer is not None:
-        lf = layer.field(cf.name)
-        if lf is not None:
-            return cf.name, lf.dtype, lf.kind, True
-    return cf.name, cf.dtype, cf.kind, False
-
-
-def _type_name(dtype: DataType) -> str:
-    return dtype.name
-
-
-def _uint_range(dtype: DataType) -> tuple[int, int]:
-    if dtype in UINT_BITS:
-        return 0, (1 << UINT_BITS[dtype]) - 1
-    bits = INT_BITS[dtype]
-    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-
-
-def _check_int(value: int, dtype: DataType) -> int:
-    lo, hi = _uint_range(dtype)
-    if not lo <= value <= hi:
-        raise ValueParseError(f"value {value} does not fit {_type_name(dtype)} ({lo}..{hi})")
-    return value
-
-
-def _int_text(text: str) -> int | None:
-    """``"80"``, ``"0x50"``, ``"-5"``, ``"0b101"``, ``"1_000"`` as an int; None if not a number."""
-    t = text.strip()
-    if not t or len(t) > 200:
-        return None
-    try:
-        return int(t, 0)
-    except ValueError:
-        pass
-    if re.fullmatch(r"[+-]?0*[0-9]+", t):  # int(…, 0) rejects leading zeros ("080")
-        return int(t, 10)
-    return None
-
-
-def _short(text: str) -> str:
-    t = repr(text)
-    return t if len(t) <= 80 else t[:77] + "...'"
-
-
-def _expect_str(raw: object, what: str) -> str:
-    if isinstance(raw, str):
-        if len(raw) > _MAX_TEXT:
-            raise ValueParseError(f"{what} is too long ({len(raw)} characters)")
-        return raw
-    raise ValueParseError(f"expected {what}, got {_describe(raw)}")
-
-
-def _describe(raw: object) -> str:
-    if isinstance(raw, bool):
-        return f"the boolean {str(raw).lower()}"
-    if isinstance(raw, int):
-        return f"the integer {raw}"
-    if isinstance(raw, str):
-        return f"the string {_short(raw)}"
-    if isinstance(raw, list | tuple):
-        return f"a list of {len(raw)}"
-    if isinstance(raw, dict):
-        return "a table"
-    return type(raw).__name__
-
-
-# ----------------------------------------------------------------------------- scalar parsers
-
-
-def _parse_uint(name: str, dtype: DataType, kind: str, raw: object) -> int:
-    """An unsigned/signed integer field value (no addresses)."""
-    if isinstance(raw, bool):
-        raise ValueParseError(f"{name} takes a number, not {_describe(raw)}")
-    flag_field = name in FLAG_ENUMS or kind == "flags"
-    if isinstance(raw, int):
-        return _check_int(raw, dtype)
-    if isinstance(raw, list | tuple) and flag_field:
-        if not raw:
-            raise ValueParseError(f"{name}: empty list of flags")
-        v = 0
-        for item in raw:
-            v |= _parse_uint(name, dtype, kind, item)
-        return _check_int(v, dtype)
-    if isinstance(raw, str):
-        if len(raw) > _MAX_TEXT:
-            raise ValueParseError(f"{name}: value is too long")
-        n = _int_text(raw)
-        if n is not None:
-            return _check_int(n, dtype)
-        t = raw.strip().lower()
-        if name == "IP_PROTOCOL":
-            proto = t.removeprefix("ipproto_")
-            if proto in IP_PROTOCOLS:
-                return IP_PROTOCOLS[proto]
-            raise ValueParseError(
-                f"unknown protocol {_short(raw)} for IP_PROTOCOL (tcp, udp, icmp, icmpv6 ... or a number)"
-            )
-        if name == "DIRECTION":
-            d = t.removeprefix("fwp_direction_")
-            if d in _DIRECTIONS:
-                return _DIRECTIONS[d]
-            raise ValueParseError(f"unknown direction {_short(raw)} (inbound, outbound, 0 or 1)")
-        if name in FLAG_ENUMS:
-            try:
-                return _check_int(parse_flag(name, raw), dtype)
-            except UnknownNameError as exc:
-                raise ValueParseError(f"{name}: {exc}") from None
-            except ValueError as exc:
-                raise ValueParseError(f"{name}: {exc}") from None
-        raise ValueParseError(f"{name} takes a number ({_type_name(dtype)}), not {_describe(raw)}")
-    raise ValueParseError(f"{name} takes a number ({_type_name(dtype)}), not {_describe(raw)}")
-
-
-def _parse_addr(
-    name: str, dtype: DataType, exact: bool, raw: object, allow_mask: bool
-) -> tuple[Value, DataType]:
-    """An address field value: int, address text, or (allow_mask) CIDR."""
-    want_bits: int | None = (32 if dtype == D.FWP_UINT32 else 128) if exact else None
-    if isinstance(raw, bool):
-        raise ValueParseError(f"{name} takes an address, not {_describe(raw)}")
-    if isinstance(raw, int):
-        bits = want_bits or (32 if 0 <= raw <= 0xFFFFFFFF else 128)
-        if not 0 <= raw < (1 << bits):
-            raise ValueParseError(f"value {raw} is not an IPv{4 if bits == 32 else 6} address")
-        return raw, (D.FWP_UINT32 if bits == 32 else D.FWP_BYTE_ARRAY16_TYPE)
-    text = _expect_str(raw, f"an address for {name}")
-    n = _int_text(text)
-    if n is not None and not re.fullmatch(r"\s*\d+\.\d+.*", text):
-        return _parse_addr(name, dtype, exact, n, allow_mask)
-    if "/" in text:
-        if not allow_mask:
-            raise ValueParseError(f"an address mask {_short(text)} is not allowed here (write one address)")
-        mask = parse_network(text)
-        _check_family(name, want_bits, mask.bits, text)
-        return mask, mask.dtype
-    value, bits = parse_address(text)
-    _check_family(name, want_bits, bits, text)
-    return value, (D.FWP_UINT32 if bits == 32 else D.FWP_BYTE_ARRAY16_TYPE)
-
-
-def _check_family(name: str, want: int | None, got: int, text: str) -> None:
-    if want is not None and want != got:
-        fam, other = ("IPv4", "IPv6") if want == 32 else ("IPv6", "IPv4")
-        raise ValueParseError(
-            f"{name} is an {fam} address at this layer; {_short(text)} is an {other} address"
-            f" (use the _V{4 if got == 32 else 6} layer)"
-        )
-
-
-def _parse_ba16(name: str, raw: object) -> int:
-    if isinstance(raw, bool):
-        raise ValueParseError(f"{name} takes 16 bytes, not {_describe(raw)}")
-    if isinstance(raw, int):
-        if not 0 <= raw < (1 << 128):
-            raise ValueParseError(f"value {raw} does not fit FWP_BYTE_ARRAY16_TYPE")
-        return raw
-    text = _expect_str(raw, f"16 bytes for {name}")
-    n = _int_text(text)
-    if n is not None:
-        return _parse_ba16(name, n)
-    try:
-        return int.from_bytes(uuid.UUID(text.strip()).bytes_le, "big")
-    except ValueError:
-        pass
-    try:
-        v, bits = parse_address(text)
-        if bits == 128:
-            return v
-    except ValueParseError:
-        pass
-    raise ValueParseError(
-        f"{name} takes 16 bytes (a number, 0x..., a GUID or an IPv6 address), not {_short(text)}"
-    )
-
-
-def _parse_sid_value(name: str, raw: object) -> str:
-    text = _expect_str(raw, f"a SID for {name}")
-    try:
-        return sddl.parse_sid(text)
-    except sddl.SddlError as exc:
-        raise ValueParseError(f"{name}: {exc}") from None
-
-
-def _looks_like_sddl(text: str) -> bool:
-    return bool(re.match(r"^\s*[OGDS]:", text, re.IGNORECASE)) and not re.match(r"^\s*S-1", text, re.I)
-
-
-def _parse_sd(name: str, raw: object) -> SecurityDescriptor:
-    if isinstance(raw, list | tuple):
-        if not raw:
-            raise ValueParseError(f"{name}: empty list of SIDs")
-        sids = [_parse_sid_value(name, s) for s in raw]
-        return sddl.sd_granting(sids)
-    text = _expect_str(raw, f"an SDDL string or a SID for {name}")
-    try:
-        if _looks_like_sddl(text):
-            return sddl.parse_sddl(text)
-        return sddl.sd_granting([sddl.parse_sid(text)])
-    except sddl.SddlError as exc:
-        raise ValueParseError(f"{name}: {exc}") from None
-
-
-def _parse_token(name: str, raw: object) -> Token:
-    if isinstance(raw, Token):
-        return raw
-    if isinstance(raw, Mapping):
-        user = raw.get("user")
-        groups = raw.get("groups", [])
-        extra = set(raw) - {"user", "groups"}
-        if extra or user is None or not isinstance(groups, list | tuple):
-            raise ValueParseError(f"{name}: a token table has user = SID and optional groups = [SID, ...]")
-        return Token(_parse_sid_value(name, user), frozenset(_parse_sid_value(name, g) for g in groups))
-    if isinstance(raw, list | tuple):
-        if not raw:
-            raise ValueParseError(f"{name}: empty token (give the user SID first)")
-        sids = [_parse_sid_value(name, s) for s in raw]
-        return Token(sids[0], frozenset(sids[1:]))
-    text = _expect_str(raw, f"a user SID for {name}")
-    parts = [p for p in re.split(r"[,|\s]+", text) if p]
-    if len(parts) > 1:
-        return _parse_token(name, parts)
-    return Token(_parse_sid_value(name, text))
-
-
-def _parse_blob_hex(name: str, raw: object) -> Blob:
-    text = _expect_str(raw, f"hex bytes for {name}")
-    t = re.sub(r"[\s:-]", "", text).removeprefix("0x")
-    try:
-        return Blob(bytes.fromhex(t))
-    except ValueError:
-        raise ValueParseError(f"{name}: not hex bytes: {_short(text)}") from None
-
-
-def _parse_string(name: str, dtype: DataType, raw: object, match: MatchType | None) -> str:
-    text = _expect_str(raw, f"a string for {name}")
-    if name in APP_ID_FIELDS:
-        if match in (M.FWP_MATCH_PREFIX, M.FWP_MATCH_NOT_PREFIX) and not re.match(
-            r"^([A-Za-z]:|\\\\|\\device\\|%)", text.replace("/", "\\"), re.IGNORECASE
-        ):
-            # a suffix test ("\\browser.exe"): the tail of an app id, lower-cased
-            return text.strip().replace("/", "\\").lower()
-        return normalize_app_id(text)
-    return text
 
 
 # ----------------------------------------------------------------------------- typed tables
@@ -566,23 +197,23 @@ def _parse_typed(
         if t != dtype:
             raise mismatch
         if kind == "ip_address" and isinstance(raw, str):
-            v, _ = _parse_addr(name, dtype, True, raw, allow_mask=False)
+            v, _ = parse_addr(name, dtype, True, raw, allow_mask=False)
             return v, t
         if isinstance(raw, bool) or not isinstance(raw, int | str):
-            raise ValueParseError(f"{t.name} takes a number, not {_describe(raw)}")
+            raise ValueParseError(f"{t.name} takes a number, not {describe(raw)}")
         if isinstance(raw, str):
-            n = _int_text(raw)
+            n = int_text(raw)
             if n is None:
-                raise ValueParseError(f"{t.name} takes a number, not {_short(raw)}")
+                raise ValueParseError(f"{t.name} takes a number, not {short(raw)}")
             raw = n
-        return _check_int(raw, t), t
+        return check_int(raw, t), t
     if t == D.FWP_BYTE_ARRAY16_TYPE:
         if dtype != t and not (kind == "ip_address" and not exact):
             raise mismatch
         if kind == "ip_address":
-            v, vt = _parse_addr(name, D.FWP_BYTE_ARRAY16_TYPE, True, raw, allow_mask=False)
+            v, vt = parse_addr(name, D.FWP_BYTE_ARRAY16_TYPE, True, raw, allow_mask=False)
             return v, vt
-        return _parse_ba16(name, raw), t
+        return parse_ba16(name, raw), t
     if t == D.FWP_BYTE_ARRAY6_TYPE:
         if dtype != t:
             raise mismatch
@@ -590,37 +221,37 @@ def _parse_typed(
             if not 0 <= raw < (1 << 48):
                 raise ValueParseError(f"value {raw} does not fit FWP_BYTE_ARRAY6_TYPE")
             return raw, t
-        return _parse_mac(_expect_str(raw, "a MAC address")), t
+        return parse_mac(expect_str(raw, "a MAC address")), t
     if t in (D.FWP_V4_ADDR_MASK, D.FWP_V6_ADDR_MASK):
         if kind != "ip_address":
             raise mismatch
         bits = 32 if t == D.FWP_V4_ADDR_MASK else 128
-        mask = parse_network(_expect_str(raw, f"an address mask for {name}"))
+        mask = parse_network(expect_str(raw, f"an address mask for {name}"))
         if mask.bits != bits:
-            raise ValueParseError(f"{_short(str(raw))} is not an IPv{4 if bits == 32 else 6} address mask")
+            raise ValueParseError(f"{short(str(raw))} is not an IPv{4 if bits == 32 else 6} address mask")
         if exact:
-            _check_family(name, 32 if dtype == D.FWP_UINT32 else 128, bits, str(raw))
+            check_family(name, 32 if dtype == D.FWP_UINT32 else 128, bits, str(raw))
         return mask, t
     if t == D.FWP_BYTE_BLOB_TYPE:
-        if dtype not in _STRING_TYPES:
+        if dtype not in STRING_TYPES:
             raise mismatch
-        return _parse_blob_hex(name, raw), D.FWP_BYTE_BLOB_TYPE
+        return parse_blob_hex(name, raw), D.FWP_BYTE_BLOB_TYPE
     if t == D.FWP_UNICODE_STRING_TYPE:
-        if dtype not in _STRING_TYPES:
+        if dtype not in STRING_TYPES:
             raise mismatch
-        return _parse_string(name, dtype, raw, None), D.FWP_UNICODE_STRING_TYPE
+        return parse_string(name, dtype, raw, None), D.FWP_UNICODE_STRING_TYPE
     if t == D.FWP_SID:
         if dtype == D.FWP_SID:
-            return _parse_sid_value(name, raw), D.FWP_SID
+            return parse_sid_value(name, raw), D.FWP_SID
         if dtype in TOKEN_TYPES:
             if match is None:
-                return _parse_token(name, raw), dtype
-            return _parse_sd(name, raw), D.FWP_SECURITY_DESCRIPTOR_TYPE
+                return parse_token(name, raw), dtype
+            return parse_sd(name, raw), D.FWP_SECURITY_DESCRIPTOR_TYPE
         raise mismatch
     # security descriptor
     if dtype not in TOKEN_TYPES or match is None:
         raise mismatch
-    text = _expect_str(raw, f"an SDDL string for {name}")
+    text = expect_str(raw, f"an SDDL string for {name}")
     try:
         return sddl.parse_sddl(text), D.FWP_SECURITY_DESCRIPTOR_TYPE
     except sddl.SddlError as exc:
@@ -642,7 +273,7 @@ def _parse_single(
 ) -> tuple[Value, DataType]:
     """One value (not a range) of field ``name``."""
     if isinstance(raw, Mapping) and match is None and dtype in TOKEN_TYPES and "user" in raw:
-        return _parse_token(name, raw), dtype
+        return parse_token(name, raw), dtype
     if isinstance(raw, Mapping):
         if len(raw) != 1:
             raise ValueParseError(
@@ -657,36 +288,36 @@ def _parse_single(
     if match is None and isinstance(raw, str) and raw.strip().upper() == "FWP_EMPTY":
         return EMPTY, D.FWP_EMPTY
     if kind == "ip_address" and dtype in (D.FWP_UINT32, D.FWP_BYTE_ARRAY16_TYPE):
-        return _parse_addr(name, dtype, exact, raw, allow_mask)
+        return parse_addr(name, dtype, exact, raw, allow_mask)
     if dtype in UINT_BITS or dtype in INT_BITS:
-        return _parse_uint(name, dtype, kind, raw), dtype
+        return parse_uint(name, dtype, kind, raw), dtype
     if dtype == D.FWP_BYTE_ARRAY16_TYPE:
-        return _parse_ba16(name, raw), dtype
+        return parse_ba16(name, raw), dtype
     if dtype == D.FWP_BYTE_ARRAY6_TYPE:
         if isinstance(raw, int):
             if not 0 <= raw < (1 << 48):
                 raise ValueParseError(f"value {raw} does not fit FWP_BYTE_ARRAY6_TYPE")
             return raw, dtype
-        return _parse_mac(_expect_str(raw, f"a MAC address for {name}")), dtype
-    if dtype in _STRING_TYPES:
-        return _parse_string(name, dtype, raw, match), dtype
+        return parse_mac(expect_str(raw, f"a MAC address for {name}")), dtype
+    if dtype in STRING_TYPES:
+        return parse_string(name, dtype, raw, match), dtype
     if dtype == D.FWP_SID:
-        return _parse_sid_value(name, raw), dtype
+        return parse_sid_value(name, raw), dtype
     if dtype in TOKEN_TYPES:
         if match is None:
-            return _parse_token(name, raw), dtype
-        return _parse_sd(name, raw), D.FWP_SECURITY_DESCRIPTOR_TYPE
+            return parse_token(name, raw), dtype
+        return parse_sd(name, raw), D.FWP_SECURITY_DESCRIPTOR_TYPE
     raise ValueParseError(f"{name} has type {dtype.name}, which the simulator cannot parse values for")
 
 
 def _parse_range(name: str, dtype: DataType, kind: str, exact: bool, raw: object) -> tuple[Value, DataType]:
     if not isinstance(raw, list | tuple) or len(raw) != 2:
-        raise ValueParseError(f'match = "range" needs [low, high], not {_describe(raw)}')
+        raise ValueParseError(f'match = "range" needs [low, high], not {describe(raw)}')
     low, ldt = _parse_single(name, dtype, kind, exact, M.FWP_MATCH_RANGE, raw[0], allow_mask=False)
     high, hdt = _parse_single(name, dtype, kind, exact, M.FWP_MATCH_RANGE, raw[1], allow_mask=False)
     if ldt != hdt:
         raise ValueParseError(f"range bounds have different types ({ldt.name}, {hdt.name})")
-    if ldt not in _SORTABLE:
+    if ldt not in SORTABLE:
         raise ValueParseError(f'match = "range" needs a sortable type; {name} values are {ldt.name}')
     if isinstance(low, int) and isinstance(high, int):
         if low > high:
@@ -711,7 +342,7 @@ def _check_match(name: str, match: MatchType, vdtype: DataType, value: Value) ->
         return
     if match == M.FWP_MATCH_TYPE_MAX:
         raise ValueParseError("FWP_MATCH_TYPE_MAX is not a match type")
-    if match in _FLAG_MATCHES:
+    if match in FLAG_MATCHES:
         if vdtype not in UINT_BITS:
             raise ValueParseError(
                 f"match {match.short} needs an unsigned integer; {name} values are {vdtype.name}"
@@ -724,7 +355,7 @@ def _check_match(name: str, match: MatchType, vdtype: DataType, value: Value) ->
             )
         return
     if match in (M.FWP_MATCH_PREFIX, M.FWP_MATCH_NOT_PREFIX):
-        if vdtype not in _STRING_TYPES:
+        if vdtype not in STRING_TYPES:
             raise ValueParseError(
                 f"match {match.short} only works on strings and blobs; {name} values are {vdtype.name}"
             )
@@ -734,7 +365,7 @@ def _check_match(name: str, match: MatchType, vdtype: DataType, value: Value) ->
             raise ValueParseError(f'match = "range" needs [low, high], not a single {vdtype.name} value')
         return
     if match == M.FWP_MATCH_NOT_EQUAL:
-        if vdtype in _SORTABLE or vdtype in (
+        if vdtype in SORTABLE or vdtype in (
             D.FWP_SID,
             D.FWP_SECURITY_DESCRIPTOR_TYPE,
             D.FWP_V4_ADDR_MASK,
@@ -743,8 +374,8 @@ def _check_match(name: str, match: MatchType, vdtype: DataType, value: Value) ->
         ):
             return
         raise bad
-    if match in _ORDER_MATCHES:
-        if vdtype not in _SORTABLE:
+    if match in ORDER_MATCHES:
+        if vdtype not in SORTABLE:
             raise ValueParseError(
                 f"match {match.short} needs a sortable type; {name} values are {vdtype.name}"
             )
@@ -804,190 +435,3 @@ def parse_value(
 def parse_packet_value(field: str, layer: Layer | None, raw: object) -> tuple[Value, DataType]:
     """A classified (packet) value: ``parse_value(field, layer, None, raw)``."""
     return parse_value(field, layer, None, raw)
-
-
-# ----------------------------------------------------------------------------- formatting
-
-
-def _field_info(field: str | None) -> tuple[str | None, str | None, DataType | None]:
-    if field is None:
-        return None, None, None
-    try:
-        cf = get_field(field)
-    except (KeyError, ValueError):
-        return field, None, None
-    return cf.name, cf.kind, cf.dtype
-
-
-def _flag_names(name: str, value: int) -> str | None:
-    enum = FLAG_ENUMS.get(name)
-    if enum is None:
-        return None
-    if value == 0:
-        return "0"
-    names: list[str] = []
-    rest = value
-    for member in enum:
-        mv = int(member)
-        if mv and (value & mv) == mv and mv & (mv - 1) == 0:
-            names.append(str(member.name))
-            rest &= ~mv
-    if rest:
-        names.append(hex(rest))
-    return "|".join(names)
-
-
-def _addr_bits(value: int, dtype: DataType | None) -> int:
-    if dtype == D.FWP_BYTE_ARRAY16_TYPE:
-        return 128
-    if dtype == D.FWP_UINT32:
-        return 32
-    return 32 if 0 <= value <= 0xFFFFFFFF else 128
-
-
-def _bound_type(dtype: DataType | None, field: str | None, layer: Layer | None) -> DataType | None:
-    """The type of a range's bounds: the field's type at ``layer`` when known."""
-    if layer is not None and field is not None:
-        try:
-            lf = layer.field(get_field(field).name)
-        except (KeyError, ValueError):
-            lf = None
-        if lf is not None:
-            return lf.dtype
-    return None if dtype == D.FWP_RANGE_TYPE else dtype
-
-
-def format_value(
-    value: Value, dtype: DataType | None = None, field: str | None = None, layer: Layer | None = None
-) -> str:
-    """Readable text for a value; ``dtype``/``field`` (and ``layer``, for the bounds of
-    address ranges) tell addresses and flags apart."""
-    name, kind, fdtype = _field_info(field)
-    if value is EMPTY:
-        return "FWP_EMPTY"
-    if isinstance(value, AddrMask):
-        return f"{format_address(value.addr, value.bits)}/{value.prefix}"
-    if isinstance(value, Range):
-        sub = _bound_type(dtype, field, layer)
-        return f"{format_value(value.low, sub, field)}..{format_value(value.high, sub, field)}"
-    if isinstance(value, SecurityDescriptor):
-        return value.sddl
-    if isinstance(value, Token):
-        if value.groups:
-            return value.user + " +" + ",".join(sorted(value.groups))
-        return value.user
-    if isinstance(value, Blob):
-        return value.data.hex()
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        eff = dtype if dtype not in (None, D.FWP_RANGE_TYPE) else fdtype
-        if kind == "ip_address" and eff in (D.FWP_UINT32, D.FWP_BYTE_ARRAY16_TYPE, None):
-            return format_address(value, _addr_bits(value, dtype if dtype != D.FWP_RANGE_TYPE else None))
-        if dtype is None and kind is None and fdtype is None and field is None:
-            return str(value)
-        if name is not None:
-            flags = _flag_names(name, value)
-            if flags is not None:
-                return flags
-            if name == "IP_PROTOCOL" and value in IP_PROTOCOL_NAMES:
-                return IP_PROTOCOL_NAMES[value]
-            if name == "DIRECTION" and value in (0, 1):
-                return "outbound" if value == 0 else "inbound"
-        if eff == D.FWP_BYTE_ARRAY6_TYPE:
-            return _format_mac(value)
-        if eff == D.FWP_BYTE_ARRAY16_TYPE:
-            return f"0x{value:032x}"
-        if value > 0xFFFFFFFF:
-            return hex(value)
-        return str(value)
-    return repr(value)
-
-
-def json_value(
-    value: Value, dtype: DataType | None = None, field: str | None = None, layer: Layer | None = None
-) -> object:
-    """A JSON-able form: addresses as strings, ints as ints (flags too), ranges as
-    ``[lo, hi]``, SDs as SDDL, tokens as the user SID, EMPTY as None."""
-    name, kind, fdtype = _field_info(field)
-    if value is EMPTY:
-        return None
-    if isinstance(value, AddrMask):
-        return f"{format_address(value.addr, value.bits)}/{value.prefix}"
-    if isinstance(value, Range):
-        sub = _bound_type(dtype, field, layer)
-        return [json_value(value.low, sub, field), json_value(value.high, sub, field)]
-    if isinstance(value, SecurityDescriptor):
-        return value.sddl
-    if isinstance(value, Token):
-        return value.user
-    if isinstance(value, Blob):
-        return value.data.hex()
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        eff = dtype if dtype not in (None, D.FWP_RANGE_TYPE) else fdtype
-        if kind == "ip_address" and eff in (D.FWP_UINT32, D.FWP_BYTE_ARRAY16_TYPE, None):
-            return format_address(value, _addr_bits(value, dtype if dtype != D.FWP_RANGE_TYPE else None))
-        if eff == D.FWP_BYTE_ARRAY6_TYPE:
-            return _format_mac(value)
-        return value
-    return repr(value)
-
-
-_INT64_MAX = (1 << 63) - 1
-
-
-def toml_value(value: Value, dtype: DataType, field: str, layer: Layer | None = None) -> object:
-    """The TOML-able form ``dump_policy`` writes; ``parse_value`` reads it back exactly
-    (given the same layer). Raises ValueParseError for values no spelling reproduces.
-    """
-    name, kind, fdtype = _field_info(field)
-    if layer is not None and name is not None:
-        lf = layer.field(name)
-        if lf is not None:
-            fdtype = lf.dtype
-    if value is EMPTY:
-        return {"empty": True}
-    if isinstance(value, AddrMask):
-        return f"{format_address(value.addr, value.bits)}/{value.prefix}"
-    if isinstance(value, Range):
-        sub = fdtype if fdtype is not None else D.FWP_UINT32
-        if (
-            kind == "ip_address"
-            and isinstance(value.low, int)
-            and isinstance(value.high, int)
-            and (layer is None or layer.field(name or "") is None)
-        ):
-            sub = D.FWP_UINT32 if max(value.low, value.high) <= 0xFFFFFFFF else D.FWP_BYTE_ARRAY16_TYPE
-        return [toml_value(value.low, sub, field, layer), toml_value(value.high, sub, field, layer)]
-    if isinstance(value, SecurityDescriptor):
-        return value.sddl
-    if isinstance(value, Token):
-        return [value.user, *sorted(value.groups)]
-    if isinstance(value, Blob):
-        return {"blob": value.data.hex()}
-    if isinstance(value, str):
-        if dtype == D.FWP_UNICODE_STRING_TYPE and fdtype != D.FWP_UNICODE_STRING_TYPE:
-            return {"string": value}
-        return value
-    if isinstance(value, int):
-        if kind == "ip_address" and dtype in (D.FWP_UINT32, D.FWP_BYTE_ARRAY16_TYPE):
-            return format_address(value, 32 if dtype == D.FWP_UINT32 else 128)
-        if name is not None:
-            enum = FLAG_ENUMS.get(name)
-            if enum is not None and value:
-                text = _flag_names(name, value)
-                if text is not None and "0x" not in text:
-                    parts = text.split("|")
-                    return parts[0].lower() if len(parts) == 1 else [p.lower() for p in parts]
-            if name == "IP_PROTOCOL" and value in (1, 6, 17, 58):
-                return IP_PROTOCOL_NAMES[value]
-        if dtype == D.FWP_BYTE_ARRAY6_TYPE:
-            return _format_mac(value)
-        if value > _INT64_MAX or value < -_INT64_MAX - 1:
-            return hex(value) if value >= 0 else str(value)
-        return value
-    raise ValueParseError(f"cannot write {value!r} as TOML")

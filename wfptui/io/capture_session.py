@@ -6,7 +6,8 @@ re-triages live, the policy must be a file the TUI can watch:
 
 * ``--policy P.toml``: that file;
 * a policy that came from XML (the capture's own filters, or ``--policy P.xml``): it is
-  written as TOML (``netsh_xml.policy_toml``) beside the capture, as
+  written as TOML (``ImportResult.toml()``: the one writer, ``io.policy_writer.dump_policy``,
+  with the import's notes as comments) beside the capture, as
   ``CAPTURE-STEM.policy.toml`` (the capture's filters) or ``P-STEM.policy.toml``
   (``--policy P.xml``). An existing file of that name is never overwritten: when it holds
   the same text it is simply used; when it differs it is taken as the user's edited
@@ -90,7 +91,7 @@ def open_capture(path: str | os.PathLike[str], policy_path: str | os.PathLike[st
     """Read a capture and settle its policy file (InputError on bad input)."""
     from wfptui.io.evidence import read_evidence
     from wfptui.io.evidence.recording import DEFAULT_HOST, scenario_from_observations
-    from wfptui.io.netsh_xml import import_netsh, policy_toml
+    from wfptui.io.netsh_xml import import_netsh
     from wfptui.io.policy_file import load_policy
 
     capture = Path(path).resolve()
@@ -103,12 +104,12 @@ def open_capture(path: str | os.PathLike[str], policy_path: str | os.PathLike[st
             notes.append(f"policy: {given.name} (instead of the capture's own {len(ev.policy.filters)} filters)")
         if _is_xml(given):
             imported = import_netsh(given, progress=False)
-            policy, pol_file = _settle(policy_file_name(capture, given), policy_toml(imported), imported.policy, notes)
+            policy, pol_file = _settle(policy_file_name(capture, given), imported.toml(), imported.policy, notes)
         else:
             policy, pol_file = load_policy(given), given
             notes.append(f"policy: {shown(given)}")
     elif ev.policy is not None:
-        policy, pol_file = _settle(policy_file_name(capture, None), policy_toml(ev.policy), ev.policy.policy, notes)
+        policy, pol_file = _settle(policy_file_name(capture, None), ev.policy.toml(), ev.policy.policy, notes)
     else:
         raise InputError([Diagnostic(str(path), 0, 0, f"a {ev.kind} file carries no filters: give the policy the "
                                      "machine had with --policy (a policy .toml or a `netsh wfp show "

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, TextIO
 
 from wfptui import __version__
@@ -52,18 +54,36 @@ def _str_int(v: Any) -> Any:
     return str(v) if type(v) is int else v
 
 
+#: Values wide_to_str returns as they are (ints are looked at by key).
+_LEAVES = frozenset({str, float, bool, type(None)})
+
+
+def _wide_fields(fields: Mapping[Any, Any]) -> dict[Any, Any]:
+    """A classification's ``fields`` with the values of 64-bit fields as strings."""
+    out = dict(fields)
+    for fk, fv in out.items():
+        tv = type(fv)
+        if tv is int:
+            if _wide_field(str(fk)):
+                out[fk] = str(fv)
+        elif tv not in _LEAVES:
+            out[fk] = _str_int(fv) if _wide_field(str(fk)) else wide_to_str(fv)
+    return out
+
+
 def wide_to_str(value: Any) -> Any:
     """A copy of ``value`` (JSON-able data) with every 64-bit WFP value as a string."""
-    if isinstance(value, Mapping):
+    tv = type(value)
+    if tv is dict or (tv not in _LEAVES and tv is not int and isinstance(value, Mapping)):
         out: dict[str, Any] = {}
         for k, v in value.items():
             tv = type(v)
             if tv is int:
                 out[k] = str(v) if k in WIDE_KEYS else v
-            elif tv is str or tv is float or tv is bool or v is None:  # the common leaves, fast
+            elif tv in _LEAVES:  # the common leaves, fast
                 out[k] = v
             elif k == "fields" and isinstance(v, Mapping):
-                out[k] = {fk: (_str_int(fv) if _wide_field(str(fk)) else wide_to_str(fv)) for fk, fv in v.items()}
+                out[k] = _wide_fields(v)
             else:
                 out[k] = wide_to_str(v)
         return out
@@ -101,7 +121,73 @@ def needs_ascii(out: TextIO) -> bool:
         return True
 
 
+class _Unusual(Exception):
+    """A value :func:`indented` leaves to ``json.dumps``."""
+
+
+def _indent(value: Any, enc: Callable[[str], str], nl: str, parts: list[str]) -> None:
+    """Append ``value`` as ``json.dumps(indent=1)`` writes it at the nesting of ``nl``
+    (newline plus that many spaces) to ``parts``. Only the plain JSON types; anything else
+    raises _Unusual."""
+    tv = type(value)
+    if tv is str:
+        parts.append(enc(value))
+    elif tv is int:
+        parts.append(int.__repr__(value))
+    elif tv is dict:
+        if not value:
+            parts.append("{}")
+            return
+        inner = nl + " "
+        sep = "{" + inner
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _Unusual
+            parts.append(sep)
+            parts.append(enc(k))
+            parts.append(": ")
+            _indent(v, enc, inner, parts)
+            sep = "," + inner
+        parts.append(nl + "}")
+    elif tv is list or tv is tuple:
+        if not value:
+            parts.append("[]")
+            return
+        inner = nl + " "
+        sep = "[" + inner
+        for v in value:
+            parts.append(sep)
+            _indent(v, enc, inner, parts)
+            sep = "," + inner
+        parts.append(nl + "]")
+    elif value is None:
+        parts.append("null")
+    elif value is True:
+        parts.append("true")
+    elif value is False:
+        parts.append("false")
+    elif tv is float and math.isfinite(value):
+        parts.append(float.__repr__(value))
+    else:  # NaN, infinities, subclasses, anything json.dumps would call default for
+        raise _Unusual
+
+
+def indented(value: Any, ascii_only: bool = False, level: int = 0) -> str:
+    """``json.dumps(value, ensure_ascii=ascii_only, indent=1)`` (what the JSON documents
+    are), as if nested ``level`` deep in one: every line after the first indented by
+    ``level`` more spaces. The same text, made ~2x faster than the standard library's
+    pure-Python indenting encoder for plain JSON data (tests/io/test_trace_output_rows.py);
+    anything unusual goes to ``json.dumps`` itself."""
+    parts: list[str] = []
+    try:
+        _indent(value, encode_basestring_ascii if ascii_only else encode_basestring, "\n" + " " * level, parts)
+    except (_Unusual, RecursionError):
+        text = json.dumps(value, ensure_ascii=ascii_only, indent=1)
+        return text.replace("\n", "\n" + " " * level) if level else text  # JSON text has no other raw newline
+    return "".join(parts)
+
+
 def dump_document(fmt: str, body: Mapping[str, Any], out: TextIO) -> None:
     """Write :func:`document` to ``out`` (indent 1, a final newline)."""
-    out.write(json.dumps(document(fmt, body), ensure_ascii=needs_ascii(out), indent=1))
+    out.write(indented(document(fmt, body), needs_ascii(out)))
     out.write("\n")

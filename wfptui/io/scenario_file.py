@@ -54,7 +54,7 @@ from wfptui.core.scenario import (
     apply_change,
     empty_policy,
 )
-from wfptui.core.stack import is_loopback_address, resolve_target
+from wfptui.core.sim import is_loopback_address, resolve_target
 from wfptui.core.values import ValueParseError, normalize_app_id, parse_address
 from wfptui.io.errors import Diagnostic, DiagnosticCollector, InputError
 from wfptui.io.policy_file import load_policy, parse_filter_tables, policy_from_tables

@@ -72,7 +72,7 @@ class TomlLocator:
     def __init__(self, text: str, filename: str = "") -> None:
         self.text = text
         self.filename = filename
-        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self._line_starts: list[int] | None = None  # built at the first position asked for
         self._keys: dict[KeyPath, int] = {}
         self._values: dict[KeyPath, int] = {}
         self._aot: dict[KeyPath, int] = {}
@@ -91,8 +91,11 @@ class TomlLocator:
     # ------------------------------------------------------------------ queries
     def pos(self, offset: int) -> tuple[int, int]:
         """1-based (line, col) of a character offset."""
-        line = bisect.bisect_right(self._line_starts, offset) - 1
-        return line + 1, offset - self._line_starts[line] + 1
+        starts = self._line_starts
+        if starts is None:  # a valid file never asks: not built at load
+            starts = self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        line = bisect.bisect_right(starts, offset) - 1
+        return line + 1, offset - starts[line] + 1
 
     def key_pos(self, path: KeyPath) -> tuple[int, int] | None:
         self._ensure()

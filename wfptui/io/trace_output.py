@@ -12,6 +12,13 @@
   with a symbol (``✓ permit``, ``✗ block``, ``· none``), filter; stack, net event, audit,
   policy and expect records as readable lines.
 
+Speed (issue 14): a ``core.trace.Trace`` is written from its rows, each distinct row
+encoded once and glued around each record's seq and time (:class:`_RowCache`); the json
+document is streamed, by ``io.jsonout.indented`` (the standard library's indenting encoder
+is pure Python). The bytes are exactly the plain way's (tests/io/test_trace_output_rows.py).
+orjson was weighed and not taken: it writes neither the ``", "`` / ``": "`` separators nor
+indent 1 nor ``\\uXXXX`` escapes, so the output would change.
+
 ``write_junit(path, suites)``: JUnit XML (Jenkins' junit-10.xsd): one ``<testsuite>`` per
 file, one ``<testcase>`` per expect, an error testcase for a file that could not be run.
 """
@@ -19,12 +26,12 @@ file, one ``<testcase>`` per expect, an error testcase for a file that could not
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TextIO
-from xml.sax.saxutils import escape, quoteattr
+from typing import Any, TextIO
 
 from wfptui.core.trace import (
     AuditRecord,
@@ -34,9 +41,12 @@ from wfptui.core.trace import (
     ObservedRecord,
     PolicyRecord,
     StackRecord,
+    Trace,
     TraceRecord,
+    classify_row,
+    stack_row,
 )
-from wfptui.io.jsonout import dump_document, header_line, needs_ascii, wide_to_str
+from wfptui.io.jsonout import document, header_line, indented, needs_ascii, wide_to_str
 
 FORMATS = ("text", "jsonl", "json")
 TRACE_FORMAT = "wfptui-trace"
@@ -44,8 +54,14 @@ TRACE_FORMAT = "wfptui-trace"
 _SYMBOL = {"permit": "✓ permit", "block": "✗ block", "none": "· none"}
 
 
+#: json.dumps(d, ensure_ascii=..., separators=(", ", ": ")), the encoder made once (json.dumps
+#: builds one per call when given arguments).
+_ENCODE = {ascii_only: json.JSONEncoder(ensure_ascii=ascii_only, separators=(", ", ": ")).encode
+           for ascii_only in (False, True)}
+
+
 def _dumps(d: object, ascii_only: bool = False) -> str:
-    return json.dumps(d, ensure_ascii=ascii_only, separators=(", ", ": "))
+    return _ENCODE[ascii_only](d)
 
 
 def text_line(rec: TraceRecord) -> str:
@@ -94,29 +110,184 @@ def text_line(rec: TraceRecord) -> str:
 
 
 def write_trace(records: Iterable[TraceRecord], fmt: str, out: TextIO, *, scenario: str = "",
-                ok: bool | None = None) -> None:
-    """Write ``records`` to ``out`` as ``text``, ``jsonl`` or ``json``. For ``json``,
-    ``ok`` defaults to "every expect record passed"."""
-    if fmt == "jsonl":
-        ascii_only = needs_ascii(out)
-        out.write(_dumps(header_line(TRACE_FORMAT), ascii_only))
-        out.write("\n")
-        for rec in records:
-            out.write(_dumps(wide_to_str(rec.to_dict()), ascii_only))
-            out.write("\n")
-        return
+                ok: bool | None = None, more: Iterable[TraceRecord] = ()) -> None:
+    """Write ``records`` and then ``more`` (the expect records, say) to ``out`` as ``text``,
+    ``jsonl`` or ``json``. For ``json``, ``ok`` defaults to "every expect record passed".
+
+    ``records`` may be a ``core.trace.Trace``: its rows are then encoded once per distinct
+    row, not once per record (see :class:`_RowCache`); the bytes are the same."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown trace format {fmt!r} (expected {', '.join(FORMATS)})")
     if fmt == "json":
-        recs = list(records)
-        if ok is None:
-            ok = all(r.ok for r in recs if isinstance(r, ExpectRecord))
-        dump_document(TRACE_FORMAT, {"scenario": scenario, "records": [r.to_dict() for r in recs], "ok": ok}, out)
+        _write_json(records, more, out, scenario, ok)
         return
-    if fmt == "text":
-        for rec in records:
-            out.write(text_line(rec))
-            out.write("\n")
-        return
-    raise ValueError(f"unknown trace format {fmt!r} (expected {', '.join(FORMATS)})")
+    ascii_only = needs_ascii(out)
+    write = out.write
+    if fmt == "jsonl":
+        write(_dumps(header_line(TRACE_FORMAT), ascii_only))
+        write("\n")
+        cache = _RowCache("jsonl", ascii_only)
+    else:
+        cache = _RowCache("text", ascii_only)
+    # lines are joined in chunks: one write per record costs more than encoding it
+    for chunk in cache.lines(records, more):
+        chunk.append("")
+        write("\n".join(chunk))
+
+
+def _json_line(rec: TraceRecord, ascii_only: bool) -> str:
+    return _dumps(wide_to_str(rec.to_dict()), ascii_only)
+
+
+def _json_item(rec: TraceRecord, ascii_only: bool) -> str:
+    """A record as an item of the ``records`` list of the json document (indent 1, two
+    levels deep: every line after the first indented by two more spaces)."""
+    return indented(wide_to_str(rec.to_dict()), ascii_only, 2)
+
+
+def _number(v: object) -> str:
+    """A number as ``json.dumps`` writes it (``float.__repr__`` for a finite float)."""
+    if type(v) is float and math.isfinite(v):
+        return repr(v)
+    if type(v) is int:
+        return int.__repr__(v)
+    return json.dumps(v)
+
+
+_NOT_SEEN = ("", "")
+_CHUNK = 2048  # lines per write
+
+
+class _RowCache:
+    """Encodes the records of a trace, once per distinct row of a ``core.trace.Trace``.
+
+    A row (a shared tuple: every steady packet of a flow appends the same rows) builds its
+    record as ``row[0](row, seq, t)``: the record, and so its line, is the same for every
+    use of the row but for ``seq`` and ``t``. Each row's line is cut once into the parts
+    around those two (``"seq"`` and ``"t"`` being the 2nd and 3rd keys of every record's
+    ``to_dict()``; the text line starts with the time), kept by the row's identity (the
+    rows live as long as the trace), and glued around each record's own. A row whose line
+    does not have that shape is encoded in full each time. Records that are objects (not
+    rows), and ``more``, are encoded in full."""
+
+    def __init__(self, fmt: str, ascii_only: bool) -> None:
+        self.fmt = fmt
+        self.ascii_only = ascii_only
+        self.parts: dict[int, tuple[str, str] | None] = {}
+
+    def full(self, rec: TraceRecord) -> str:
+        if self.fmt == "jsonl":
+            return _json_line(rec, self.ascii_only)
+        if self.fmt == "json":
+            return _json_item(rec, self.ascii_only)
+        return text_line(rec)
+
+    def cut(self, rec: TraceRecord) -> tuple[str, str] | None:
+        """(before seq, after t) of a row's line (None: not cut, encode in full)."""
+        seq, t = getattr(rec, "seq", None), getattr(rec, "t", None)
+        if type(seq) is not int or type(t) is not float:
+            return None
+        if self.fmt == "text":
+            line = text_line(rec)
+            head = f"{t:10.6f}"
+            return ("", line[len(head):]) if line.startswith(head) else None
+        d = wide_to_str(rec.to_dict())
+        if list(d)[:3] != ["kind", "seq", "t"] or d["seq"] != seq:
+            return None
+        if self.fmt == "jsonl":
+            line = _dumps(d, self.ascii_only)
+            before = '{"kind": ' + json.dumps(d["kind"], ensure_ascii=self.ascii_only) + ', "seq": '
+        else:
+            line = indented(d, self.ascii_only, 2)
+            before = '{\n   "kind": ' + json.dumps(d["kind"], ensure_ascii=self.ascii_only) + ',\n   "seq": '
+        middle = f"{self.sep}{_number(round(t, 6))}"
+        if not line.startswith(before + str(seq) + middle):
+            return None
+        return before, line[len(before) + len(str(seq)) + len(middle):]
+
+    def lines(self, records: Iterable[TraceRecord], more: Iterable[TraceRecord]) -> Iterator[list[str]]:
+        """The lines (items) of ``records`` then ``more``, in lists of up to ``_CHUNK``."""
+        full = self.full
+        out: list[str] = []
+        add = out.append
+        if isinstance(records, Trace):
+            parts = self.parts
+            times = records.times
+            text = self.fmt == "text"
+            sep = self.sep
+            last_t, last_tt = None, ""  # records of one packet share their time
+            for i, item in enumerate(records.items):
+                if type(item) is not tuple:
+                    add(full(item))
+                else:
+                    cut = parts.get(id(item), _NOT_SEEN)
+                    if cut is _NOT_SEEN:
+                        cut = parts[id(item)] = self.cut(item[0](item, i + 1, times[i]))
+                    t = times[i]
+                    if cut is None:
+                        add(full(item[0](item, i + 1, t)))
+                    elif text:
+                        add(f"{t:10.6f}{cut[1]}")
+                    else:
+                        if t != last_t or not t or type(t) is not float:  # (0.0 and -0.0 differ in JSON)
+                            last_t, last_tt = t, _number(round(t, 6))
+                        add(f"{cut[0]}{i + 1}{sep}{last_tt}{cut[1]}")
+                if len(out) >= _CHUNK:
+                    yield out
+                    out = []
+                    add = out.append
+        else:
+            for rec in records:
+                add(full(rec))
+                if len(out) >= _CHUNK:
+                    yield out
+                    out = []
+                    add = out.append
+        for rec in more:
+            add(full(rec))
+        if out:
+            yield out
+
+    @property
+    def sep(self) -> str:
+        """What comes between the seq and the time."""
+        return ', "t": ' if self.fmt == "jsonl" else ',\n   "t": '
+
+
+def _write_json(records: Iterable[TraceRecord], more: Iterable[TraceRecord], out: TextIO, scenario: str,
+                ok: bool | None) -> None:
+    """The json document, as ``dump_document`` writes it (indent 1), the records streamed."""
+    ascii_only = needs_ascii(out)
+    if not isinstance(records, (Trace, Sequence)):
+        records = list(records)  # read twice: for "ok" and to write them
+    if not isinstance(more, Sequence):
+        more = list(more)
+    if ok is None:
+        ok = all(r.ok for r in _objects(records, more) if isinstance(r, ExpectRecord))
+    head = document(TRACE_FORMAT, {"scenario": scenario})
+    out.write(indented(head, ascii_only, 0)[:-2])  # the keys before "records", without "\n}"
+    out.write(',\n "records": [')
+    cache = _RowCache("json", ascii_only)
+    first = True
+    for chunk in cache.lines(records, more):
+        out.write(("\n  " if first else ",\n  ") + ",\n  ".join(chunk))
+        first = False
+    out.write("]" if first else "\n ]")
+    out.write(f',\n "ok": {json.dumps(ok)}\n}}\n')
+
+
+def _objects(records: Iterable[TraceRecord], more: Iterable[TraceRecord]) -> Iterator[Any]:
+    """The records of ``records`` and ``more`` that may be expect records: a Trace's rows
+    of classifications and stack events are not built."""
+    if isinstance(records, Trace):
+        for i, item in enumerate(records.items):
+            if type(item) is not tuple:
+                yield item
+            elif item[0] is not classify_row and item[0] is not stack_row:
+                yield records[i]
+    else:
+        yield from records
+    yield from more
 
 
 @dataclass(frozen=True)
@@ -145,6 +316,8 @@ def xml_text(text: str) -> str:
 
 
 def _attr(text: str) -> str:
+    from xml.sax.saxutils import quoteattr  # here: it imports urllib and email (~50 ms at start-up)
+
     return quoteattr(xml_text(text))
 
 
@@ -161,6 +334,8 @@ def expect_name(e: ExpectRecord) -> str:
 def junit_xml(suites: Sequence[JunitSuite]) -> str:
     """JUnit XML valid against Jenkins' junit-10.xsd: one testsuite per file, one testcase
     per expectation (or one error testcase for a file that could not be run)."""
+    from xml.sax.saxutils import escape
+
     tests = failures = errors = 0
     total = 0.0
     body: list[str] = []

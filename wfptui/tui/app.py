@@ -17,38 +17,42 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
-from textual.app import App, SystemCommand
+from textual import events, on, work
+from textual.app import ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from wfptui.core.datatypes import WinVersion
 from wfptui.core.model import Policy
 from wfptui.core.scenario import Step
 from wfptui.core.trace import PolicyRecord, TraceRecord
 from wfptui.io.errors import Diagnostic, InputError
 from wfptui.tui.backend import Backend, Source, env_flag, policy_change_step, policy_path
+from wfptui.tui.file_actions import FileActions
+from wfptui.tui.keyhold import KeyHold
 from wfptui.tui.messages import (
     ActionFailed,
     DetailsReady,
-    DiffReady,
     PolicyFilesChanged,
     PolicyLoaded,
     PolicyTextRead,
-    RecordingSaved,
     RunFailed,
     RunFinished,
     SourceOpened,
 )
 from wfptui.tui.runview import RunView, find_flips
 from wfptui.tui.screens.main import MainScreen
+from wfptui.tui.settings import load_theme, save_theme
 from wfptui.tui.startup import resume_gc
 from wfptui.tui.state import HostPolicy
+
+if TYPE_CHECKING:  # opened on demand: imported when first needed, not at start-up
+    from wfptui.tui.screens.editor import EditorScreen
 
 #: Set to make the app report the first frame that shows a run, then exit (benchmarks);
 #: ``ui``: the very first frame, before the run is on screen.
@@ -61,7 +65,7 @@ REDRIVE_LIMIT = 50_000
 STARTUP_GRACE = 2.0
 
 
-class WfpApp(App[int]):
+class WfpApp(FileActions):
     """wfptui: host panes, timeline, inspector, policy editor, recordings."""
 
     CSS_PATH = "tcss/app.tcss"
@@ -84,7 +88,7 @@ class WfpApp(App[int]):
     | q | Quit (asks first when a policy has unsaved edits). |
     | ? | Every key. |
     | e | Edit the policies (opens on the selected event's host). |
-    | t | Dark / light theme. |
+    | t | Dark / light theme (every theme: ctrl+p, Theme; the choice is remembered). |
     | o | Open a scenario or recording. |
     | w | Save this session as a recording. |
     | d | Diff this session against a recording (or two recordings). |
@@ -96,7 +100,11 @@ class WfpApp(App[int]):
     def __init__(self, source: Source, *, backend: Backend | None = None, watch: bool = True,
                  view: RunView | None = None) -> None:
         super().__init__()
-        self.theme = DARK  # before mount: a later change would restyle every widget
+        # before mount: a later change would restyle every widget. The theme chosen last
+        # time (tui.settings: the user's config folder), else dark.
+        saved = load_theme()
+        self._saved_theme = saved if saved in self.available_themes else DARK
+        self.theme = self._saved_theme
         self.source = source
         self.backend = backend or Backend()
         self.watch_enabled = watch
@@ -115,8 +123,11 @@ class WfpApp(App[int]):
         self.bench = env_flag(BENCH_ENV)
         self.bench_ui_only = os.environ.get(BENCH_ENV, "") == "ui"
         # A run given here is on the main screen from its first frame.
-        self.main = MainScreen([h.name for h in source.scenario.hosts], view)
         self._init_policies()
+        self._start_failed = False  # the first run failed: keys are not held for it any more
+        self.keys = KeyHold(self, self._keys_ready)
+        self.main = MainScreen([h.name for h in source.scenario.hosts], view, windows=self._windows(),
+                               policies=self.base_policies)
 
     # ------------------------------------------------------------ start-up
 
@@ -131,6 +142,24 @@ class WfpApp(App[int]):
         self.base_policies = {h: hp.good for h, hp in self.host_policies.items()}
         self.live_steps = []
         self.pending_change = None
+
+    def _windows(self) -> dict[str, WinVersion]:
+        """Each host's Windows version (the screens are handed it)."""
+        return {h.name: h.windows for h in self.source.scenario.hosts}
+
+    def _keys_ready(self) -> bool:
+        """Keys typed while the app opens wait for its first run on screen (issue 16 item 7)."""
+        try:
+            screen = self.screen
+        except ScreenStackError:  # no screen yet: the app is starting
+            return False
+        return screen is not self.main or self.main.ready or self._start_failed
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys go through :class:`~wfptui.tui.keyhold.KeyHold` first: none is lost or misrouted."""
+        if isinstance(event, events.Key) and not event.is_forwarded and self.keys.take(event):
+            return
+        await super().on_event(event)
 
     def get_default_screen(self) -> MainScreen:
         # The main screen is the bottom of the stack: no empty default screen to build,
@@ -261,7 +290,8 @@ class WfpApp(App[int]):
         elif reason == "indexed":
             cursor = main.current_index or 0
         self.view = view
-        main.show_run(view, cursor)
+        main.show_run(view, cursor, self.base_policies)
+        self.keys.release()  # keys typed while it ran act now
         if reason in ("reload", "live"):
             names = ", ".join(self.host_policies[h].label for h in changed if h in self.host_policies)
             flips = view.flip_count
@@ -312,6 +342,8 @@ class WfpApp(App[int]):
     @on(RunFailed)
     def _run_failed(self, message: RunFailed) -> None:
         self._startup_over()
+        self._start_failed = True
+        self.keys.release()
         self.main.set_banner(f"✖ run failed: {message.error}")
         self.notify(message.error, title="run failed", severity="error", timeout=6)
 
@@ -437,7 +469,11 @@ class WfpApp(App[int]):
                     hp.disk_text = ""
                 hp.applied_text = hp.disk_text
         host = self.main.selected_host() or next(iter(self.host_policies), None)
-        self.push_screen(EditorScreen(host))
+        self.push_screen(EditorScreen(self.host_policies, self.backend.parse_policy, host))
+
+    def on_editor_screen_save_requested(self, message: EditorScreen.SaveRequested) -> None:
+        """The editor's ``ctrl+s``."""
+        self.save_policy(message.host, message.text)
 
     def save_policy(self, host: str, text: str) -> None:
         """Save the editor's text for ``host`` atomically (asking where when it has no file)."""
@@ -464,68 +500,19 @@ class WfpApp(App[int]):
             return
         self.post_message(self._parse(host, text, str(path), "editor"))
 
-    # --------------------------------------------------------- recordings
-
-    def action_save_recording(self) -> None:
-        from wfptui.tui.screens.dialogs import PathModal
-
-        default = (self.source.path.with_suffix(".wfpr").name if self.source.path else "session.wfpr")
-
-        def chosen(answer: str | None) -> None:
-            if answer and self.view is not None:
-                self._save_recording(Path(answer).expanduser(), self.view)
-
-        self.push_screen(PathModal("Save this session as a recording", default), chosen)
-
-    @work(thread=True, group="recording", exit_on_error=False, description="save a recording")
-    def _save_recording(self, path: Path, view: RunView) -> None:
-        try:
-            # The policies at the start, and live changes as the policy steps they were, in
-            # the order the engine ran them (those inputs replay to the same trace).
-            scenario = self.source.scenario
-            if view.inputs is not None:
-                scenario = replace(scenario, steps=tuple(view.inputs))
-            self.backend.write_recording(path, scenario, self.base_policies, list(scenario.steps), view.records)
-        except (OSError, InputError, ValueError) as exc:
-            self.post_message(ActionFailed(f"save {path.name}", str(exc)))
-            return
-        self.post_message(RecordingSaved(path))
-
-    @on(RecordingSaved)
-    def _recording_saved(self, message: RecordingSaved) -> None:
-        self.notify(f"Saved recording {message.path}", timeout=3)
-
-    def action_open(self) -> None:
-        from wfptui.tui.screens.dialogs import PathModal
-
-        def chosen(answer: str | None) -> None:
-            if answer:
-                self._open(Path(answer).expanduser())
-
-        self.confirm_discard(lambda: self.push_screen(
-            PathModal("Open a scenario (.toml) or recording (.wfpr)", placeholder="path"), chosen))
-
-    @work(thread=True, exclusive=True, group="open", exit_on_error=False, description="open a file")
-    def _open(self, path: Path) -> None:
-        try:
-            source = self.backend.open(path)
-            view = (self.backend.recording_view(source.recording) if source.kind == "recording"
-                    else self.backend.run(source.scenario, source.policies))
-        except (OSError, InputError, ValueError) as exc:
-            self.post_message(ActionFailed(f"open {path.name}", str(exc)))
-            return
-        self.post_message(SourceOpened(source, view))
+    # ------------------------------------------------------ open a file
 
     @on(SourceOpened)
     async def _source_opened(self, message: SourceOpened) -> None:
         self.source = message.source
         self._init_policies()
         self.view = None
+        self._start_failed = False  # keys wait for this file's run (tui.keyhold)
         self._run_id += 1  # results of runs of the previous file are dropped
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         # The main screen is the base of the stack (it cannot be switched): it starts over.
-        await self.main.load([h.name for h in self.source.scenario.hosts])
+        await self.main.load([h.name for h in self.source.scenario.hosts], self._windows())
         self.sub_title = self.source.label
         if message.view is not None:
             self._show(message.view, "open")
@@ -534,41 +521,6 @@ class WfpApp(App[int]):
         self._read_policy_texts()
         self.start_watching()
         self.notify(f"Opened {self.source.label}", timeout=3)
-
-    def action_diff(self) -> None:
-        from wfptui.tui.screens.dialogs import PathModal
-
-        def chosen(answer: str | None) -> None:
-            if answer:
-                self._diff([Path(p).expanduser() for p in answer.split()])
-
-        self.push_screen(PathModal("Diff this session against a recording (or give two: A.wfpr B.wfpr)",
-                                   placeholder="other.wfpr"), chosen)
-
-    @work(thread=True, exclusive=True, group="diff", exit_on_error=False, description="diff recordings")
-    def _diff(self, paths: list[Path]) -> None:
-        try:
-            if len(paths) >= 2:
-                a, b = (self.backend.read_recording(p) for p in paths[:2])
-                left, right = self.backend.recording_view(a), self.backend.recording_view(b)
-                left_label, right_label = paths[0].name, paths[1].name
-            else:
-                if self.view is None:
-                    raise ValueError("nothing to diff yet: the run has not finished")
-                left, left_label = self.view, f"this session ({self.source.label})"
-                right = self.backend.recording_view(self.backend.read_recording(paths[0]))
-                right_label = paths[0].name
-            comparison = self.backend.diff(left.records, right.records)
-        except (OSError, InputError, ValueError) as exc:
-            self.post_message(ActionFailed("diff", str(exc)))
-            return
-        self.post_message(DiffReady(left_label, left, right_label, right, comparison))
-
-    @on(DiffReady)
-    def _diff_ready(self, m: DiffReady) -> None:
-        from wfptui.tui.screens.diff import DiffScreen
-
-        self.push_screen(DiffScreen(m.left_label, m.left, m.right_label, m.right, m.comparison))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -591,12 +543,25 @@ class WfpApp(App[int]):
         self.start_run("reload" if self.view is not None else "start", None, ())
 
     def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.current_theme.dark else DARK
+
+    def watch_theme(self, theme: str) -> None:
+        """Any theme change (``t``, the palette's theme picker): editors follow; remembered."""
         from wfptui.tui.screens.editor import EditorScreen
 
-        self.theme = LIGHT if self.theme == DARK else DARK
         for screen in self.screen_stack:
             if isinstance(screen, EditorScreen):
                 screen.match_theme()
+        if theme != self._saved_theme:
+            self._saved_theme = theme
+            self._save_theme(theme)
+
+    @work(thread=True, exclusive=True, group="settings", exit_on_error=False, description="save the theme")
+    def _save_theme(self, theme: str) -> None:
+        try:
+            save_theme(theme)
+        except OSError as exc:
+            self.post_message(ActionFailed("remember the theme", str(exc)))
 
     def action_help(self) -> None:
         from wfptui.tui.screens.diff import DiffScreen
@@ -611,27 +576,6 @@ class WfpApp(App[int]):
             ("host pane", HostPane.BINDINGS),
             ("editor", EditorScreen.BINDINGS), ("diff", DiffScreen.BINDINGS),
         ]))
-
-    @property
-    def unsaved(self) -> list[HostPolicy]:
-        return [hp for hp in self.host_policies.values() if hp.dirty]
-
-    def confirm_discard(self, then: partial[object] | object) -> None:
-        """Run ``then`` now, or after the user agrees to drop unsaved policy edits."""
-        unsaved = self.unsaved
-        if not unsaved:
-            then()  # type: ignore[operator]
-            return
-        from wfptui.tui.screens.dialogs import ConfirmModal
-
-        names = ", ".join(hp.label for hp in unsaved)
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                then()  # type: ignore[operator]
-
-        self.push_screen(ConfirmModal(f"Unsaved changes in {names}. Discard them?", "Discard", "Keep editing"),
-                         answered)
 
     async def action_quit(self) -> None:
         self.confirm_discard(lambda: self.exit(0))
@@ -662,7 +606,8 @@ class WfpApp(App[int]):
             ("Re-run scenario", "Run again from the start (r)", self.action_rerun),
             ("Apply at cursor", "Apply the last saved policy change at the cursor; live flows reauthorize (a)",
              self.action_apply_at_cursor),
-            ("Toggle dark/light", "Switch theme (t)", self.action_toggle_theme),
+            ("Toggle dark/light", "Switch theme (t); remembered, like the Theme picker's choice",
+             self.action_toggle_theme),
             ("Help", "Every key (?)", self.action_help),
         ]
         for title, help_text, callback in app_actions:

@@ -174,7 +174,7 @@ class Backend:
     def recording_view(self, recording: Any) -> RunView:
         """Index a recording's own trace (no engine run)."""
         hosts = [h.name for h in recording.scenario.hosts] if recording.scenario is not None else []
-        if hasattr(recording.records, "raw"):
+        if hasattr(recording.records, "iter_groups"):  # io.recording.LazyRecords
             view = RunView.build_lazy(recording.records, hosts)
         else:
             view = RunView.build(recording.records, hosts)

@@ -161,48 +161,42 @@ class RunView:
     def build_lazy(cls, records: Any, hosts: Sequence[str] = ()) -> RunView:
         """:meth:`build` for a recording's lazily decoded records, without decoding them all.
 
-        A recording stores each classification as small ids of a "where" (host, layer,
-        packet ...) and a "decision" (action, filter ...); one record per distinct pair is
-        decoded, the rest are counted by their ids. Same result as :meth:`build`.
+        ``records`` is an ``io.recording.LazyRecords``: its index API gives each record's
+        kind and, for a classification, a *group* shared by the classifications that agree
+        on everything but time, flow and field values (host, layer, action ...). One record
+        per group is asked for its host, layer and action; the rest are counted by group.
+        Same result as :meth:`build`.
         """
-        from wfptui.io.recording import K_CLASSIFY, K_OBSERVED, K_POLICY
-
-        raw_of = records.raw
-        first: dict[tuple[Any, Any], ClassifyRecord] = {}
-        tally: Counter[tuple[Any, Any]] = Counter()
+        first: dict[Any, tuple[str, str, str]] = {}  # group -> (host, layer, action)
+        tally: Counter[Any] = Counter()
         blocks: list[int] = []
         policies: list[int] = []
-        kinds: set[int] = set()
-        for i in range(len(records)):
-            raw = raw_of(i)
-            kind = raw[0]
+        kinds: set[str] = set()
+        for i, (kind, group) in enumerate(records.iter_groups()):
             kinds.add(kind)
-            if kind == K_CLASSIFY:
-                key = (raw[2], raw[4])
-                rep = first.get(key)
+            if kind == "classify":
+                rep = first.get(group)
                 if rep is None:
-                    built = records[i]
-                    assert isinstance(built, ClassifyRecord)
-                    rep = first[key] = built
-                tally[key] += 1
-                if rep.action == "block":
+                    rep = first[group] = (records.host(i), records.layer(i), records.action(i))
+                tally[group] += 1
+                if rep[2] == "block":
                     blocks.append(i)
-            elif kind == K_POLICY:
+            elif kind == "policy":
                 policies.append(i)
         host_list = list(hosts)
         order: dict[str, list[str]] = {}
         counts: dict[str, dict[str, LayerCounts]] = {}
-        for key, r in first.items():  # insertion order = order of first appearance
-            if r.host not in host_list:
-                host_list.append(r.host)
-            layers = order.setdefault(r.host, [])
-            if r.layer not in layers:
-                layers.append(r.layer)
-            c = counts.setdefault(r.host, {}).setdefault(r.layer, LayerCounts())
-            n = tally[key]
-            if is_discard_layer(r.layer):
+        for group, (host, layer, action) in first.items():  # insertion order = order of first appearance
+            if host not in host_list:
+                host_list.append(host)
+            layers = order.setdefault(host, [])
+            if layer not in layers:
+                layers.append(layer)
+            c = counts.setdefault(host, {}).setdefault(layer, LayerCounts())
+            n = tally[group]
+            if is_discard_layer(layer):
                 c.discard += n
-            elif r.action == "block":
+            elif action == "block":
                 c.block += n
             else:
                 c.permit += n
@@ -210,7 +204,7 @@ class RunView:
             order.setdefault(h, [])
         view = cls(records=records, hosts=host_list, layer_order=order, counts=counts,
                    block_rows=blocks, policy_rows=policies)
-        if K_OBSERVED in kinds:
+        if "observed" in kinds:
             view._pair_observed()
         return view
 
@@ -233,14 +227,17 @@ class RunView:
 
 
 def _classify_key(r: ClassifyRecord) -> tuple[Any, ...]:
-    return (r.host, r.layer, r.packet, r.op, r.direction, r.flow, r.reauth)
+    from wfptui.core.diff import record_identity  # one identity with `wfptui diff` (docs/decisions-engine.md)
+
+    return record_identity(r)
 
 
 def find_flips(old: Sequence[TraceRecord], new: Sequence[TraceRecord]) -> set[int]:
     """Indexes into ``new`` of classifications whose verdict differs from ``old``'s.
 
-    Classifications are paired by (host, layer, packet, op, direction, flow, reauth)
-    and occurrence; a classification that only exists in ``new`` counts as flipped
+    Classifications are paired as ``wfptui diff`` pairs them (``core.diff.record_identity``:
+    host, layer, packet, op, direction, reauth and the 5-tuple, not the flow id) and by
+    occurrence; a classification that only exists in ``new`` counts as flipped
     when it blocks (new traffic stopped by the change shows up too).
     """
     before: dict[tuple[Any, ...], list[str]] = {}

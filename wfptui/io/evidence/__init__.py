@@ -193,6 +193,8 @@ class _Reader:
         self.type_counts: dict[str, int] = {}
         self.root: str | None = None
         self.max_build = MAX_DEPTH
+        self.texts: list[str] = []  # character data of the open elements of the event
+        self.marks: list[int] = []  # per open element: where its text starts in ``texts``
         parser.buffer_text = True
         self._outside()
         harden_parser(parser, self.where)
@@ -206,10 +208,38 @@ class _Reader:
         p.CharacterDataHandler = None
 
     def _inside(self) -> None:
+        """Handlers for one event's subtree. They are closures over the lists they grow (made
+        per event, so the depth bound is a constant): a capture is millions of elements, and
+        local names cost less than attributes on the hot path."""
         p = self.p
-        p.StartElementHandler = self.start_in
-        p.EndElementHandler = self.end_in
-        p.CharacterDataHandler = self.chars
+        build, marks, texts = self.build, self.marks, self.texts
+        max_build = self.max_build
+        node_of = XmlNode
+
+        def start_in(tag: str, attrs: dict[str, str]) -> None:
+            if len(build) >= max_build:
+                raise XmlRefused(f"elements nested deeper than {MAX_DEPTH} levels: refused", *self.where())
+            node = node_of(tag, p.CurrentLineNumber, p.CurrentColumnNumber + 1, attrs)
+            build[-1].children.append(node)
+            build.append(node)
+            marks.append(len(texts))
+
+        def end_in(tag: str) -> None:
+            node = build.pop()
+            mark = marks.pop()
+            n = len(texts)
+            if n > mark:
+                # The pieces since this element started, less its children's (each child
+                # removed its own when it ended): its own text, as XmlNode.text holds it.
+                node.text = texts[mark] if n == mark + 1 else "".join(texts[mark:])
+                del texts[mark:]
+            if not build:
+                self.finish(node)
+
+        p.StartElementHandler = start_in
+        p.EndElementHandler = end_in
+        # Text goes straight into a list (a C method: no Python frame per piece).
+        p.CharacterDataHandler = texts.append
 
     def where(self) -> tuple[int, int]:
         return int(self.p.CurrentLineNumber), int(self.p.CurrentColumnNumber) + 1
@@ -230,6 +260,8 @@ class _Reader:
             self.max_build = MAX_DEPTH - len(path)
             p = self.p
             self.build.append(XmlNode(tag, p.CurrentLineNumber, p.CurrentColumnNumber + 1, attrs))
+            self.texts.clear()
+            self.marks.append(0)
             self._inside()
             return
         if not path and self.root is None:
@@ -241,20 +273,8 @@ class _Reader:
     def end(self, tag: str) -> None:
         self.path.pop()
 
-    def start_in(self, tag: str, attrs: dict[str, str]) -> None:
-        build = self.build
-        if len(build) >= self.max_build:
-            raise XmlRefused(f"elements nested deeper than {MAX_DEPTH} levels: refused", *self.where())
-        p = self.p
-        node = XmlNode(tag, p.CurrentLineNumber, p.CurrentColumnNumber + 1, attrs)
-        build[-1].children.append(node)
-        build.append(node)
-
-    def end_in(self, tag: str) -> None:
-        build = self.build
-        node = build.pop()
-        if build:
-            return
+    def finish(self, node: XmlNode) -> None:
+        """An event's (or the policy part's) element has ended: convert it."""
         self._outside()
         what, self.building = self.building, None
         if what == "policy":
@@ -270,10 +290,6 @@ class _Reader:
         self.observations.append(obs)
         counts = self.type_counts
         counts[obs.type] = counts.get(obs.type, 0) + 1
-
-    def chars(self, data: str) -> None:
-        node = self.build[-1]
-        node.text = node.text + data if node.text else data
 
 
 def _transcode(chunks: Iterator[bytes], utf16: bool) -> Iterator[bytes]:

@@ -37,7 +37,18 @@ def parse_time(node: XmlNode, field: str, text: str) -> tuple[str, int]:
     """ISO-8601 text → (UTC text at the same precision, nanoseconds since the epoch).
 
     A time without a zone is read as UTC (netsh and the event log both write ``Z``)."""
-    m = _TIME_RE.match(text.strip())
+    ts = text.strip()
+    # The common shape, seen before to the second (captures move forward one second at a
+    # time): ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``. Anything else takes the full path below.
+    hit = _SECOND.get(ts[:19]) if len(ts) >= 20 and ts[-1] == "Z" else None
+    if hit is not None:
+        rest = ts[19:-1]
+        if not rest:
+            return hit[1] + "Z", hit[0] * 1_000_000_000
+        frac = rest[1:]
+        if rest[0] == "." and 0 < len(frac) <= 9 and frac.isdecimal() and frac.isascii():
+            return f"{hit[1]}.{frac}Z", hit[0] * 1_000_000_000 + int(frac.ljust(9, "0"))
+    m = _TIME_RE.match(ts)
     if m is None:
         raise FieldError(node, field, f"{text.strip()!r} is not an ISO-8601 time")
     y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
@@ -67,9 +78,17 @@ def parse_time(node: XmlNode, field: str, text: str) -> tuple[str, int]:
     days, rem = divmod(t, 86400)
     yy, mm, dd = _civil(days)
     out = f"{yy:04d}-{mm:02d}-{dd:02d}T{rem // 3600:02d}:{rem % 3600 // 60:02d}:{rem % 60:02d}"
+    if m.group(8) == "Z" and ts[10] == "T" and ts[:19].isascii():
+        if len(_SECOND) > 1024:
+            _SECOND.clear()
+        _SECOND[ts[:19]] = (secs, out)
     if frac:
         out += "." + frac
     return out + "Z", ns
+
+
+#: "YYYY-MM-DDTHH:MM:SS" (a UTC time already read) -> (seconds since the epoch, its UTC text).
+_SECOND: dict[str, tuple[int, str]] = {}
 
 
 def _civil(days: int) -> tuple[int, int, int]:
@@ -89,10 +108,13 @@ def _civil(days: int) -> tuple[int, int, int]:
 def parse_uint(node: XmlNode, field: str, text: str, bits: int = 64) -> int:
     """A decimal (or 0x hex) unsigned integer of at most ``bits`` bits."""
     t = text.strip()
-    try:
-        v = int(t, 16) if t.lower().startswith("0x") else int(t, 10)
-    except ValueError:
-        raise FieldError(node, field, f"{t!r} is not an integer") from None
+    if t.isdigit() and t.isascii():  # the common case, read as int(t, 10) would
+        v = int(t)
+    else:
+        try:
+            v = int(t, 16) if t.lower().startswith("0x") else int(t, 10)
+        except ValueError:
+            raise FieldError(node, field, f"{t!r} is not an integer") from None
     if not 0 <= v < (1 << bits):
         raise FieldError(node, field, f"{t} is out of range for a {bits}-bit unsigned value")
     return v

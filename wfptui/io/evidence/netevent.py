@@ -134,6 +134,11 @@ def _read_app_id(node: XmlNode, data_hex: str | None, as_string: str | None) -> 
     return None, None, unusable
 
 
+#: Readings memoised per distinct text (a capture repeats its peers and users).
+_ADDRS: dict[tuple[str, int | None], tuple[int, int]] = {}
+_SIDS: dict[str, str] = {}
+
+
 class _Fields:
     """Mutable bag filled while walking one event."""
 
@@ -143,13 +148,29 @@ class _Fields:
 
 
 def _flat_extra(node: XmlNode, prefix: str, out: list[tuple[str, str]]) -> None:
-    """Keep an element nobody reads: its leaves as ``path = text`` (empty leaves dropped)."""
-    path = f"{prefix}/{node.tag}" if prefix else node.tag
+    """Keep an element nobody reads: its leaves as ``path = text`` (empty leaves dropped).
+
+    Paths and short texts are shared between events (a capture repeats them on every event:
+    one string each instead of one per event)."""
+    key = (prefix, node.tag)
+    path = _PATHS.get(key)
+    if path is None:
+        path = f"{prefix}/{node.tag}" if prefix else node.tag
+        if len(_PATHS) < 4096:
+            _PATHS[key] = path
     if node.children:
         for c in node.children:
             _flat_extra(c, path, out)
-    elif node.text.strip():
-        out.append((path, node.text.strip()))
+        return
+    text = node.text.strip()
+    if text:
+        if len(text) <= 64:
+            text = _TEXTS.setdefault(text, text) if len(_TEXTS) < 65536 else text
+        out.append((path, text))
+
+
+_PATHS: dict[tuple[str, str], str] = {}
+_TEXTS: dict[str, str] = {}
 
 
 def _flags(node: XmlNode, f: _Fields) -> None:
@@ -194,7 +215,14 @@ def _header(h: XmlNode, f: _Fields) -> None:
             inner = c.child("byteArray16") or c.child("uint32")
             text = inner.text.strip() if inner is not None else text
             if text:
-                ver, addr = parse_addr(c, f"header/{tag}", text, want if isinstance(want, int) else None)
+                version = want if isinstance(want, int) else None
+                got = _ADDRS.get((text, version))
+                if got is None:  # read once per distinct address (errors are not memoised)
+                    got = parse_addr(c, f"header/{tag}", text, version)
+                    if len(_ADDRS) >= 1 << 16:
+                        _ADDRS.clear()
+                    _ADDRS[(text, version)] = got
+                ver, addr = got
                 v[side] = addr
                 v.setdefault("ip_version", ver)
         elif tag in ("localPort", "remotePort"):
@@ -217,7 +245,12 @@ def _header(h: XmlNode, f: _Fields) -> None:
                 f.extra.append(("header/appId/unusable", hit[2]))
         elif tag == "userId":
             if text:
-                v["user_id"] = parse_sid(c, "header/userId", text)
+                sid = _SIDS.get(text)
+                if sid is None:
+                    sid = parse_sid(c, "header/userId", text)
+                    if len(_SIDS) < 4096:
+                        _SIDS[text] = sid
+                v["user_id"] = sid
         elif tag == "packageSid":
             if text:
                 v["package_sid"] = parse_sid(c, "header/packageSid", text)

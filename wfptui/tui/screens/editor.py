@@ -2,28 +2,31 @@
 
 Typing validates after a short pause (the parse is the real policy parser); the
 diagnostics list sits under the editor and each bad line is marked in the gutter.
-``ctrl+s`` asks the app to save atomically; the buffer lives on the app, so leaving
-the screen loses nothing.
+``ctrl+s`` posts :class:`EditorScreen.SaveRequested` and the app saves atomically. The
+screen is handed its data (the app's per-host :class:`~wfptui.tui.state.HostPolicy`
+objects, whose buffers outlive the screen, and the parser) and never reaches up into
+the app, so leaving the screen loses nothing and the screen does not import the app.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable, Mapping
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static, TabbedContent, TabPane, TextArea
 
+from wfptui.core.model import Policy
 from wfptui.io.errors import Diagnostic, InputError
+from wfptui.tui.state import HostPolicy
 from wfptui.tui.widgets.key_bar import KeyBar
 from wfptui.tui.widgets.policy_editor import PolicyEditor, toml_highlighting
-
-if TYPE_CHECKING:
-    from wfptui.tui.app import WfpApp
 
 #: Seconds of quiet typing before the text is validated.
 VALIDATE_DELAY = 0.25
@@ -73,17 +76,26 @@ class EditorScreen(Screen[None]):
     | escape | Back to the main screen (edits are kept). |
     """
 
-    def __init__(self, host: str | None = None) -> None:
+    class SaveRequested(Message):
+        """``ctrl+s``: save ``text`` as ``host``'s policy (the app writes it and applies it)."""
+
+        def __init__(self, host: str, text: str) -> None:
+            super().__init__()
+            self.host = host
+            self.text = text
+
+    def __init__(self, host_policies: Mapping[str, HostPolicy], parse: Callable[[str, str], Policy],
+                 host: str | None = None) -> None:
+        """``host_policies``: the app's per-host state (buffers and diagnostics are kept there);
+        ``parse(text, filename)``: the policy parser (raises InputError); ``host``: the tab to open."""
         super().__init__()
+        self.host_policies = host_policies
+        self.parse = parse
         self.initial_host = host
         self._validate_timers: dict[str, Timer] = {}
 
-    @property
-    def wfp_app(self) -> WfpApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        policies = self.wfp_app.host_policies
+        policies = self.host_policies
         with TabbedContent(id="editor-tabs", initial=f"tab-{self.initial_host}" if self.initial_host else ""):
             for host, hp in policies.items():
                 with TabPane(f"{host}: {hp.label}", id=f"tab-{host}"):
@@ -95,11 +107,23 @@ class EditorScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.match_theme()
-        for host in self.wfp_app.host_policies:
+        for host in self.host_policies:
             self.show_diagnostics(host)
         editor = self.current_editor()
         if editor is not None:
-            editor.focus()
+            self.set_focus(editor)  # at once: keys typed as the screen opened are held for it
+
+    @property
+    def keys_ready(self) -> bool:
+        """The current host's editor has the focus: held keys are typed there (tui.keyhold)."""
+        try:
+            editor = self.current_editor() if self.is_mounted else None
+            if editor is None or self.focused is not editor:
+                return False
+            self.query_one(TabbedContent).get_tab(f"tab-{editor.host}")  # its tab is mounted too
+        except (NoMatches, ValueError):
+            return False
+        return True
 
     def match_theme(self) -> None:
         """Light editors under a light app theme, dark ones under a dark theme."""
@@ -116,7 +140,7 @@ class EditorScreen(Screen[None]):
 
     def _cycle(self, step: int) -> None:
         tabs = self.query_one(TabbedContent)
-        ids = [f"tab-{host}" for host in self.wfp_app.host_policies]
+        ids = [f"tab-{host}" for host in self.host_policies]
         if not ids:
             return
         current = ids.index(tabs.active) if tabs.active in ids else 0
@@ -139,7 +163,7 @@ class EditorScreen(Screen[None]):
         editor = event.text_area
         if not isinstance(editor, PolicyEditor):
             return
-        hp = self.wfp_app.host_policies[editor.host]
+        hp = self.host_policies[editor.host]
         if editor.text == hp.editor_text():
             return
         hp.buffer = editor.text
@@ -151,9 +175,9 @@ class EditorScreen(Screen[None]):
 
     def validate(self, host: str) -> list[Diagnostic]:
         """Parse the buffer now and mark what is wrong."""
-        hp = self.wfp_app.host_policies[host]
+        hp = self.host_policies[host]
         try:
-            self.wfp_app.backend.parse_policy(hp.editor_text(), hp.filename)
+            self.parse(hp.editor_text(), hp.filename)
         except InputError as exc:
             hp.diagnostics = list(exc.diagnostics)
         except Exception as exc:  # noqa: BLE001 - a parser bug must not kill the editor
@@ -165,7 +189,7 @@ class EditorScreen(Screen[None]):
 
     def show_diagnostics(self, host: str) -> None:
         """Mark the host's current diagnostics in its editor and list them below."""
-        hp = self.wfp_app.host_policies.get(host)
+        hp = self.host_policies.get(host)
         if hp is None:
             return
         try:
@@ -184,7 +208,7 @@ class EditorScreen(Screen[None]):
         self._update_title(host)
 
     def _update_title(self, host: str) -> None:
-        hp = self.wfp_app.host_policies[host]
+        hp = self.host_policies[host]
         tabs = self.query_one(TabbedContent)
         mark = " ●" if hp.dirty else ""
         err = " ✖" if hp.diagnostics else ""
@@ -193,7 +217,7 @@ class EditorScreen(Screen[None]):
 
     def reload_from_app(self, host: str) -> None:
         """The app replaced the host's text (file changed on disk, no unsaved edits)."""
-        hp = self.wfp_app.host_policies[host]
+        hp = self.host_policies[host]
         editor = self.query_one(f"#edit-{host}", PolicyEditor)
         if editor.text != hp.editor_text():
             editor.load_text(hp.editor_text())
@@ -203,13 +227,13 @@ class EditorScreen(Screen[None]):
         editor = self.current_editor()
         if editor is not None:
             self.validate(editor.host)
-            self.wfp_app.save_policy(editor.host, editor.text)
+            self.post_message(self.SaveRequested(editor.host, editor.text))
 
     def action_revert(self) -> None:
         editor = self.current_editor()
         if editor is None:
             return
-        hp = self.wfp_app.host_policies[editor.host]
+        hp = self.host_policies[editor.host]
         hp.buffer = None
         editor.load_text(hp.editor_text())
         self.validate(editor.host)

@@ -1,13 +1,15 @@
 """The main screen: host panes side by side, the timeline, the inspector and the transport.
 
 The screen shows the app's current :class:`RunView`; the app hands it over with
-:meth:`MainScreen.show_run`. Transport keys move the timeline's cursor; the panes and
-the inspector follow the cursor.
+:meth:`MainScreen.show_run` (with the policies the run started from, for the inspector's
+near misses). The screen never reaches up into the app: it is handed its data. Transport
+keys move the timeline's cursor; the panes and the inspector follow the cursor.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -19,6 +21,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from wfptui.core.datatypes import WinVersion
+from wfptui.core.model import Policy
 from wfptui.core.trace import ClassifyRecord
 from wfptui.tui.query import HELP as QUERY_HELP
 from wfptui.tui.query import Query, QueryError, filter_indexes, parse_query
@@ -28,9 +32,6 @@ from wfptui.tui.widgets.host_pane import HostPane
 from wfptui.tui.widgets.inspector import Inspector, near_misses_at
 from wfptui.tui.widgets.key_bar import KeyBar
 from wfptui.tui.widgets.timeline import HEADER, Timeline
-
-if TYPE_CHECKING:
-    from wfptui.tui.app import WfpApp
 
 #: Playback speeds in events per second.
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 500)
@@ -89,10 +90,16 @@ class MainScreen(Screen[None]):
     | tab / shift+tab | Focus the next / previous pane: host panes, timeline, inspector. |
     """
 
-    def __init__(self, hosts: list[str], view: RunView | None = None) -> None:
-        """``view``: a run to show from the first frame (else the app calls :meth:`show_run`)."""
+    def __init__(self, hosts: list[str], view: RunView | None = None, *,
+                 windows: Mapping[str, WinVersion] | None = None,
+                 policies: Mapping[str, Policy] | None = None) -> None:
+        """``view``: a run to show from the first frame (else the app calls :meth:`show_run`);
+        ``windows``: each host's Windows version; ``policies``: each host's policy at the
+        start of ``view``'s run (both for the near misses)."""
         super().__init__()
         self.hosts = hosts
+        self.windows: Mapping[str, WinVersion] = windows or {}
+        self.policies: Mapping[str, Policy] = policies or {}
         self.view: RunView | None = None
         self._initial_view = view
         self._initial_cursor = 0
@@ -105,10 +112,6 @@ class MainScreen(Screen[None]):
         self._play_timer: Timer | None = None
         self.status_note = ""
         self._status_text: str | None = None  # what the transport bar shows
-
-    @property
-    def wfp_app(self) -> WfpApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         lit = self._first_lit_host()
@@ -151,10 +154,12 @@ class MainScreen(Screen[None]):
         else:
             self.update_status()
 
-    async def load(self, hosts: list[str]) -> None:
+    async def load(self, hosts: list[str], windows: Mapping[str, WinVersion] | None = None) -> None:
         """Start over on other hosts (the app opened another file); :meth:`show_run` follows."""
         self._stop_playing()
         self.hosts = hosts
+        self.windows = windows or {}
+        self.policies = {}
         self.view = None
         self.query_text = ""
         self.speed_index = DEFAULT_SPEED
@@ -197,8 +202,12 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ data
 
-    def show_run(self, view: RunView, cursor_index: int | None = None) -> None:
-        """Show a run (new or re-run); the cursor goes to record ``cursor_index``."""
+    def show_run(self, view: RunView, cursor_index: int | None = None,
+                 policies: Mapping[str, Policy] | None = None) -> None:
+        """Show a run (new or re-run); the cursor goes to record ``cursor_index``; ``policies``:
+        each host's policy at the start of the run (kept from before when not given)."""
+        if policies is not None:
+            self.policies = dict(policies)
         if not self._started:  # not composed yet: shown as it mounts
             self._initial_view, self._initial_cursor = view, cursor_index or 0
             return
@@ -218,6 +227,7 @@ class MainScreen(Screen[None]):
             box.border_subtitle = f"{len(view.records):,} events"
         self.query_one("#timeline-header", Static).update(self.timeline.header(view.is_capture))
         self.timeline.sim_unknown = view.sim_unknown
+        self.timeline.capture = view.is_capture
         self._apply_filter(cursor_index)
 
     def _apply_filter(self, cursor_index: int | None) -> None:
@@ -319,9 +329,8 @@ class MainScreen(Screen[None]):
         partner = partner_of(view.records, index) if view is not None and index is not None else None
         near = None  # issue 16 item 6: the classification's near misses, when they can be known
         if view is not None and index is not None and view.indexed:
-            app = self.wfp_app
-            near = near_misses_at(record, result, view.records, view.policy_rows, index, app.base_policies,
-                                  {h.name: h.windows for h in app.source.scenario.hosts})
+            near = near_misses_at(record, result, view.records, view.policy_rows, index, self.policies,
+                                  self.windows)
         self.query_one(Inspector).show(record, result, view is not None and index in view.flipped, partner, near)
 
     def update_status(self) -> None:
@@ -535,6 +544,11 @@ class MainScreen(Screen[None]):
         if not self._started:
             return self._initial_cursor if self._initial_view is not None else None
         return self.timeline.current_index
+
+    @property
+    def ready(self) -> bool:
+        """Composed and showing a run: keys have something to act on (tui.keyhold)."""
+        return self._started and self.view is not None
 
     @property
     def at_end(self) -> bool:

@@ -19,7 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from wfptui.core.datatypes import WinVersion
-from wfptui.core.explain import NearMiss, near_miss_lines, near_misses
+from wfptui.core.explain import Decision, NearMiss, explain, near_miss_lines, near_misses
 from wfptui.core.model import Policy
 from wfptui.core.trace import ClassifyRecord, ObservedRecord, TraceRecord
 from wfptui.tui.render import (
@@ -72,24 +72,22 @@ def field_text(name: str, v: Any) -> str:
     return _value(v)
 
 
+def decision_of(record: ClassifyRecord, result: Any) -> Decision:
+    """The decision to explain: from the full arbitration when kept (``result``: its
+    ClassifyResult), else from the recorded verdict (core.explain writes the sentence)."""
+    from wfptui.core.model import ClassifyResult
+
+    if isinstance(result, ClassifyResult):
+        return Decision.of(result)
+    if record.action not in ("permit", "block") or not record.filter or not record.sublayer:
+        return Decision("none")
+    hard = any(t.hard for t in record.terminating if t.filter == record.filter)
+    return Decision(record.action, f"'{record.filter}'", record.sublayer, hard, record.veto)
+
+
 def why(record: ClassifyRecord, result: Any) -> str:
-    """One sentence: why the decision stood."""
-    if record.action == "none":
-        return "nothing matched (FWP_ACTION_NONE): the engine permits"
-    parts = []
-    hard = result.hard if result is not None else any(t.hard for t in record.terminating if
-                                                      t.filter == record.filter)
-    parts.append("hard" if hard else "soft")
-    parts.append(f"{record.action} by {record.filter}")
-    if record.sublayer:
-        parts.append(f"in sublayer {record.sublayer}")
-    if record.veto:
-        parts.append("— a veto: a block overrode a permit from a higher-weight sublayer")
-    elif result is not None and result.silent:
-        parts.append("— silent drop (no RST, ICMP error or audit)")
-    elif len(record.terminating) > 1:
-        parts.append(f"— {len(record.terminating)} sublayers decided; this decision stood")
-    return " ".join(parts)
+    """One sentence: why the decision stood (core.explain's :meth:`Decision.sentence`)."""
+    return decision_of(record, result).sentence()
 
 
 def _filter_words(f: Any) -> str:
@@ -99,9 +97,10 @@ def _filter_words(f: Any) -> str:
 
 
 def inspect_observed(record: ObservedRecord, verdict: Any, partner: ClassifyRecord | None,
-                     flipped: bool = False) -> Text:
+                     flipped: bool = False, near: Sequence[NearMiss] | None = None) -> Text:
     """A captured event: observed, simulated, the verdict and the unknown fields; then the
-    simulated classification as for any other (``verdict``: its core.triage.EventVerdict, if known)."""
+    simulated classification as for any other (``verdict``: its core.triage.EventVerdict, if
+    known; ``near``: the simulated classification's near misses, :func:`observed_near_misses`)."""
     out = Text()
     sim = getattr(verdict, "sim", None)
     obs = getattr(verdict, "obs", None)
@@ -154,7 +153,7 @@ def inspect_observed(record: ObservedRecord, verdict: Any, partner: ClassifyReco
         if sim is not None and sim.action is None:
             out.append("  (the world where unknown conditions do not match)", "dim")
         out.append("\n")
-        out.append_text(inspect_text(partner, sim.result if sim is not None else None))
+        out.append_text(inspect_text(partner, sim.result if sim is not None else None, near=near))
     return out
 
 
@@ -168,7 +167,7 @@ def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool =
         out.append("No event selected.", "dim")
         return out
     if isinstance(record, ObservedRecord):
-        return inspect_observed(record, result, partner, flipped)
+        return inspect_observed(record, result, partner, flipped, near)
     key, word, symbol = verdict_of(record)
     if not isinstance(record, ClassifyRecord):
         out.append(f"{record.kind} event", "bold")
@@ -207,16 +206,18 @@ def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool =
     elif not result.sublayers:
         out.append("  no filter at this layer matched\n", "dim")
     else:
-        for sub in result.sublayers:
+        for step in explain(result).sublayers:  # core.explain's model, as explain renders it
+            sub = step.result
             s = sub.sublayer
             sub_style = {"permit": "green", "block": "red"}.get(sub.action, "dim")
             out.append(f"  {s.key}", "bold")
             out.append(f" (weight {s.weight:#06x})", "dim")
             out.append(f" → {sub.action}{' hard' if sub.hard else ''}", sub_style)
             out.append(f"  [{sub.effect}]\n", "dim")
-            for ev in sub.evaluated:
+            for fs in step.filters:
+                ev = fs.eval
                 sym, color = _OUTCOME.get(ev.outcome, ("?", ""))
-                ended = sub.deciding is not None and ev.filter.key == sub.deciding.filter.key
+                ended = fs.ends
                 out.append(f"    {sym} ", color)
                 out.append(ev.filter.label, "bold" if ended else "")
                 out.append(f"  {ev.outcome}{' hard' if ev.hard else ''}", color)
@@ -269,21 +270,37 @@ def near_misses_at(record: TraceRecord | None, result: Any, records: Sequence[Tr
     """The near misses of the classification at ``index``, or None when they cannot be known:
     not a classification with its arbitration kept, or a policy change on its host before it
     (``policy_rows``: the view's indexes of policy changes; ``policies``: each host's policy
-    at the start of the run)."""
+    at the start of the run). A captured event (``result``: its core.triage.EventVerdict) has
+    the near misses of its simulated classification (:func:`observed_near_misses`)."""
     from wfptui.core.match import same_field_ored
     from wfptui.core.model import ClassifyResult
 
-    if not isinstance(record, ClassifyRecord) or not isinstance(result, ClassifyResult):
+    observed = isinstance(record, ObservedRecord) and getattr(result, "sim", None) is not None
+    if not observed and (not isinstance(record, ClassifyRecord) or not isinstance(result, ClassifyResult)):
         return None
+    assert isinstance(record, ClassifyRecord | ObservedRecord)
     policy = policies.get(record.host)
     if policy is None or any(i < index and getattr(records[i], "host", None) == record.host
                              for i in policy_rows):
         return None
     ored = same_field_ored(windows.get(record.host, WinVersion.WIN11))
+    if observed:
+        return observed_near_misses(result.sim, policy, ored)
+    assert isinstance(record, ClassifyRecord)
     try:
         return record_near_misses(record, policy, ored)
     except (KeyError, ValueError):  # a recorded value the catalogue cannot read back
         return None
+
+
+def observed_near_misses(sim: Any, policy: Policy, ored: bool = True) -> list[NearMiss]:
+    """``core.explain.near_misses`` of a captured event's simulated classification (``sim``:
+    its core.triage.Simulated) over the values the evidence gave: a field it does not give
+    as a value (unknown, or ALE_USER_ID, which core.triage settles from the user evidence)
+    neither fails nor holds, so a near miss failed on exactly one field the evidence shows."""
+    layer = sim.result.layer
+    unknown = {lf.name for lf in layer.fields} - set(sim.values)
+    return near_misses(policy, layer, sim.values, ored, unknown)
 
 
 class Inspector(ScrollView, can_focus=True):

@@ -80,6 +80,35 @@ def narrow_columns(width: int, seq_digits: int, host_width: int) -> tuple[int, i
     return w_seq, w_host, w_where, w_what
 
 
+#: A capture's full layout needs this content width (every column before the filters);
+#: below it, the narrow capture layout: no time, no packet, the host only when there is
+#: room, short layer names; the observed and simulated actions and the verdict (mark and
+#: word) always stay (issue 16: 80×24).
+CAPTURE_FULL_WIDTH = (1 + _W_SEQ + 1 + _W_T + 1 + _W_HOST + 1 + _W_WHERE + 1 + _W_CAPTURE_WHAT + 1
+                      + 2 * (_W_VERDICT + 1) + _W_CAPTURE_VERDICT + 1)
+#: The narrow capture layout's action and verdict columns ("✔ permit", "? UNKNOWN") and its
+#: layer column's widest and narrowest forms (CONNECT_V4, CONN_V4).
+_W_ACTION_NARROW, _W_CAPTURE_VERDICT_NARROW = 8, 9
+_W_WHERE_CAPTURE, _W_WHERE_CAPTURE_MIN = 15, 10
+#: Shorter words for the narrow capture verdict column (the mark stays the same).
+_NARROW_VERDICT_WORDS = {"other_filter": "OTHER", "not_simulated": "no sim"}
+
+
+def capture_narrow_columns(width: int, seq_digits: int, host_width: int) -> tuple[int, int, int]:
+    """(seq, host, layer) widths of the narrow capture layout for ``width`` (host 0: dropped).
+
+    The actions and the verdict are fixed; the layer column shrinks to its short forms
+    first, then the host goes; the filters get what is left.
+    """
+    w_seq = max(3, min(_W_SEQ, seq_digits))
+    fixed = 1 + w_seq + 1 + 2 * (_W_ACTION_NARROW + 1) + _W_CAPTURE_VERDICT_NARROW + 1
+    w_host = max(4, min(_W_HOST, host_width))
+    room = width - fixed - _W_DETAIL_MIN
+    if room >= w_host + 1 + _W_WHERE_CAPTURE_MIN + 1:
+        return w_seq, w_host, max(_W_WHERE_CAPTURE_MIN, min(_W_WHERE_CAPTURE, room - w_host - 2))
+    return w_seq, 0, max(_W_WHERE_CAPTURE_MIN, min(_W_WHERE_CAPTURE, width - fixed - 1 - 1))
+
+
 def _fit(text: str, width: int) -> str:
     if len(text) > width:
         return text[: width - 1] + "…"
@@ -168,6 +197,10 @@ class Timeline(ScrollView, can_focus=True):
         self.show_cursor = True
         #: (seq, host, layer, packet) widths of the narrow layout, None for the full one
         self.narrow: tuple[int, int, int, int] | None = None
+        #: a capture's timeline (set by the screen before ``set_data``): its own columns
+        self.capture = False
+        #: (seq, host, layer) widths of a capture's narrow layout, None for its full one
+        self.capture_narrow: tuple[int, int, int] | None = None
 
     # ------------------------------------------------------------------ data
 
@@ -238,11 +271,18 @@ class Timeline(ScrollView, can_focus=True):
     def _choose_columns(self) -> None:
         width = self.scrollable_content_region.width
         narrow = None
-        if not self.compact and 0 < width < FULL_WIDTH:
-            hosts = {getattr(self.records[i], "host", "") for i in range(min(len(self.records), 200))}
-            narrow = narrow_columns(width, len(str(len(self.records))), max((len(h) for h in hosts), default=4))
-        if narrow != self.narrow:
+        capture_narrow = None
+        hosts = {getattr(self.records[i], "host", "") for i in range(min(len(self.records), 200))}
+        host_width = max((len(h) for h in hosts), default=4)
+        if self.capture:
+            if not self.compact and 0 < width < CAPTURE_FULL_WIDTH:
+                last = getattr(self.records[-1], "seq", 0) if self.records else 0
+                capture_narrow = capture_narrow_columns(width, len(str(last)), host_width)
+        elif not self.compact and 0 < width < FULL_WIDTH:
+            narrow = narrow_columns(width, len(str(len(self.records))), host_width)
+        if narrow != self.narrow or capture_narrow != self.capture_narrow:
             self.narrow = narrow
+            self.capture_narrow = capture_narrow
             self._lines.clear()
             self.refresh()
             self.post_message(self.ColumnsChanged(self))
@@ -250,7 +290,12 @@ class Timeline(ScrollView, can_focus=True):
     def header(self, capture: bool = False) -> str:
         """The header line for the current layout."""
         if capture:
-            return CAPTURE_HEADER
+            if self.capture_narrow is None:
+                return CAPTURE_HEADER
+            w_seq, w_host, w_where = self.capture_narrow
+            host = f"{'host':<{w_host}} " if w_host else ""
+            return (f" {'seq':>{w_seq}} {host}{'layer':<{w_where}} {'observed':<{_W_ACTION_NARROW}} "
+                    f"{'simulat.':<{_W_ACTION_NARROW}} {'verdict':<{_W_CAPTURE_VERDICT_NARROW}} filters")
         if self.compact:
             return HEADER_COMPACT
         if self.narrow is None:
@@ -347,13 +392,29 @@ class Timeline(ScrollView, can_focus=True):
         okey, oword, osym = observed_action(record)
         skey, sword, ssym = simulated_action(partner, index in self.sim_unknown)
         dim = self._style("dim")
+        first = Segment(FLIP_MARK if flipped else (mark if mark != "=" else " "),
+                        self._style("flip") if flipped else self._style(vkey))
+        detail = Segment(observed_detail(record, partner), dim if record.verdict == "agree" else Style())
+        if self.capture_narrow is not None:  # narrow: no time, no packet, maybe no host
+            w_seq, w_host, w_where = self.capture_narrow
+            where = short_layer(partner.layer, w_where) if partner is not None else record.type
+            vword = _NARROW_VERDICT_WORDS.get(record.verdict, word)
+            return [
+                first,
+                Segment(f"{record.seq:>{w_seq}} ", dim),
+                *([Segment(_fit(record.host, w_host) + " ")] if w_host else []),
+                Segment(_fit(where, w_where) + " "),
+                Segment(_fit(f"{osym} {oword}", _W_ACTION_NARROW) + " ", self._style(okey)),
+                Segment(_fit(f"{ssym} {sword}", _W_ACTION_NARROW) + " ", self._style(skey)),
+                Segment(_fit(f"{mark} {vword}", _W_CAPTURE_VERDICT_NARROW) + " ", self._style(vkey)),
+                detail,
+            ]
         t = record.t
         when = [] if self.compact else [Segment(f"{t:>{_W_T}.6f} ", dim)]
         where = partner.layer if partner is not None else record.type
         what = what_of(partner) if partner is not None else "-"
         return [
-            Segment(FLIP_MARK if flipped else (mark if mark != "=" else " "),
-                    self._style("flip") if flipped else self._style(vkey)),
+            first,
             Segment(f"{record.seq:>{_W_SEQ}} ", dim),
             *when,
             Segment(_fit(record.host, _W_HOST) + " "),
@@ -362,7 +423,7 @@ class Timeline(ScrollView, can_focus=True):
             Segment(_fit(f"{osym} {oword}", _W_VERDICT) + " ", self._style(okey)),
             Segment(_fit(f"{ssym} {sword}", _W_VERDICT) + " ", self._style(skey)),
             Segment(_fit(f"{mark} {word}", _W_CAPTURE_VERDICT) + " ", self._style(vkey)),
-            Segment(observed_detail(record, partner), dim if record.verdict == "agree" else Style()),
+            detail,
         ]
 
     def line_text(self, index: int) -> str:

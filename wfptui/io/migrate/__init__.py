@@ -3,9 +3,16 @@
 ``UPGRADES[n]`` turns a format-``n`` recording into a format-``n+1`` one. It receives the
 header map (already decoded, lists not tuples) and an iterator over the raw body objects
 (msgpack-decoded with ``use_list=False``, so arrays are tuples) and returns the new header
-and a new body iterator; the reader applies upgrades until the version is current and then
-reads the body as if the file had been written by this version. Upgrades stream: they
-never hold the whole body.
+and a new body iterator; the reader (``wfptui.io.recording.reader``) applies upgrades
+until the version is current and then reads the body as if the file had been written by
+this version. Upgrades stream: they never hold the whole body.
+
+**Every rung is frozen**: it decodes version N and produces exactly what version N+1 was,
+forever. So a rung never calls the recording package (whose writer follows the *current*
+format) and carries its own copy of what it needs (``format2.py`` for the 1 -> 2 rung).
+This package imports nothing from ``wfptui.io.recording`` (the reader imports it, not the
+other way round). ``tests/io/test_migrate.py`` checks each rung's output byte for byte
+against ``tests/data/recordings-migration/``.
 
 History:
 
@@ -18,20 +25,19 @@ History:
   ``observed`` trace record (tag 6). A format-2 file holds neither, so its body is a
   valid format-3 body as it is.
 
-Known problem: ``upgrade_1_to_2`` re-encodes through the *current* encoder
-(``recording._Encoder``), so it produces "format 2 as today's encoder writes it", not a
-frozen format 2. Later rungs must not do that: ``upgrade_2_to_3`` is frozen (it touches no
-encoder and only rewrites the header's version).
-
-When the format changes: bump ``recording.CURRENT_FORMAT_VERSION``, add
-``UPGRADES[old] = upgrade_old_to_new`` here, commit a fixture for the old version in
-``tests/data/recordings/`` and make sure ``tests/io/test_migrate.py`` loads it.
+When the format changes: bump ``recording.layout.CURRENT_FORMAT_VERSION``, add
+``UPGRADES[old] = upgrade_old_to_new`` here (with a frozen copy of whatever encoding it
+needs, never the current writer), commit a fixture for the old version in
+``tests/data/recordings/``, the rung's expected output in
+``tests/data/recordings-migration/``, and make sure ``tests/io/test_migrate.py`` loads them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from wfptui.io.migrate import format2
 
 __all__ = ["UPGRADES", "upgrade", "upgrade_1_to_2", "upgrade_2_to_3"]
 
@@ -40,32 +46,30 @@ Upgrade = Callable[[dict[str, Any], Body], tuple[dict[str, Any], Body]]
 
 
 def upgrade_1_to_2(header: dict[str, Any], body: Body) -> tuple[dict[str, Any], Body]:
-    """Format 1 (maps) → format 2 (tagged arrays with interning)."""
-    from wfptui.core.trace import record_from_dict
-    from wfptui.io import recording as r
-
+    """Format 1 (maps) → format 2 (tagged arrays with interning), with format 2's frozen
+    encoder (``format2.Encoder``). Inputs are written in full, and the end record has no
+    checksum (format 1 had none to carry over)."""
     new = dict(header)
     scenario = header.get("scenario")
     new["scenario"] = {"data": scenario, "source": header.get("scenario_source")}
     new.pop("scenario_source", None)
     new["format_version"] = 2
     new.setdefault("clock", "t_us")
-    new.setdefault("hosts", r._hosts(scenario))
+    new.setdefault("hosts", format2.hosts(scenario))
     new.setdefault("created", header.get("created_at", ""))
 
     def objects() -> Iterator[Any]:
-        enc = r._Encoder()
+        enc = format2.Encoder()
         for obj in body:
             if type(obj) is not dict or len(obj) != 1:
                 raise ValueError("format 1 record is not a one-key map")
             ((key, value),) = obj.items()
             if key == "input":
-                yield from enc.encode_input(r._thaw(value))
+                yield from enc.encode_input(format2.thaw(value))
             elif key == "record":
-                rec = record_from_dict(r._thaw(value))
-                yield from enc.encode_record(rec)
+                yield from enc.encode_record(format2.thaw(value))
             elif key == "end":
-                yield (r.K_END, value, None)
+                yield (format2.K_END, value, None)
             else:
                 raise ValueError(f"unknown format 1 record {key!r}")
 
@@ -87,13 +91,11 @@ def upgrade_2_to_3(header: dict[str, Any], body: Body) -> tuple[dict[str, Any], 
 UPGRADES: dict[int, Upgrade] = {1: upgrade_1_to_2, 2: upgrade_2_to_3}
 
 
-def upgrade(header: dict[str, Any], body: Body, *, target: int | None = None) -> tuple[dict[str, Any], Body]:
-    """Apply the ladder from ``header["format_version"]`` up to ``target`` (default: current)."""
-    from wfptui.io.recording import CURRENT_FORMAT_VERSION
-
-    goal = CURRENT_FORMAT_VERSION if target is None else target
+def upgrade(header: dict[str, Any], body: Body, *, target: int) -> tuple[dict[str, Any], Body]:
+    """Apply the ladder from ``header["format_version"]`` up to ``target`` (the reader
+    passes its current version)."""
     version = int(header["format_version"])
-    while version < goal:
+    while version < target:
         step = UPGRADES.get(version)
         if step is None:
             raise ValueError(f"no upgrade from recording format {version}")

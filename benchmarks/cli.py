@@ -1,0 +1,162 @@
+"""The real commands, end to end, as a user runs them (benchmarks/README.md, "## cli").
+
+Workloads: N connections x M sends (one 100-byte data segment each) from a client to a
+server whose policy has the 1,000 filters of ``benchmarks/replay.py`` (its generator: over
+the layers the traffic crosses, the blocks matching nothing), written as a scenario file and
+a policy file; the recording is made once with ``wfptui run --record`` (not timed). Timed,
+each as a subprocess (``python -m wfptui``, process start and imports included), stdout to a
+file:
+
+* ``run SCENARIO --format jsonl`` — load the scenario file, run, write every record;
+* ``replay REC --check`` — read the recording, run its inputs again, compare the traces.
+
+Reported per command: classifications per second of wall time and of CPU time (user + sys of
+the child, from ``os.wait4``: the machine is shared, CPU time is the steadier figure), peak
+memory (``ru_maxrss``), and the ratio to the engine's in-process rate on the same recording
+(``run_scenario`` of the recording's inputs in this process, CPU time, best of ``--repeat``):
+how much of the command is the engine. Targets (issue 14): ``replay --check`` >= 200k/s at
+100k with process start, >= 50 % of the in-process rate at 1M; ``run --format jsonl``
+>= 100k/s at 100k, >= 50 % at 1M; a 1M replay within 500 MiB peak.
+
+Usage: ``python benchmarks/cli.py [--sizes 10k,100k,1M] [--sends 40] [--repeat 3] [--keep DIR]``
+(the 1M case runs each command once, whatever ``--repeat`` says: the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from replay import PORTS, policy_text  # noqa: E402
+
+#: Classifications per connection with M sends, roughly (the handshake, then ~6.3 per segment).
+_SIZES = {"10k": 40, "100k": 400, "1M": 4000}
+
+
+def scenario_text(connections: int, sends: int) -> str:
+    """N connections x M sends: listeners on the 10 ports, the connects, then the sends in
+    rounds (every connection sends once per round)."""
+    out = ['name = "cli benchmark"',
+           '[[host]]\nname = "client"\naddress = ["10.0.0.1"]\napp = [ { name = "app", path = \'C:\\app.exe\' } ]',
+           '[[host]]\nname = "server"\naddress = ["10.0.0.2"]\npolicy = "policy.toml"\n'
+           "app = [ { name = \"srv\", path = 'C:\\srv.exe' } ]"]
+    for i, port in enumerate(PORTS):
+        out.append(f'[[step]]\nhost = "server"\ndo = "listen"\napp = "srv"\nport = {port}\nsocket = "l{i}"')
+    for c in range(connections):
+        out.append(f'[[step]]\nhost = "client"\ndo = "connect"\napp = "app"\n'
+                   f'to = "10.0.0.2:{PORTS[c % len(PORTS)]}"\nsocket = "c{c}"')
+    for _ in range(sends):
+        for c in range(connections):
+            out.append(f'[[step]]\ndo = "send"\nsocket = "c{c}"\nbytes = 100')
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class Timed:
+    wall: float
+    cpu: float  # user + sys of the child
+    maxrss_mib: float
+    code: int
+
+
+def wfptui(args: list[str], stdout: Path) -> Timed:
+    """``python -m wfptui ARGS > stdout``, timed from before the fork to its exit."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with open(stdout, "wb") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "wfptui", *args], stdout=out, stderr=subprocess.PIPE,
+                                cwd=ROOT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"wfptui {' '.join(args)} failed ({proc.returncode}):\n{err}")
+    return Timed(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def engine_rate(rec_path: Path, repeat: int) -> tuple[int, float]:
+    """(classifications, best CPU seconds) of the engine alone on the recording's inputs,
+    in this process (what ``replay`` runs between reading and comparing)."""
+    from wfptui.commands.replay import replay
+    from wfptui.io.recording import read_recording
+
+    rec = read_recording(rec_path)
+    best = float("inf")
+    n = 0
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.process_time()
+        result = replay(rec, dict(rec.policies))
+        best = min(best, time.process_time() - t0)
+        n = n or len(result.results)  # the classification records, counted from the rows
+        del result
+    return n, best
+
+
+def bench(size: str, sends: int, repeat: int, work: Path) -> list[str]:
+    connections = _SIZES[size] if sends == 40 else max(1, _SIZES[size] * 40 // sends)
+    d = work / size
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "policy.toml").write_text(policy_text(1000), encoding="utf-8")
+    (d / "scenario.toml").write_text(scenario_text(connections, sends), encoding="utf-8")
+    rec = d / "run.wfpr"
+    wfptui(["run", str(d / "scenario.toml"), "--record", str(rec), "--format", "text"], d / "out.txt")
+    rounds = 1 if size == "1M" else repeat
+    n, engine_cpu = engine_rate(rec, rounds)
+    engine = n / engine_cpu
+    steps = len(PORTS) + connections * (sends + 1)
+    print(f"\n{size}: {connections} connections x {sends} sends ({steps:,} steps), {n:,} classifications; "
+          f"engine in-process {engine:,.0f}/s ({engine_cpu:.2f} s CPU)")
+    rows = []
+    for label, args in (("run --format jsonl", ["run", str(d / "scenario.toml"), "--format", "jsonl"]),
+                        ("replay --check", ["replay", str(rec), "--check"])):
+        runs = [wfptui(args, d / "out.txt") for _ in range(rounds)]
+        if any(r.code for r in runs):
+            raise SystemExit(f"{label}: exit {runs[0].code} ({(d / 'out.txt').read_text()[:500]})")
+        wall = min(r.wall for r in runs)
+        cpu = min(r.cpu for r in runs)
+        rss = max(r.maxrss_mib for r in runs)
+        print(f"  {label:<20} {n / wall:>10,.0f}/s wall ({wall:.2f} s)  {n / cpu:>10,.0f}/s CPU ({cpu:.2f} s)  "
+              f"{n / cpu / engine:>5.0%} of the engine  peak {rss:,.0f} MiB")
+        rows.append(f"| {label} | {size} | {n:,} | {n / wall:,.0f} | {n / cpu:,.0f} | {engine:,.0f} | "
+                    f"{n / cpu / engine:.0%} | {rss:,.0f} |")
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="10k,100k,1M", help="comma-separated: 10k, 100k, 1M")
+    ap.add_argument("--sends", type=int, default=40, help="sends per connection (M)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per command (best reported; 1M: one)")
+    ap.add_argument("--keep", metavar="DIR", help="keep the workloads and outputs in DIR")
+    args = ap.parse_args()
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    bad = [s for s in sizes if s not in _SIZES]
+    if bad:
+        ap.error(f"unknown size {bad[0]!r} (expected {', '.join(_SIZES)})")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.keep) if args.keep else Path(tmp)
+        rows = []
+        for size in sizes:
+            rows += bench(size, args.sends, args.repeat, work)
+    print("\n| command | size | classifications | /s wall | /s CPU | engine in-process /s (CPU) | "
+          "CPU rate / engine | peak MiB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""Socket operations common to TCP and UDP: bind, ``bind`` and ``close`` steps
+(wfp-model.md §2.2, §2.3, §2.11; docs/decisions-engine.md "Close", "Wildcard binds").
+"""
+
+from __future__ import annotations
+
+from wfptui.core.scenario import Step
+from wfptui.core.sim.api import Stack, family
+from wfptui.core.sim.endpoint import Ctx
+from wfptui.core.sim.objects import LATENCY, TCP, UDP, Host, Sock
+from wfptui.core.values import parse_address
+
+__all__ = ["Sockets"]
+
+#: Rows of core.sim.sequences by protocol number.
+PROTO_NAME = {TCP: "tcp", UDP: "udp"}
+
+
+class Sockets:
+    """Binds, ``bind``/``close`` steps."""
+
+    def __init__(self, net: Stack) -> None:
+        self.net = net
+
+    def local_bind(self, host: Host, step: Step) -> tuple[int, int | None, bool] | None:
+        """(bits, local address or None for wildcard, wildcard) of a listen/bind step."""
+        if step.address is not None:
+            v, b = parse_address(step.address)
+            return b, v, v == 0
+        if not host.addrs:
+            return None
+        v, b = host.addrs[0]
+        return b, v, False
+
+    def bind(self, host: Host, sock: Sock, proto: int, port: int) -> bool:
+        """The ``bind`` row: BIND_REDIRECT → RESOURCE_ASSIGNMENT (explicit or implicit bind, §2.11)."""
+        net = self.net
+        bits = sock.bits
+        any_port = port == 0
+        if any_port:
+            port = host.alloc_port(proto, bits)
+        elif (proto, bits, port) in host.ports:
+            net.stack(host, "bind-failed", f"port {port} in use (WSAEADDRINUSE)", socket=sock.name)
+            return False
+        sock.lport = port
+        # The pages disagree on IS_WILDCARD_BIND: "ALE Layers" (learn.microsoft.com/windows/win32/fwp/
+        # ale-layers) sets it for a port-0 bind, "Filtering Condition Flags" (.../fwp/filtering-
+        # condition-flags-) for a wildcard local address. Both statements hold here: the flag is
+        # set for either. An unspecified local address (implicit bind, 0.0.0.0, ::) is FWP_EMPTY
+        # at RESOURCE_ASSIGNMENT and AUTH_LISTEN ("ALE Layers"). docs/decisions-engine.md.
+        ctx = Ctx(host, bits, proto, None if sock.wildcard else sock.laddr, port, None, None,
+                  sock.app, False, wildcard=sock.wildcard or any_port, implicit=sock.implicit)
+        sock.bind_ctx = ctx
+        blocked = net.walk(host, ctx, host.stage(bits, (PROTO_NAME[proto], "bind", None)), None, "bind", None,
+                           None, None)
+        if blocked is None or family(blocked) == "ALE_RESOURCE_ASSIGNMENT":
+            sock.ra_indicated = True  # released at close even when blocked (ale-endpoint-lifetime-management)
+        if blocked is not None:
+            net.stack(host, "bind-failed", f"blocked at {family(blocked)} (WSAEACCES)", socket=sock.name)
+            return False
+        sock.assigned = True
+        host.ports.add((proto, bits, port))
+        return True
+
+    def do_bind(self, step: Step) -> None:
+        net = self.net
+        host = net.host_of(step)
+        proto = TCP if step.proto == "tcp" else UDP
+        where = self.local_bind(host, step)
+        if where is None:
+            net.stack(host, "bind-failed", "host has no address")
+            return
+        bits, laddr, wildcard = where
+        sock = Sock(step.socket, host, "udp" if proto == UDP else "tcp", net.app(host, step.app), bits)
+        sock.laddr, sock.wildcard = laddr, wildcard
+        net.name_sock(sock)
+        if not self.bind(host, sock, proto, step.port or 0):
+            sock.state = "failed"
+            return
+        sock.state = "bound"
+        if proto == UDP:
+            host.udp.setdefault((bits, sock.lport), []).append(sock)
+        net.stack(host, "bound", f"{'UDP' if proto == UDP else 'TCP'} port {sock.lport}", socket=sock.name,
+                  port=sock.lport)
+
+    def do_close(self, step: Step) -> None:
+        net = self.net
+        sock = net.sock_of(step)
+        if sock is None:
+            host = net.hosts[step.host] if step.host in net.hosts else next(iter(net.hosts.values()))
+            net.stack(host, "close-failed", f"socket {step.socket!r} does not exist (yet)")
+            return
+        self.close(sock)
+
+    def close(self, sock: Sock) -> None:
+        """The ``closure`` row (per authorized connection / per endpoint / per listener) then
+        the ``release`` row (per resource assignment), Win7+ (§2.11). No FIN is classified."""
+        net = self.net
+        host = sock.host
+        if sock.state == "closed":
+            net.stack(host, "close", "socket already closed", socket=sock.name)
+            return
+        proto = UDP if sock.kind == "udp" else TCP
+        flow = sock.flow
+        ctx = flow.ctx if flow is not None else sock.bind_ctx
+        fid = None if flow is None else flow.id
+        if flow is None and sock.auth is not None:  # AUTH_CONNECT indicated but blocked: no flow
+            ctx, fid = sock.auth
+        # "ALE Endpoint Lifetime Management" (learn.microsoft.com/windows-hardware/drivers/network/
+        # ale-endpoint-lifetime-management): a closure for every AUTH_CONNECT / RECV_ACCEPT
+        # indication of a TCP connection, for each TCP listen socket and each non-TCP endpoint;
+        # a release for every RESOURCE_ASSIGNMENT indication — whatever happened in between
+        # (blocked, refused, reset, reauthorization blocked). A listen blocked at AUTH_LISTEN
+        # never was a listen socket and a UDP bind blocked at RESOURCE_ASSIGNMENT never an
+        # endpoint: release only (docs/decisions-engine.md).
+        endpoint = (sock.authorized or (sock.kind == "tcp-listen" and sock.state == "listening")
+                    or (sock.kind == "udp" and sock.assigned))
+        if ctx is not None and endpoint:
+            net.walk(host, ctx, host.stage(sock.bits, (PROTO_NAME[proto], "closure", None)), None, "close", None,
+                     None, fid)
+        if sock.ra_indicated and sock.bind_ctx is not None:
+            net.walk(host, sock.bind_ctx, host.stage(sock.bits, (PROTO_NAME[proto], "release", None)), None,
+                     "close", None, None, fid)
+        if sock.assigned:
+            host.ports.discard((proto, sock.bits, sock.lport))
+        prev = sock.state
+        sock.state = "closed"
+        if sock.timer is not None:
+            sock.timer.cancel()  # a pending SYN retransmission dies with the socket
+        if sock.kind == "tcp-listen":
+            lst = host.listeners.get((sock.bits, sock.lport), [])
+            if sock in lst:
+                lst.remove(sock)
+        elif sock.kind == "udp":
+            lst = host.udp.get((sock.bits, sock.lport), [])
+            if sock in lst:
+                lst.remove(sock)
+            for f in list(sock.flows.values()):
+                net.flows.drop(f, "socket closed")
+        else:
+            if sock.conn_key is not None:
+                host.conns.pop(sock.conn_key, None)
+            if flow is not None:
+                net.flows.drop(flow, "socket closed")
+            if prev == "established" and sock.raddr is not None:
+                peer = net.owner.get((sock.raddr, sock.bits))
+                if peer is not None:
+                    net.clock.call_later(LATENCY, self._peer_closed, peer, sock)
+        net.stack(host, "closed", f"{sock.kind} socket closed (termination is indicated at no layer)",
+                  fid, socket=sock.name)
+
+    def _peer_closed(self, peer: Host, sock: Sock) -> None:
+        assert sock.raddr is not None and sock.rport is not None and sock.laddr is not None
+        other = peer.conns.get((sock.bits, sock.raddr, sock.rport, sock.laddr, sock.lport))
+        if other is not None and other.state == "established":
+            other.state = "peer-closed"
+            self.net.stack(peer, "peer-closed", "FIN received (not indicated at any layer)",
+                           None if other.flow is None else other.flow.id, socket=other.name)

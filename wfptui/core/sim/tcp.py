@@ -1,0 +1,314 @@
+"""TCP (wfp-model.md §2.2, table §2.12; docs/decisions-engine.md "Layer sequences").
+
+Passive open (``tcp bind``, ``tcp listen``); active open (implicit bind, ``tcp
+connect-redirect``, ``tcp connect``, the SYN); the server's SYN (``tcp receive``, ``tcp
+accept``, SYN-ACK); the client's SYN-ACK (``tcp receive``, ``tcp established`` outbound,
+ACK); the server's ACK (``tcp receive``, ``tcp established`` inbound); data (``tcp data``
+each way); a segment without a connection (``tcp no-listener``, RST unless blocked at the
+discard layer: stealth, §2.4). SYNs are retransmitted (TcpMaxConnectRetransmissions = 2).
+"""
+
+from __future__ import annotations
+
+from wfptui.core.datatypes import WinVersion
+from wfptui.core.scenario import Step
+from wfptui.core.sim.api import Stack, family
+from wfptui.core.sim.endpoint import Ctx
+from wfptui.core.sim.objects import INBOUND, MAX_SYN_RETRANSMITS, OUTBOUND, TCP, UDP, Host, Pkt, Sock
+from wfptui.core.sim.sockets import Sockets
+from wfptui.core.values import format_address, parse_address
+
+__all__ = ["Tcp"]
+
+OUT, IN = "outbound", "inbound"
+
+
+class Tcp:
+    """``listen`` and ``connect`` steps, segments sent and received."""
+
+    def __init__(self, net: Stack, sockets: Sockets) -> None:
+        self.net = net
+        self.sockets = sockets
+
+    # -- steps ---------------------------------------------------------------------
+    def do_listen(self, step: Step) -> None:
+        net = self.net
+        host = net.host_of(step)
+        if (step.proto or "tcp") != "tcp":
+            self.sockets.do_bind(step)
+            return
+        where = self.sockets.local_bind(host, step)
+        if where is None:
+            net.stack(host, "listen-failed", "host has no address")
+            return
+        bits, laddr, wildcard = where
+        sock = Sock(step.socket, host, "tcp-listen", net.app(host, step.app), bits)
+        sock.laddr, sock.wildcard = laddr, wildcard
+        net.name_sock(sock)
+        if not self.sockets.bind(host, sock, TCP, step.port or 0):
+            sock.state = "failed"
+            return
+        assert sock.bind_ctx is not None
+        if net.walk(host, sock.bind_ctx, host.stage(bits, ("tcp", "listen", None)), None, "listen", None, None,
+                    None) is not None:
+            net.stack(host, "listen-failed", "blocked at ALE_AUTH_LISTEN (WSAEACCES)", socket=sock.name)
+            sock.state = "failed"
+            return
+        sock.state = "listening"
+        host.listeners.setdefault((bits, sock.lport), []).append(sock)
+        net.stack(host, "listening", f"TCP port {sock.lport}", socket=sock.name, port=sock.lport)
+
+    def do_connect(self, step: Step) -> None:
+        """``connect``: TCP's active open; for UDP only a bind and the default remote (§2.3)."""
+        net = self.net
+        host = net.host_of(step)
+        assert step.to is not None
+        raddr, bits, rport = net.resolve(step.to)
+        proto = UDP if step.proto == "udp" else TCP
+        loopback = host.owns(bits, raddr)
+        explicit = False
+        if step.address is not None:  # bind() to this local address first, then connect()
+            lv, lbits = parse_address(step.address)
+            if lbits != bits:
+                net.stack(host, "connect-failed", f"local address {step.address} is not of the family of "
+                          f"{step.to} (WSAEAFNOSUPPORT)")
+                return
+            laddr: int | None = None if lv == 0 else lv
+            explicit = laddr is not None
+            if laddr is None:
+                laddr = raddr if loopback else host.local_addr(bits)
+        else:
+            laddr = raddr if loopback else host.local_addr(bits)
+        if laddr is None:
+            net.stack(host, "connect-failed", "no local address of that family (WSAENETUNREACH)")
+            return
+        sock = Sock(step.socket, host, "udp" if proto == UDP else "tcp", net.app(host, step.app), bits)
+        sock.laddr, sock.wildcard, sock.implicit = laddr, not explicit, not explicit
+        net.name_sock(sock)
+        if not self.sockets.bind(host, sock, proto, step.port or 0):
+            sock.state = "failed"
+            return
+        if proto == UDP:
+            # connect() on UDP only fixes the default remote; ALE runs at the first send (§2.3).
+            sock.state = "bound"
+            sock.default_remote = (raddr, rport)
+            host.udp.setdefault((bits, sock.lport), []).append(sock)
+            net.stack(host, "connected", "UDP default remote set (no packet)", socket=sock.name)
+            return
+        ctx = Ctx(host, bits, TCP, laddr, sock.lport, raddr, rport, sock.app, loopback)
+        sock.raddr, sock.rport = raddr, rport
+        if net.walk(host, ctx, host.stage(bits, ("tcp", "connect-redirect", OUT)), None, "connect", OUT, None,
+                    None) is not None:
+            self._connect_failed(sock, "blocked at ALE_CONNECT_REDIRECT (WSAEACCES)")
+            return
+        fid = net.flows.new_id()
+        # An AUTH_CONNECT indication, permitted or not: ENDPOINT_CLOSURE at close (Win7+).
+        sock.authorized = True
+        sock.auth = (ctx, fid)
+        stage = host.stage(bits, ("tcp", "connect", OUT))
+        if net.walk(host, ctx, stage, None, "connect", OUT, OUTBOUND, fid) is not None:
+            self._connect_failed(sock, "blocked at ALE_AUTH_CONNECT (WSAEACCES)")
+            return
+        key = (bits, laddr, sock.lport, raddr, rport)
+        sock.conn_key = key
+        host.conns[key] = sock
+        sock.flow = net.flows.add(fid, host, TCP, stage, OUT, ctx, sock, key, idle=False)
+        sock.state = "syn-sent"
+        self._send_syn(sock)
+
+    def _connect_failed(self, sock: Sock, detail: str) -> None:
+        sock.state = "failed"
+        self.net.stack(sock.host, "connect-failed", detail, None if sock.flow is None else sock.flow.id,
+                       socket=sock.name)
+
+    # -- SYN retransmission -----------------------------------------------------------
+    def _rto(self, host: Host) -> float:
+        return 3.0 if host.windows <= WinVersion.WIN7 else 1.0
+
+    def _send_syn(self, sock: Sock) -> None:
+        host = sock.host
+        flow = sock.flow
+        assert flow is not None
+        self.net.out_packet(host, flow.ctx, sock.segment("SYN"), flow.id)
+        tries = sock.syn_tries
+        sock.timer = self.net.clock.timer(self._rto(host) * (2 ** tries), self._syn_timer, sock, tries)
+
+    def _syn_timer(self, sock: Sock, tries: int) -> None:
+        if sock.state != "syn-sent" or sock.syn_tries != tries:
+            return
+        if tries < MAX_SYN_RETRANSMITS:
+            sock.syn_tries += 1
+            self.net.stack(sock.host, "syn-retransmit", f"no answer; SYN retransmission {tries + 1}",
+                           None if sock.flow is None else sock.flow.id, socket=sock.name)
+            self._send_syn(sock)
+            return
+        self.net.flows.abort_conn(sock, "connect-failed", "no answer to SYN: connection timed out (WSAETIMEDOUT)")
+
+    # -- data -------------------------------------------------------------------------
+    def send(self, sock: Sock, nbytes: int) -> None:
+        """One data segment: the ``tcp data`` outbound row, then the wire."""
+        net = self.net
+        host = sock.host
+        flow = sock.flow
+        if sock.state != "established" or flow is None or not flow.alive:
+            net.stack(host, "send-failed", f"connection is {sock.state}", socket=sock.name)
+            return
+        if flow.needs_reauth and not net.flows.reauthorize(flow, "DATA", OUT, OUTBOUND):
+            net.stack(host, "send-failed", "connection aborted", flow.id, socket=sock.name)
+            return
+        path = flow.out_path
+        if path is None:
+            path = flow.out_path = flow.ctx.path(host.stage(sock.bits, ("tcp", "data", OUT)), "DATA", None, OUT,
+                                                 OUTBOUND, flow.id, False)
+        blocked = net.cross(host, flow.ctx, path)
+        if blocked is None:
+            pkt = sock.data_pkt  # packets are immutable: a segment of the same size is reused
+            if pkt is None or pkt.nbytes != nbytes:
+                pkt = sock.data_pkt = sock.segment("DATA", nbytes)
+            net.wire(host, pkt)
+        elif family(blocked) == "STREAM":
+            net.stack(host, "data-dropped", "blocked at STREAM", flow.id, bytes=nbytes)
+        else:
+            net.stack(host, "packet-dropped", f"DATA blocked at {family(blocked)}", flow.id)
+
+    # -- inbound ----------------------------------------------------------------------
+    def receive(self, host: Host, pkt: Pkt, loopback: bool) -> None:
+        """A segment arrives at ``host``."""
+        net = self.net
+        conn = host.conns.get(pkt.ckey)
+        if conn is None or conn.flow is None:
+            self._stray(host, pkt, loopback)
+            return
+        flow = conn.flow
+        fid = flow.id
+        ctx = flow.ctx
+        kind = pkt.kind
+        if kind == "DATA" and not flow.needs_reauth:
+            path = flow.in_path
+            if path is None:
+                path = flow.in_path = ctx.path(host.stage(pkt.bits, ("tcp", "data", IN)), "DATA", None, IN, INBOUND,
+                                               fid, False)
+            delivered = flow.delivered
+            if delivered is None or delivered[0] != pkt.nbytes:
+                delivered = flow.delivered = (pkt.nbytes, net.stack_row(host, "data-delivered", "", fid,
+                                                                        bytes=pkt.nbytes))
+            blocked = net.cross(host, ctx, path, False, delivered[1])  # then data-delivered
+            if blocked is not None and family(blocked) == "STREAM":
+                net.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=pkt.nbytes)
+            return
+        if net.walk(host, ctx, host.stage(pkt.bits, ("tcp", "receive", IN)), kind, None, IN, INBOUND,
+                    fid) is not None:
+            return
+        if flow.needs_reauth and kind != "RST" and not net.flows.reauthorize(flow, kind, IN, INBOUND):
+            return
+        if kind == "RST":
+            if conn.state == "syn-sent":
+                net.flows.abort_conn(conn, "connection-refused", "RST received (WSAECONNREFUSED)")
+            else:
+                net.flows.abort_conn(conn, "connection-reset", "RST received (WSAECONNRESET)")
+        elif kind == "SYN":
+            if conn.state == "syn-rcvd":  # a retransmitted SYN: answer again, no ALE (flow exists)
+                net.out_packet(host, ctx, conn.segment("SYN-ACK"), fid)
+        elif kind == "SYN-ACK":
+            if conn.state != "syn-sent":
+                return
+            # Client: FLOW_ESTABLISHED after the SYN-ACK, before its ACK (§2.2).
+            if net.walk(host, ctx, host.stage(pkt.bits, ("tcp", "established", OUT)), "ACK", None, OUT, OUTBOUND,
+                        fid) is not None:
+                net.flows.abort_conn(conn, "connect-failed", "blocked at ALE_FLOW_ESTABLISHED (WSAECONNABORTED)")
+                return
+            conn.state = "established"
+            if conn.timer is not None:
+                conn.timer.cancel()
+            net.stack(host, "connected", "three-way handshake complete", fid, socket=conn.name)
+            net.out_packet(host, ctx, conn.segment("ACK"), fid)
+        elif kind == "ACK":
+            if conn.state != "syn-rcvd":
+                return
+            if net.walk(host, ctx, host.stage(pkt.bits, ("tcp", "established", IN)), "ACK", None, IN, INBOUND,
+                        fid) is not None:
+                net.flows.abort_conn(conn, "accept-failed", "blocked at ALE_FLOW_ESTABLISHED")
+                return
+            conn.state = "established"
+            lst = conn.listener
+            if lst is not None:
+                lst.accepted.append(conn)
+                conn.name = f"{lst.name}#{len(lst.accepted)}" if lst.name else None
+            net.stack(host, "listen-completed", "connection ready for accept()", fid, socket=conn.name)
+        elif kind == "DATA":  # after a reauthorization: the rest of the receiver's row (§2.2)
+            if net.walk(host, ctx, host.stage(pkt.bits, ("tcp", "stream", IN)), "DATA", None, IN, INBOUND,
+                        fid) is not None:
+                net.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=pkt.nbytes)
+                return
+            net.stack(host, "data-delivered", "", fid, bytes=pkt.nbytes)
+
+    def _find_listener(self, host: Host, bits: int, addr: int, port: int) -> Sock | None:
+        for s in host.listeners.get((bits, port), ()):
+            if s.wildcard or s.laddr == addr:
+                return s
+        return None
+
+    def _stray(self, host: Host, pkt: Pkt, loopback: bool) -> None:
+        """A segment without a connection: a new SYN, a probe's answer, or no listener."""
+        net = self.net
+        kind = pkt.kind
+        bits = pkt.bits
+        ctx = Ctx(host, bits, pkt.proto, pkt.dst, pkt.dport, pkt.src, pkt.sport, None, loopback)
+        receive = host.stage(bits, ("tcp", "receive", IN))
+        listener = self._find_listener(host, bits, pkt.dst, pkt.dport) if kind == "SYN" else None
+        if listener is None:
+            if kind in ("SYN-ACK", "RST") and (pkt.proto, bits, pkt.src, pkt.sport, pkt.dport) in {
+                    (TCP, k[1], k[2], k[3], k[4]) for k in host.probes}:
+                if net.walk(host, ctx, receive, kind, None, IN, INBOUND, None) is not None:
+                    return
+                if kind == "RST":
+                    net.probes.answer(host, pkt, "closed (RST)")
+                else:
+                    net.probes.answer(host, pkt, "open (SYN-ACK)")
+                    net.out_packet(host, ctx, Pkt(TCP, bits, pkt.dst, pkt.src, pkt.dport, pkt.sport, "RST"), None)
+                return
+            self._no_listener(host, pkt, ctx)
+            return
+        blocked = net.walk(host, ctx, receive, kind, None, IN, INBOUND, None)
+        if blocked is not None:
+            if family(blocked) == "INBOUND_TRANSPORT":
+                net.stack(host, "packet-dropped", "SYN blocked at INBOUND_TRANSPORT; the client retransmits")
+            return
+        app = listener.app
+        cctx = Ctx(host, bits, TCP, pkt.dst, pkt.dport, pkt.src, pkt.sport, app, loopback)
+        fid = net.flows.new_id()
+        stage = host.stage(bits, ("tcp", "accept", IN))
+        if net.walk(host, cctx, stage, "SYN", None, IN, INBOUND, fid) is not None:
+            net.stack(host, "connection-blocked",
+                      "SYN dropped at ALE_AUTH_RECV_ACCEPT (no RST); the client retransmits, then times out", fid)
+            return
+        conn = Sock(None, host, "tcp", app, bits)
+        conn.laddr, conn.lport, conn.raddr, conn.rport = pkt.dst, pkt.dport, pkt.src, pkt.sport
+        conn.listener = listener
+        conn.authorized = True
+        conn.state = "syn-rcvd"
+        key = (bits, pkt.dst, pkt.dport, pkt.src, pkt.sport)
+        conn.conn_key = key
+        host.conns[key] = conn
+        conn.flow = net.flows.add(fid, host, TCP, stage, IN, cctx, conn, key, idle=False)
+        net.out_packet(host, cctx, Pkt(TCP, bits, pkt.dst, pkt.src, pkt.dport, pkt.sport, "SYN-ACK"), fid)
+
+    def _no_listener(self, host: Host, pkt: Pkt, ctx: Ctx) -> None:
+        """§2.2: the ``tcp no-listener`` row (INBOUND_TRANSPORT_DISCARD with the no-listener
+        error); a RST unless blocked there."""
+        net = self.net
+        blocked = net.walk(host, ctx, host.stage(pkt.bits, ("tcp", "no-listener", IN)), pkt.kind, None, IN,
+                           INBOUND, None, stack_discard=True)
+        if blocked is not None and not blocked.is_discard:
+            return  # dropped at INBOUND_IPPACKET
+        what = "no listener" if pkt.kind == "SYN" else "no connection"
+        net.stack(host, "no-listener", f"{pkt.kind} to port {pkt.dport}: {what} (STATUS_PORT_UNREACHABLE)",
+                  port=pkt.dport)
+        if pkt.kind == "RST":
+            return  # never answer a RST
+        if blocked is not None:
+            net.stack(host, "rst-suppressed", "blocked at INBOUND_TRANSPORT_DISCARD: no RST (stealth)")
+            return
+        rst = Pkt(TCP, pkt.bits, pkt.dst, pkt.src, pkt.dport, pkt.sport, "RST", probe=pkt.probe)
+        if net.out_packet(host, ctx, rst, None):
+            net.stack(host, "rst-sent", f"to {format_address(pkt.src, pkt.bits)}:{pkt.sport}")

@@ -1,0 +1,176 @@
+"""The one traversal: a walk of a layer sequence, its classifications, records, events
+and the row memo (wfp-model.md §2.7, §6).
+
+``Traversal.walk`` crosses the layers of one stage (a row of ``core.sim.sequences``) in
+order, for one endpoint and packet, and stops at the first block after classifying the
+same packet at the blocking layer's discard twin. It is the only place the simulator
+classifies (``_refresh``: ``CompiledLayer.classify``), appends classification rows and
+emits net events and audits.
+
+The memo (benchmarks/README.md, "## replay"): a ``Path`` (one walk's views and record
+arguments) keeps the rows of its last crossing that had no block, no event and no
+benchmark capture, with the host's policy generation. While the policy stays, the next
+crossing appends the same rows (each classification is a pure function of values and
+policy; a record's seq and time come from its place in the trace). A policy change
+(``Host.policy_token``) sends the next crossing through the classifications again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wfptui.core.arbitration import CompiledLayer
+from wfptui.core.events import (
+    audit_data,
+    audit_ids,
+    direction_word,
+    layer_family,
+    net_event_data,
+    net_event_type,
+)
+from wfptui.core.layers import Layer
+from wfptui.core.model import BLOCK, ClassifyResult, Value
+from wfptui.core.sim.clock import VirtualClock
+from wfptui.core.sim.endpoint import Ctx, Path, View
+from wfptui.core.sim.objects import EVENT_PERMIT_FAMILIES, EVENT_PERMIT_IDS, Host
+from wfptui.core.sim.sequences import Stage
+from wfptui.core.trace import (
+    AuditRecord,
+    NetEventRecord,
+    Outcome,
+    Trace,
+    TraceResults,
+    classify_row,
+    stack_row,
+)
+
+__all__ = ["Traversal"]
+
+
+class Traversal:
+    """The run's clock and trace, and the walk of layer sequences over them."""
+
+    def __init__(self) -> None:
+        self.clock = VirtualClock()
+        self.records = Trace()
+        self.results = TraceResults(self.records)
+        #: The trace's storage (core.trace.Trace): rows and record times, appended in step.
+        self._items = self.records.items
+        self._times = self.records.times
+        self.layer_order: dict[str, list[str]] = {}
+        #: Benchmark hook: when a list, every classification appends (compiled layer, values)
+        #: and no crossing is memoized (every packet takes the classifications).
+        self.capture: list[tuple[CompiledLayer, dict[str, Value]]] | None = None
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last record (record i has seq i + 1)."""
+        return len(self._items)
+
+    def stack(self, host: Host, event: str, detail: str = "", flow: int | None = None, **data: Any) -> None:
+        """A stack record (what the simulated TCP/IP stack did)."""
+        self._items.append((stack_row, host.name, event, detail, flow, data))
+        self._times.append(self.clock.now)
+
+    @staticmethod
+    def stack_row(host: Host, event: str, detail: str = "", flow: int | None = None,
+                  **data: Any) -> tuple[Any, ...]:
+        """The row ``stack`` would append, to append later (``cross``'s ``then``): rows are
+        shared, each record built from one copies ``data``."""
+        return (stack_row, host.name, event, detail, flow, data)
+
+    def walk(self, host: Host, ctx: Ctx, stage: Stage, packet: str | None, op: str | None, direction: str | None,
+             dir_int: int | None, flow: int | None, reauth: bool = False, stack_discard: bool = False) -> Layer | None:
+        """Cross ``stage``'s layers with ``ctx``; the layer that blocked, or None.
+
+        ``dir_int`` is the DIRECTION value the classifications carry (None: the field is
+        not set); ``stack_discard``: the stack itself discards (no listener, §2.7 — the
+        events of a discard layer differ)."""
+        return self.cross(host, ctx, ctx.path(stage, packet, op, direction, dir_int, flow, reauth), stack_discard)
+
+    def cross(self, host: Host, ctx: Ctx, path: Path, stack_discard: bool = False,
+              then: tuple[Any, ...] | None = None) -> Layer | None:
+        """``walk`` along a kept ``Path`` (the memo; see the module docstring). ``then``: a
+        stack row (``stack_row``) to append after the crossing when nothing blocked."""
+        token = host.policy_token
+        if path.token is token:
+            self._items.extend(path.rows)
+            if then is None:
+                self._times.extend([self.clock.now] * path.n)
+            else:
+                self._items.append(then)
+                self._times.extend([self.clock.now] * (path.n + 1))
+            return None
+        now = self.clock.now
+        items = self._items
+        times = self._times
+        hname = host.name
+        packet, op, direction, flow, reauth = path.packet, path.op, path.direction, path.flow, path.reauth
+        capture = self.capture
+        built: list[tuple[Any, ...]] = []
+        quiet = capture is None  # no events on the way (and no benchmark capture): rows reusable
+        for view in path.views:
+            if view.token is not token:
+                self._refresh(host, view)
+            if capture is not None:
+                assert view.cl is not None
+                capture.append((view.cl, view.values))
+            row = (classify_row, view.out, hname, packet, op, direction, flow, reauth)
+            items.append(row)
+            times.append(now)
+            built.append(row)
+            if view.events:
+                quiet = False
+                res = view.res
+                assert res is not None
+                self._events(host, view.layer, ctx, res, direction, flow, reauth, stack_discard)
+            if view.action == BLOCK:
+                twin = host.twin(view.layer)
+                if twin is not None:  # §2.7: the same packet at the discard twin, then stop
+                    self.walk(host, ctx, twin, packet, op, direction, path.dir_int, flow, reauth)
+                return view.layer
+        if quiet:
+            path.token, path.rows, path.n = token, tuple(built), len(built)
+        if then is not None:
+            items.append(then)
+            times.append(now)
+        return None
+
+    def _refresh(self, host: Host, view: View) -> None:
+        """Classify ``view`` under the host's current policy and keep the result: the
+        simulator's only call of the arbitration."""
+        layer = view.layer
+        lid = view.lid
+        cl = host._cl.get(lid)
+        if cl is None:
+            cl = host.cl(layer)
+        res = cl.classify(view.values)
+        f = res.filter
+        sl = res.sublayer
+        view.token = host.policy_token
+        view.cl = cl
+        view.res = res
+        view.action = res.action
+        view.out = Outcome(view.name, lid, res.action, None if f is None else f.key, None if f is None else f.filter_id,
+                           None if sl is None else sl.key, res.terminating, res.veto, view.rendered, res)
+        # Events only for blocks and for filter-decided permits at the ALE layers that
+        # audit them (checked by layer id: no string work on the per-packet path).
+        view.events = res.action == BLOCK or (f is not None and lid in EVENT_PERMIT_IDS)
+        if lid not in host.seen:  # the first classification at this layer on this host
+            host.seen.add(lid)
+            self.layer_order[host.name].append(layer.name)
+
+    def _events(self, host: Host, layer: Layer, ctx: Ctx, res: ClassifyResult, direction: str | None,
+                flow: int | None, reauth: bool, stack_discard: bool) -> None:
+        fam = layer_family(layer.name)
+        if res.action != BLOCK and fam not in EVENT_PERMIT_FAMILIES:
+            return
+        fid = None if res.filter is None else res.filter.filter_id
+        ne = net_event_type(fam, res, is_discard=layer.is_discard, stack_discard=stack_discard, windows=host.windows)
+        if ne is not None:
+            self.records.append(NetEventRecord(self.seq + 1, self.clock.now, host.name, ne, fid, layer.layer_id,
+                                               direction_word(direction, fam), flow,
+                                               net_event_data(ctx.info, reauth)))
+        for eid in audit_ids(fam, res, is_discard=layer.is_discard, stack_discard=stack_discard):
+            self.records.append(AuditRecord(self.seq + 1, self.clock.now, host.name, eid, fid, layer.layer_id, flow,
+                                            audit_data(eid, fam, layer.layer_id, direction, ctx.info, fid)))

@@ -1,0 +1,148 @@
+"""UDP (wfp-model.md §2.3; docs/decisions-engine.md "Layer sequences").
+
+The first datagram to or from a new remote is authorized (``udp connect-redirect``, ``udp
+connect``, ``udp established`` outbound; ``udp receive``, ``udp accept``, ``udp
+established`` inbound), later ones only cross the data rows; flows idle out (60 s). A
+datagram without a socket: ``udp no-listener``, then an ICMP port unreachable (``udp
+port-unreachable``) unless blocked at the discard layer (stealth).
+"""
+
+from __future__ import annotations
+
+from wfptui.core.sim.api import Stack, family
+from wfptui.core.sim.endpoint import Ctx
+from wfptui.core.sim.objects import ICMP4, ICMP6, INBOUND, OUTBOUND, UDP, Host, Pkt, Sock
+from wfptui.core.values import format_address
+
+__all__ = ["Udp"]
+
+OUT, IN = "outbound", "inbound"
+
+
+class Udp:
+    """Datagrams sent and received."""
+
+    def __init__(self, net: Stack) -> None:
+        self.net = net
+
+    def send(self, sock: Sock, raddr: int, rport: int, nbytes: int) -> None:
+        net = self.net
+        host = sock.host
+        bits = sock.bits
+        key = (raddr, rport)
+        flow = sock.flows.get(key)
+        if flow is None:
+            loopback = host.owns(bits, raddr)
+            laddr = sock.laddr if (sock.laddr and not sock.wildcard) else (raddr if loopback else host.local_addr(bits))
+            assert laddr is not None
+            ctx = Ctx(host, bits, UDP, laddr, sock.lport, raddr, rport, sock.app, loopback)
+            if net.walk(host, ctx, host.stage(bits, ("udp", "connect-redirect", OUT)), "DATAGRAM", None, OUT,
+                        OUTBOUND, None) is not None:
+                net.stack(host, "datagram-dropped", "blocked at ALE_CONNECT_REDIRECT", socket=sock.name)
+                return
+            fid = net.flows.new_id()
+            stage = host.stage(bits, ("udp", "connect", OUT))
+            if net.walk(host, ctx, stage, "DATAGRAM", None, OUT, OUTBOUND, fid) is not None:
+                net.stack(host, "datagram-dropped", "blocked at ALE_AUTH_CONNECT", fid, socket=sock.name)
+                return
+            sock.authorized = True
+            flow = net.flows.add(fid, host, UDP, stage, OUT, ctx, sock, key, idle=True)
+            sock.flows[key] = flow
+            if net.walk(host, ctx, host.stage(bits, ("udp", "established", OUT)), "DATAGRAM", None, OUT, OUTBOUND,
+                        fid) is not None:
+                net.flows.drop(flow, "blocked at ALE_FLOW_ESTABLISHED")
+                return
+        elif flow.needs_reauth and not net.flows.reauthorize(flow, "DATAGRAM", OUT, OUTBOUND):
+            net.stack(host, "datagram-dropped", "reauthorization blocked", flow.id, socket=sock.name)
+            return
+        flow.last = net.clock.now
+        ctx = flow.ctx
+        path = flow.out_path
+        if path is None:
+            path = flow.out_path = ctx.path(host.stage(bits, ("udp", "data", OUT)), "DATAGRAM", None, OUT, OUTBOUND,
+                                            flow.id, False)
+        blocked = net.cross(host, ctx, path)
+        if blocked is not None:
+            if family(blocked) == "DATAGRAM_DATA":
+                net.stack(host, "datagram-dropped", "blocked at DATAGRAM_DATA", flow.id)
+            else:
+                net.stack(host, "packet-dropped", f"DATAGRAM blocked at {family(blocked)}", flow.id)
+            return
+        assert ctx.laddr is not None
+        net.wire(host, Pkt(UDP, bits, ctx.laddr, raddr, sock.lport, rport, "DATAGRAM", nbytes))
+
+    def find(self, host: Host, bits: int, addr: int, port: int) -> Sock | None:
+        """The UDP socket bound to (addr, port), a wildcard bind included."""
+        for s in host.udp.get((bits, port), ()):
+            if s.wildcard or s.laddr == addr:
+                return s
+        return None
+
+    def receive(self, host: Host, pkt: Pkt, loopback: bool) -> None:
+        net = self.net
+        bits = pkt.bits
+        sock = self.find(host, bits, pkt.dst, pkt.dport)
+        flow = sock.flows.get((pkt.src, pkt.sport)) if sock is not None else None
+        if flow is not None:
+            ctx = flow.ctx
+        else:
+            ctx = Ctx(host, bits, pkt.proto, pkt.dst, pkt.dport, pkt.src, pkt.sport,
+                      None if sock is None else sock.app, loopback)
+        if sock is None:
+            self._unreachable(host, pkt, ctx, loopback)
+            return
+        fid = None if flow is None else flow.id
+        if net.walk(host, ctx, host.stage(bits, ("udp", "receive", IN)), "DATAGRAM", None, IN, INBOUND,
+                    fid) is not None:
+            return
+        if flow is None:
+            nfid = net.flows.new_id()
+            stage = host.stage(bits, ("udp", "accept", IN))
+            if net.walk(host, ctx, stage, "DATAGRAM", None, IN, INBOUND, nfid) is not None:
+                net.stack(host, "datagram-dropped", "blocked at ALE_AUTH_RECV_ACCEPT", nfid)
+                return
+            sock.authorized = True
+            flow = net.flows.add(nfid, host, UDP, stage, IN, ctx, sock, (pkt.src, pkt.sport), idle=True)
+            sock.flows[(pkt.src, pkt.sport)] = flow
+            if net.walk(host, ctx, host.stage(bits, ("udp", "established", IN)), "DATAGRAM", None, IN, INBOUND,
+                        nfid) is not None:
+                net.flows.drop(flow, "blocked at ALE_FLOW_ESTABLISHED")
+                return
+        elif flow.needs_reauth and not net.flows.reauthorize(flow, "DATAGRAM", IN, INBOUND):
+            return
+        flow.last = net.clock.now
+        if net.walk(host, ctx, host.stage(bits, ("udp", "data", IN)), "DATAGRAM", None, IN, INBOUND,
+                    flow.id) is not None:
+            net.stack(host, "datagram-dropped", "blocked at DATAGRAM_DATA", flow.id)
+            return
+        sock.last_peer = (pkt.src, pkt.sport)
+        net.stack(host, "datagram-delivered", "", flow.id, bytes=pkt.nbytes, socket=sock.name)
+
+    def _unreachable(self, host: Host, pkt: Pkt, ctx: Ctx, loopback: bool) -> None:
+        """§2.3: the ``udp no-listener`` row, then ICMP port unreachable out unless blocked."""
+        net = self.net
+        blocked = net.walk(host, ctx, host.stage(pkt.bits, ("udp", "no-listener", IN)), "DATAGRAM", None, IN,
+                           INBOUND, None, stack_discard=True)
+        if blocked is not None and not blocked.is_discard:
+            return  # dropped at INBOUND_IPPACKET
+        net.stack(host, "no-listener", f"datagram to UDP port {pkt.dport}: no socket", port=pkt.dport)
+        if blocked is not None:
+            net.stack(host, "icmp-error-suppressed", "blocked at INBOUND_IPPACKET_DISCARD (stealth)")
+            return
+        v4 = pkt.bits == 32
+        itype, icode = (3, 3) if v4 else (1, 4)  # port unreachable (ICMPv4 3/3, ICMPv6 1/4)
+        proto = ICMP4 if v4 else ICMP6
+        ectx = Ctx(host, pkt.bits, proto, pkt.dst, itype, pkt.src, icode, None, loopback)
+        blocked = net.walk(host, ectx, host.stage(pkt.bits, ("udp", "port-unreachable", OUT)), "ICMP-ERROR", None,
+                           OUT, OUTBOUND, None)
+        if blocked is not None:
+            if family(blocked) == "OUTBOUND_ICMP_ERROR":
+                net.stack(host, "icmp-error-suppressed", "blocked at OUTBOUND_ICMP_ERROR")
+            else:
+                net.stack(host, "packet-dropped", f"ICMP-ERROR blocked at {family(blocked)}")
+            return
+        err = Pkt(proto, pkt.bits, pkt.dst, pkt.src, itype, icode, "ICMP-ERROR", icmp_type=itype, icmp_code=icode,
+                  embedded=(UDP, pkt.src, pkt.sport, pkt.dst, pkt.dport))
+        net.wire(host, err)
+        net.stack(host, "icmp-error-sent", f"port unreachable (type {itype} code {icode}) to "
+                  f"{format_address(pkt.src, pkt.bits)}")

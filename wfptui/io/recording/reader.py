@@ -1,0 +1,381 @@
+"""The recording reader: bounded decoding of untrusted ``.wfpr`` bytes into a :class:`Recording`.
+
+One pass with the C unpacker over the file: a trace record (a fixarray whose kind byte is
+below ``K_TRACE_LIMIT``, the common case) is skipped and only its start offset is kept;
+define, input, seq and end records are decoded and applied; then the count and the CRC
+are checked (docs/recording-format.md §2). Older format versions go through the migration
+ladder (``wfptui.io.migrate``) and are read object by object.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import zlib
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, BinaryIO
+
+import msgpack
+
+from wfptui.core.trace import TraceRecord
+from wfptui.io.errors import InputError
+from wfptui.io.recording import layout as L
+from wfptui.io.recording.layout import (
+    CURRENT_FORMAT_VERSION,
+    FORMAT_NAME,
+    K_DEF_ATOM,
+    K_DEF_FIELDS,
+    K_END,
+    K_INPUT,
+    K_SEQ,
+    K_TRACE_LIMIT,
+)
+from wfptui.io.recording.records import (
+    DECODE_ERRORS,
+    MAX_ARRAY_LEN,
+    MAX_MAP_LEN,
+    MAX_OBJECT_BYTES,
+    READ_SIZE,
+    LazyRecords,
+    OffsetRaws,
+    Recording,
+    RecordingError,
+    why,
+)
+from wfptui.io.recording.tables import Tables, define
+from wfptui.io.recording.values import SCALARS, as_int, thaw
+
+__all__ = ["MAX_RECORDING_BYTES", "decode_recording", "read_recording"]
+
+#: The largest recording read (about 100 M classifications at the compact encoding).
+MAX_RECORDING_BYTES = 2 * 1024 * 1024 * 1024
+
+_STEP_AT = L.INPUT.at("step")
+_NEXT_SEQ_AT = L.SEQ.at("next_seq")
+_ATOM_AT = L.DEF_ATOM.at("value")
+_COUNT_AT = L.END.at("count")
+_CRC_AT = L.END.at("crc32")
+
+
+def _unpacker(f: BinaryIO) -> msgpack.Unpacker:
+    return msgpack.Unpacker(
+        f, read_size=READ_SIZE, use_list=False, raw=False, strict_map_key=True,
+        max_buffer_size=MAX_OBJECT_BYTES, max_str_len=MAX_OBJECT_BYTES, max_bin_len=MAX_OBJECT_BYTES,
+        max_array_len=MAX_ARRAY_LEN, max_map_len=MAX_MAP_LEN, max_ext_len=0,
+    )
+
+
+def read_recording(path: str | os.PathLike[str]) -> Recording:
+    """Read a ``.wfpr`` file. Raises :class:`RecordingError` (exit 2 in the CLI) on any problem."""
+    from wfptui.io.stdio import is_stdin, read_input
+
+    name = str(path)
+    try:
+        # Regular files only, capped: /dev/zero or a FIFO must not hang a command (spec §8).
+        data = read_input(name, "recording", limit=MAX_RECORDING_BYTES)
+    except InputError as exc:
+        raise RecordingError(exc.diagnostics[0].message, name) from None
+    return decode_recording(data, "<stdin>" if is_stdin(name) else name)
+
+
+def decode_recording(data: bytes, name: str = "<recording>") -> Recording:
+    """Decode the bytes of a recording (see :func:`read_recording`)."""
+    size = len(data)
+    stream = io.BytesIO(data)
+    unpacker = _unpacker(stream)
+    # 1. The header.
+    try:
+        header = unpacker.unpack()
+    except msgpack.OutOfData:
+        if FORMAT_NAME.encode() in data[:256]:
+            raise RecordingError("truncated after 0 records (inside the header)", name) from None
+        raise RecordingError("not a wfptui recording", name) from None
+    except DECODE_ERRORS:
+        raise RecordingError("not a wfptui recording", name) from None
+    if type(header) is not dict or header.get("format") != FORMAT_NAME:
+        raise RecordingError("not a wfptui recording", name)
+    version = header.get("format_version")
+    if type(version) is not int or version < 1:
+        raise RecordingError(f"corrupted header: bad format_version {version!r}", name)
+    if version > CURRENT_FORMAT_VERSION:
+        raise RecordingError(
+            f"made by a newer format version ({version} > {CURRENT_FORMAT_VERSION}); upgrade wfptui", name)
+    try:
+        header = thaw(header)
+    except (ValueError, RecursionError) as exc:
+        raise RecordingError(f"corrupted header: {exc}", name) from None
+    header_end = unpacker.tell()
+    if version == CURRENT_FORMAT_VERSION:
+        return _read_current(header, unpacker, data, size, header_end, name)
+    from wfptui.io.migrate import upgrade
+
+    try:
+        header, body = upgrade(header, unpacker, target=CURRENT_FORMAT_VERSION)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RecordingError(f"cannot upgrade format version {version}: {exc}", name) from None
+    return _read_body(header, body, unpacker, data, size, header_end, name, version)
+
+
+def _read_current(header: dict[str, Any], unpacker: msgpack.Unpacker, data: bytes, size: int,
+                  header_end: int, name: str) -> Recording:
+    """The reader's fast path for the current format: one pass that skips over each trace
+    record (noting where it starts) and decodes only the define, input and end records."""
+    tables = Tables()
+    starts = array("q")
+    add = starts.append
+    others: list[int] = []
+    inputs_raw: list[Any] = []
+    seq_marks: list[tuple[int, int]] = []
+    end: Any = None
+    error: str | None = None
+    skip = unpacker.skip
+    unpack = unpacker.unpack
+    tell = unpacker.tell
+    limit = K_TRACE_LIMIT
+    off = header_end
+    while True:
+        try:
+            b0 = data[off]
+            # the common case: a fixarray (1..15 elements) whose kind is a positive fixint < 8:
+            # note where it starts and skip it (it is decoded when the record is built)
+            if 0x90 < b0 < 0xA0 and data[off + 1] < limit:
+                skip()
+                add(off)
+                off = tell()
+                continue
+            o = unpack()
+        except (msgpack.OutOfData, IndexError):  # end of the data
+            break
+        except DECODE_ERRORS as exc:
+            error = why(exc)
+            break
+        try:
+            kind = o[0]
+            if kind < limit:
+                add(off)
+                off = tell()
+                continue
+            others.append(off)
+            if kind == K_DEF_FIELDS:
+                tables.fields_raw.append(o)
+            elif kind == K_INPUT:
+                if len(o) != L.INPUT.size:
+                    raise ValueError("bad input record")
+                inputs_raw.append(_input(o[_STEP_AT], header))
+            elif kind == K_SEQ:
+                seq_marks.append((len(starts), as_int(o[_NEXT_SEQ_AT])))
+            elif kind == K_END:
+                end = o
+                break
+            else:
+                define(tables, o)
+        except DECODE_ERRORS as exc:
+            error = why(exc)
+            break
+        off = tell()
+    others.append(off)
+    raws = OffsetRaws(data, starts, others)
+    n_events = len(raws) + len(inputs_raw)
+    if error is None and end is not None:
+        error = _check_end(end, n_events, tell(), size, data, off, CURRENT_FORMAT_VERSION)
+    return _finish(header, raws, tables, seq_marks, inputs_raw, end, error, n_events, name,
+                   CURRENT_FORMAT_VERSION)
+
+
+def _read_body(header: dict[str, Any], body: Iterable[Any], unpacker: msgpack.Unpacker, data: bytes,
+               size: int, header_end: int, name: str, version: int) -> Recording:
+    tables = Tables()
+    raws: list[Any] = []
+    inputs_raw: list[Any] = []
+    seq_marks: list[tuple[int, int]] = []
+    end: tuple[Any, ...] | None = None
+    error: str | None = None
+    append = raws.append
+    fields_append = tables.fields_raw.append
+    atoms_append = tables.atoms.append
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the raw tuples hold no cycles; GC passes over a million of them cost more than decoding
+    try:
+        it = iter(body)
+        while True:
+            try:
+                for o in it:
+                    kind = o[0]
+                    if kind < K_TRACE_LIMIT:
+                        append(o)
+                        continue
+                    if kind == K_DEF_FIELDS:
+                        fields_append(o)
+                        continue
+                    if kind == K_DEF_ATOM:
+                        if len(o) != L.DEF_ATOM.size:
+                            raise ValueError("bad atom definition")
+                        v = o[_ATOM_AT]
+                        atoms_append(v if type(v) in SCALARS else thaw(v))
+                        continue
+                    if kind == K_INPUT:
+                        if len(o) != L.INPUT.size:
+                            raise ValueError("bad input record")
+                        inputs_raw.append(_input(o[_STEP_AT], header))
+                    elif kind == K_SEQ:
+                        seq_marks.append((len(raws), as_int(o[_NEXT_SEQ_AT])))
+                    elif kind == K_END:
+                        end = o
+                        break
+                    else:
+                        define(tables, o)
+                break
+            except msgpack.OutOfData:
+                break
+            except DECODE_ERRORS as exc:
+                error = why(exc)
+                break
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    n_events = len(raws) + len(inputs_raw)
+    if error is None and end is not None:
+        end_offset = unpacker.tell() - len(msgpack.packb(end))
+        error = _check_end(end, n_events, unpacker.tell(), size, data, end_offset, version)
+    return _finish(header, raws, tables, seq_marks, inputs_raw, end, error, n_events, name, version)
+
+
+def _finish(header: dict[str, Any], raws: Sequence[Any], tables: Tables, seq_marks: list[tuple[int, int]],
+            inputs_raw: list[Any], end: Any, error: str | None, n_events: int, name: str,
+            version: int) -> Recording:
+    if error is not None or end is None:
+        partial = _partial(header, raws, tables, seq_marks, inputs_raw, name, version)
+        if error is not None:
+            n = len(partial.records) + len(partial.inputs)
+            raise RecordingError(f"corrupted at record {n_events}: {error} (the {n} records read before can "
+                                 "still be shown)", name, partial)
+        n = partial.count
+        raise RecordingError(f"truncated after {n} records (the {n} records read can still be shown)",
+                             name, partial)
+    scenario, policies, texts = _scenario_and_policies(header, name)
+    inputs = _inputs(inputs_raw, name, policies)
+    records = LazyRecords(raws, tables, seq_marks, name)
+    return Recording(header=header, scenario=scenario, policies=policies, inputs=inputs, records=records,
+                     count=n_events, path=name, format_version=version, policy_texts=texts)
+
+
+def _input(value: Any, header: dict[str, Any]) -> Any:
+    """An input record's step: the map itself, or the index of a step of the header's scenario."""
+    if type(value) is int:
+        scen = header.get("scenario")
+        data = scen.get("data") if isinstance(scen, dict) else None
+        steps = data.get("steps") if isinstance(data, dict) else None
+        if not isinstance(steps, list) or not 0 <= value < len(steps):
+            raise ValueError(f"input refers to step {value}, which the scenario does not have")
+        return steps[value]
+    return thaw(value)
+
+
+def _check_end(end: tuple[Any, ...], n_events: int, tell: int, size: int, data: bytes, end_offset: int,
+               version: int) -> str | None:
+    if len(end) != L.END.size or type(end[_COUNT_AT]) is not int:
+        return "bad end record"
+    if end[_COUNT_AT] != n_events:
+        return f"the end record counts {end[_COUNT_AT]} records but {n_events} were read"
+    if tell != size:
+        return f"{size - tell} bytes of unexpected data after the end record"
+    crc = end[_CRC_AT]
+    if crc is not None and version >= 2:
+        if type(crc) is not int:
+            return "bad checksum in the end record"
+        if zlib.crc32(memoryview(data)[:end_offset]) != crc:
+            return "checksum mismatch (the file was altered or damaged)"
+    return None
+
+
+def _partial(header: dict[str, Any], raws: Sequence[Any], tables: Tables, seq_marks: list[tuple[int, int]],
+             inputs_raw: list[Any], name: str, version: int) -> Recording:
+    """What can be shown of a damaged file: every record up to the first bad one."""
+    lazy = LazyRecords(raws, tables, seq_marks, name)
+    good: list[TraceRecord] = []
+    for i in range(len(raws)):
+        try:
+            good.append(lazy[i])
+        except RecordingError:
+            break
+    try:
+        scenario, policies, texts = _scenario_and_policies(header, name)
+    except RecordingError:
+        scenario, policies, texts = None, {}, {}
+    try:
+        inputs = _inputs(inputs_raw, name, policies)
+    except RecordingError:
+        inputs = []
+    return Recording(header=header, scenario=scenario, policies=policies, inputs=inputs, records=good,
+                     count=len(good) + len(inputs), path=name, format_version=version, policy_texts=texts)
+
+
+def _filter_parser() -> Any:
+    try:
+        from wfptui.io.policy_file import parse_filter_tables
+    except ImportError:  # pragma: no cover - before the policy module exists
+        return None
+    return parse_filter_tables
+
+
+def _inputs(inputs_raw: list[Any], name: str, policies: Mapping[str, Any] | None = None) -> list[Any]:
+    if not inputs_raw:
+        return []
+    try:
+        from wfptui.core.scenario import Step
+    except ImportError:  # pragma: no cover - before the scenario model exists
+        return inputs_raw
+    parser = _filter_parser()
+    pols = policies or {}
+    out = []
+    for i, d in enumerate(inputs_raw):
+        try:
+            if not isinstance(d, dict):
+                raise ValueError("not a map")
+            out.append(Step.from_dict(d, pols.get(str(d.get("host"))), parser))
+        except InputError as exc:
+            raise RecordingError(f"corrupted input record {i}: {exc}", name) from None
+        except Exception as exc:  # noqa: BLE001 - any problem in the step is a corrupted input
+            raise RecordingError(f"corrupted input record {i}: {exc}", name) from None
+    return out
+
+
+def _scenario_and_policies(header: dict[str, Any], name: str) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    texts_raw = header.get("policies") or {}
+    if not isinstance(texts_raw, dict):
+        raise RecordingError("corrupted header: policies is not a map", name)
+    texts: dict[str, str] = {}
+    policies: dict[str, Any] = {}
+    for host, text in texts_raw.items():
+        if not isinstance(text, str):
+            raise RecordingError(f"corrupted header: policy of host {host!r} is not text", name)
+        texts[host] = text
+        try:
+            from wfptui.io.policy_file import parse_policy
+        except ImportError:  # pragma: no cover
+            policies[host] = text
+            continue
+        try:
+            policies[host] = parse_policy(text, f"{name}[policy {host}]")
+        except InputError as exc:
+            raise RecordingError(f"embedded policy of host {host!r}: {exc}", name) from None
+        except Exception as exc:  # noqa: BLE001
+            raise RecordingError(f"embedded policy of host {host!r}: {exc}", name) from None
+    scen = header.get("scenario")
+    data = scen.get("data") if isinstance(scen, dict) else None
+    scenario: Any = None
+    if data is not None:
+        try:
+            from wfptui.core.scenario import Scenario
+        except ImportError:  # pragma: no cover
+            scenario = data
+        else:
+            try:
+                if not isinstance(data, dict):
+                    raise ValueError("not a map")
+                scenario = Scenario.from_dict(data, policies=policies, filter_parser=_filter_parser())
+            except Exception as exc:  # noqa: BLE001
+                raise RecordingError(f"corrupted header: bad scenario: {exc}", name) from None
+    return scenario, policies, texts

@@ -1,0 +1,328 @@
+"""A recording as read: :class:`Recording`, its lazily built trace (:class:`LazyRecords`)
+and :class:`RecordingError`.
+
+:class:`LazyRecords` is a ``Sequence[TraceRecord]`` that builds a record from its raw
+msgpack array when indexed, plus an **index API** that answers questions about record
+``i`` without building it — :meth:`~LazyRecords.kind`, :meth:`~LazyRecords.host`,
+:meth:`~LazyRecords.layer`, :meth:`~LazyRecords.action`, :meth:`~LazyRecords.group` and
+the streaming :meth:`~LazyRecords.iter_groups` — so no code outside this package needs
+to know the record layout.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+from array import array
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+import msgpack
+
+from wfptui.core.trace import TraceRecord
+from wfptui.io.errors import Diagnostic, InputError
+from wfptui.io.recording import layout as L
+from wfptui.io.recording.layout import (
+    CURRENT_FORMAT_VERSION,
+    FIRST_SEQ,
+    K_CLASSIFY,
+    K_TRACE_LIMIT,
+    TRACE_KINDS,
+)
+from wfptui.io.recording.tables import (
+    DECISION_ACTION,
+    WHERE_HOST,
+    WHERE_LAYER,
+    Clock,
+    Decision,
+    Tables,
+    Where,
+    materialize,
+)
+from wfptui.io.recording.values import as_str, nonneg, str_or_none
+
+__all__ = ["DECODE_ERRORS", "LazyRecords", "OffsetRaws", "Recording", "RecordingError", "why"]
+
+#: Limits for untrusted input.
+MAX_OBJECT_BYTES = 64 * 1024 * 1024  # one msgpack object (the header holds the policies)
+MAX_ARRAY_LEN = 1 << 20
+MAX_MAP_LEN = 1 << 16
+READ_SIZE = 1 << 20
+
+#: What decoding a hostile file can raise (each becomes one RecordingError).
+DECODE_ERRORS = (ValueError, TypeError, IndexError, KeyError, UnicodeDecodeError, AttributeError,
+                 RecursionError, msgpack.UnpackException, OverflowError)
+
+
+class RecordingError(InputError):
+    """A file that cannot be read as a recording. ``partial``: what could be read, if anything."""
+
+    def __init__(self, message: str, file: str = "", partial: Recording | None = None) -> None:
+        super().__init__(Diagnostic(file, 0, 0, message))
+        self.message = message
+        self.file = file
+        self.partial = partial
+
+
+def why(exc: BaseException) -> str:
+    """The problem a decoding exception stands for, in words."""
+    name = type(exc).__name__
+    text = str(exc)
+    if isinstance(exc, msgpack.BufferFull):
+        return "an object is larger than the reader allows"
+    if isinstance(exc, msgpack.StackError):
+        return "nested too deeply"
+    if isinstance(exc, (ValueError, TypeError)) and "unpack(b) received extra data" in text:
+        return "extra data"
+    if isinstance(exc, (IndexError, KeyError)):
+        return "reference to something not defined"
+    return f"{text or name}"
+
+
+_HOST_AT = {lay.tag: lay.at("host") for lay in L.LAYOUTS.values() if lay.tag < K_TRACE_LIMIT and "host" in lay.fields}
+_WHERE_AT = L.CLASSIFY.at("where")
+_DECISION_AT = L.CLASSIFY.at("decision")
+_OBSERVED_ACTION_AT = L.OBSERVED.at("action")
+
+
+class LazyRecords(Sequence[TraceRecord]):
+    """The trace records of a recording, built from the raw records when indexed.
+
+    Indexing or iterating builds fresh record objects each time (nothing is cached), so
+    hold on to ``list(records)`` when you need them repeatedly. A malformed record raises
+    :class:`RecordingError` ("corrupted at trace record N") when it is built or asked about.
+    """
+
+    def __init__(self, raws: Sequence[Any], tables: Tables, seq_marks: list[tuple[int, int]],
+                 file: str) -> None:
+        self._raws = raws
+        self._tables = tables
+        self._mark_idx = [i for i, _ in seq_marks]
+        self._mark_seq = [s for _, s in seq_marks]
+        self._file = file
+        self._clock = Clock()
+
+    def __len__(self) -> int:
+        return len(self._raws)
+
+    def seq_of(self, index: int) -> int:
+        m = bisect.bisect_right(self._mark_idx, index) - 1
+        if m < 0:
+            return index + FIRST_SEQ
+        return self._mark_seq[m] + index - self._mark_idx[m]
+
+    def _error(self, index: int, exc: BaseException) -> RecordingError:
+        return RecordingError(f"corrupted at trace record {index}: {why(exc)}", self._file)
+
+    def _build(self, index: int) -> TraceRecord:
+        try:
+            raw = self._raws[index]
+            clock = self._clock
+            n = len(clock.times)
+            if index >= n:  # times are deltas: compute them in order up to here (once)
+                for j in range(n, index):
+                    clock.step(self._raws[j])
+                clock.step(raw)
+            return materialize(raw, self.seq_of(index), clock.times[index], self._tables)
+        except DECODE_ERRORS as exc:
+            raise self._error(index, exc) from None
+
+    @overload
+    def __getitem__(self, index: int) -> TraceRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TraceRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> TraceRecord | list[TraceRecord]:
+        if isinstance(index, slice):
+            return [self._build(i) for i in range(*index.indices(len(self._raws)))]
+        return self._build(self._index(index))
+
+    def _index(self, index: int) -> int:
+        if index < 0:
+            index += len(self._raws)
+        if not 0 <= index < len(self._raws):
+            raise IndexError("record index out of range")
+        return index
+
+    def __iter__(self) -> Iterator[TraceRecord]:
+        if not isinstance(self._raws, OffsetRaws) or self._clock.times:
+            for i in range(len(self._raws)):
+                yield self._build(i)
+            return
+        # one sequential pass: decode with a streaming unpacker, compute times on the way
+        clock = self._clock
+        i = 0
+        try:
+            for raw in self._raws:
+                if i == len(clock.times):
+                    clock.step(raw)
+                yield materialize(raw, self.seq_of(i), clock.times[i], self._tables)
+                i += 1
+        except DECODE_ERRORS as exc:
+            raise self._error(i, exc) from None
+
+    # ------------------------------------------------------------------ index API
+    # Answers about record i without building it (one small decode, no time, no fields).
+
+    def _raw(self, index: int) -> tuple[Any, ...]:
+        raw = self._raws[index]
+        if type(raw) is not tuple or not raw:
+            raise ValueError("record is not an array")
+        if raw[0] not in TRACE_KINDS:
+            raise ValueError(f"unknown record kind {raw[0]!r}")
+        return raw
+
+    def _where(self, raw: tuple[Any, ...]) -> Where:
+        return self._tables.wheres[nonneg(raw[_WHERE_AT])]
+
+    def _decision(self, raw: tuple[Any, ...]) -> Decision:
+        return self._tables.decisions[nonneg(raw[_DECISION_AT])]
+
+    def kind(self, index: int) -> str:
+        """Record ``index``'s kind, as ``TraceRecord.kind`` says it (``classify``, ``stack`` ...)."""
+        index = self._index(index)
+        try:
+            return TRACE_KINDS[self._raw(index)[0]]
+        except DECODE_ERRORS as exc:
+            raise self._error(index, exc) from None
+
+    def host(self, index: int) -> str | None:
+        """The host of record ``index`` (None for an expectation)."""
+        index = self._index(index)
+        try:
+            raw = self._raw(index)
+            if raw[0] == K_CLASSIFY:
+                return self._where(raw)[WHERE_HOST]
+            at = _HOST_AT.get(raw[0])
+            return None if at is None else as_str(self._tables.atoms[nonneg(raw[at])])
+        except DECODE_ERRORS as exc:
+            raise self._error(index, exc) from None
+
+    def layer(self, index: int) -> str | None:
+        """The layer of classification ``index`` (None for other records)."""
+        index = self._index(index)
+        try:
+            raw = self._raw(index)
+            return self._where(raw)[WHERE_LAYER] if raw[0] == K_CLASSIFY else None
+        except DECODE_ERRORS as exc:
+            raise self._error(index, exc) from None
+
+    def action(self, index: int) -> str | None:
+        """What classification ``index`` decided, or what observed event ``index`` says the
+        machine did (None for other records)."""
+        index = self._index(index)
+        try:
+            raw = self._raw(index)
+            if raw[0] == K_CLASSIFY:
+                return self._decision(raw)[DECISION_ACTION]
+            if raw[0] == L.K_OBSERVED:
+                return str_or_none(self._tables.atoms[nonneg(raw[_OBSERVED_ACTION_AT])])
+            return None
+        except DECODE_ERRORS as exc:
+            raise self._error(index, exc) from None
+
+    def group(self, index: int) -> Hashable | None:
+        """For a classification, a key shared by exactly the classifications that agree on
+        everything but seq, time, flow and field values (host, layer, packet, op, direction,
+        reauth, action, filter, sublayer, terminating filters, veto); None for other records."""
+        index = self._index(index)
+        try:
+            raw = self._raw(index)
+            return (raw[_WHERE_AT], raw[_DECISION_AT]) if raw[0] == K_CLASSIFY else None
+        except DECODE_ERRORS as exc:
+            raise self._error(index, exc) from None
+
+    def iter_groups(self) -> Iterator[tuple[str, Hashable | None]]:
+        """``(kind(i), group(i))`` for every record in order, with one streaming decode
+        (several times faster than asking record by record)."""
+        i = 0
+        try:
+            for raw in self._raws:
+                kind = raw[0]
+                if kind == K_CLASSIFY:
+                    yield "classify", (raw[_WHERE_AT], raw[_DECISION_AT])
+                else:
+                    yield TRACE_KINDS[kind], None
+                i += 1
+        except DECODE_ERRORS as exc:
+            raise self._error(i, exc) from None
+
+
+@dataclass
+class Recording:
+    """A recording as read: the header, what it needs to replay, and the trace."""
+
+    header: dict[str, Any]
+    scenario: Any  # wfptui.core.scenario.Scenario (None when the header has no scenario)
+    policies: dict[str, Any]  # host -> Policy
+    inputs: list[Any]  # executed steps (Step)
+    records: Sequence[TraceRecord]
+    count: int  # event records (inputs + trace records)
+    path: str = ""
+    format_version: int = CURRENT_FORMAT_VERSION  # the version of the file as read (before migration)
+    policy_texts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def scenario_data(self) -> Any:
+        scen = self.header.get("scenario")
+        return scen.get("data") if isinstance(scen, dict) else None
+
+    @property
+    def scenario_source(self) -> str | None:
+        scen = self.header.get("scenario")
+        src = scen.get("source") if isinstance(scen, dict) else None
+        if src is None and isinstance(self.scenario_data, dict):
+            src = self.scenario_data.get("source")
+        return src if isinstance(src, str) else None
+
+
+class OffsetRaws(Sequence[Any]):
+    """The raw trace records of a current-format file, kept as where they start in the file
+    and decoded (msgpack, arrays as tuples) when indexed. A record ends where the next
+    object starts: the next trace record, or the next other record (``others``, sorted,
+    ending with the end of the last object read)."""
+
+    def __init__(self, data: bytes, starts: array[int], others: list[int]) -> None:
+        self._data = data
+        self._starts = starts
+        self._others = others
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        starts = self._starts
+        start = starts[index]
+        end = starts[index + 1] if index + 1 < len(starts) else len(self._data)
+        j = bisect.bisect_right(self._others, start)
+        if j < len(self._others) and self._others[j] < end:
+            end = self._others[j]
+        return msgpack.unpackb(self._data[start:end], use_list=False, raw=False, strict_map_key=True,
+                               max_ext_len=0)
+
+    def __iter__(self) -> Iterator[Any]:
+        """Every raw record in order, with one streaming unpacker (faster than indexing)."""
+        if not self._starts:
+            return
+        first = self._starts[0]
+        unpacker = msgpack.Unpacker(io.BytesIO(memoryview(self._data)[first:self._others[-1]]),
+                                    read_size=READ_SIZE, use_list=False, raw=False, strict_map_key=True,
+                                    max_buffer_size=MAX_OBJECT_BYTES, max_ext_len=0)
+        n = len(self._starts)
+        for o in unpacker:
+            # the read pass decoded every other record: those have kind tags >= K_TRACE_LIMIT
+            if o[0] < K_TRACE_LIMIT:
+                yield o
+                n -= 1
+                if not n:
+                    return

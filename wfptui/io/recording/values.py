@@ -1,0 +1,130 @@
+"""Value helpers shared by the recording writer and reader: hashing, thawing, type checks.
+
+``freeze`` makes a hashable key for interning (1, 1.0 and True stay distinct); ``thaw``
+turns decoded msgpack (tuples) back into JSON-like data with a nesting limit; ``plain``
+turns Python objects into packable data; the ``as_*`` checks raise ValueError on a wrong
+type (a corrupted record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+#: Deepest nesting of a converted value (header, atoms, inputs, expect maps).
+MAX_DEPTH = 48
+#: Types a decoded atom can have as itself (anything else goes through ``thaw``).
+SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+MISSING = object()
+
+def freeze(value: Any) -> Any:
+    """A hashable key for a msgpack-able value; 1, 1.0 and True stay distinct."""
+    t = type(value)
+    if t is list or t is tuple:
+        return (list, tuple(freeze(v) for v in value))
+    if t is dict:
+        return (dict, tuple((k, freeze(v)) for k, v in value.items()))
+    return (t, value)
+
+
+def thaw(value: Any, depth: int = 0) -> Any:
+    """Decoded msgpack (tuples, dicts) back to JSON-like data (lists, dicts); checks nesting."""
+    if depth > MAX_DEPTH:
+        raise ValueError("nested too deeply")
+    t = type(value)
+    if t is tuple or t is list:
+        return [thaw(v, depth + 1) for v in value]
+    if t is dict:
+        return {k: thaw(v, depth + 1) for k, v in value.items()}
+    if t in (str, int, float, bool, bytes) or value is None:
+        return value
+    raise ValueError(f"unexpected value of type {t.__name__}")
+
+
+def plain(value: Any) -> Any:
+    """JSON-like data for packing: tuples → lists, enums → their value, objects → to_dict()."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (str, bytes, float)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return plain(to_dict())
+    return str(value)
+
+
+#: Step keys left out of an input record when they hold these values (Step.from_dict's defaults).
+STEP_DEFAULTS: dict[str, Any] = {"packets": 1, "count": 1, "add": [], "remove": [], "raw": {}}
+
+
+def compact_step(d: Any) -> Any:
+    """A step's ``to_dict()`` without None values and defaults (``Step.from_dict`` restores them)."""
+    if not isinstance(d, dict):
+        return d
+    return {k: v for k, v in d.items()
+            if v is not None and not (k in STEP_DEFAULTS and v == STEP_DEFAULTS[k])}
+
+
+
+# ----------------------------------------------------------------------------- type checks
+
+
+def as_str(v: Any) -> str:
+    if type(v) is not str:
+        raise ValueError(f"expected a string, got {type(v).__name__}")
+    return v
+
+
+def as_int(v: Any) -> int:
+    if type(v) is not int:
+        raise ValueError(f"expected an integer, got {type(v).__name__}")
+    return v
+
+
+def as_bool(v: Any) -> bool:
+    if type(v) is not bool:
+        raise ValueError(f"expected a boolean, got {type(v).__name__}")
+    return v
+
+
+def str_or_none(v: Any) -> str | None:
+    if v is None or type(v) is str:
+        return v
+    raise ValueError(f"expected a string, got {type(v).__name__}")
+
+
+def int_or_none(v: Any) -> int | None:
+    if v is None or (type(v) is int):
+        return v
+    raise ValueError(f"expected an integer, got {type(v).__name__}")
+
+
+def nonneg(v: Any) -> int:
+    """An atom or table reference: a non-negative int."""
+    if type(v) is not int or v < 0:
+        raise ValueError(f"bad reference {v!r}")
+    return v
+
+
+def time_of(v: float | None) -> float:
+    if v is None:
+        raise ValueError("bad time")
+    return v
+
+
+def flat_data(atoms: Sequence[Any], flat: Sequence[Any]) -> dict[str, Any]:
+    """A record's flattened ``k1, v1, k2, v2 ...`` atom references as a dict."""
+    if len(flat) % 2:
+        raise ValueError("odd data list")
+    return {as_str(atoms[nonneg(flat[i])]): atoms[nonneg(flat[i + 1])] for i in range(0, len(flat), 2)}
+
+
+def copy_value(v: Any) -> Any:
+    """A private copy of a table value (fields/data values may be lists or dicts)."""
+    if type(v) in (list, dict):
+        return thaw(v)
+    return v
