@@ -14,9 +14,9 @@ from wfptui.core.arbitration import (
     classify_naive,
     compile_policy,
     evaluate_filter,
-    positions,
 )
 from wfptui.core.datatypes import DataType
+from wfptui.core.decision import positions
 from wfptui.core.layers import get_layer
 from wfptui.core.match import filter_matches
 from wfptui.core.model import (

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tests.core.observations import make_observation
 from wfptui.core.arbitration import compile_policy
+from wfptui.core.cases import change, triage
 from wfptui.core.evidence import Observation
 from wfptui.core.layers import get_layer
 from wfptui.core.triage import (
@@ -22,10 +23,8 @@ from wfptui.core.triage import (
     Simulator,
     UserEvidence,
     capture_sublayer,
-    change,
     judge,
     packet_of,
-    triage,
     user_matches,
 )
 from wfptui.io.evidence import read_evidence

@@ -590,12 +590,10 @@ def test_state_dump_policy_file_round_trip_with_unregistered_builtin() -> None:
 def test_overlong_sddl_falls_back_to_the_sids_it_grants(monkeypatch: pytest.MonkeyPatch) -> None:
     """If the policy loader cannot take an SDDL string (too long), the allow-only SD is
     written as its SID list: the same access check (§4.2), noted in the filter's comment."""
-    from wfptui.core import values
+    from wfptui.core import value_scalars as values  # where the loader's text limit lives
     from wfptui.io.netsh_xml import policy_toml
     from wfptui.io.policy_file import parse_policy
 
-    if not hasattr(values, "_MAX_TEXT"):
-        pytest.skip("core.values has no text limit to exercise")
     sddl_text = "D:(A;NP;CC;;;S-1-5-80-1-2-3-4-5)(A;NP;CC;;;S-1-5-19)"
     monkeypatch.setattr(values, "_MAX_TEXT", len(sddl_text) - 1)
     res, f = one(filters_doc(filt(conds=cond("ALE_USER_ID", "EQUAL", "FWP_SECURITY_DESCRIPTOR_TYPE",

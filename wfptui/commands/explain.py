@@ -74,8 +74,9 @@ def run_event(args: argparse.Namespace) -> int:
     """``--event CAPTURE [--index N]``: one observed event's classification at its layer, with
     the observed verdict beside it and the fields the evidence lacks named (spec §9)."""
     from wfptui.commands.triage import event_fields, load_evidence
+    from wfptui.core.cases import first_drop
     from wfptui.core.explain import explain, explain_json, render_text
-    from wfptui.core.triage import Simulator, first_drop, judge
+    from wfptui.core.triage import Simulator, judge
     from wfptui.io.errors import InputError
     from wfptui.io.jsonout import document, needs_ascii
 

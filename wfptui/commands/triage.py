@@ -22,9 +22,10 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from wfptui.core.cases import Case, TriageResult
     from wfptui.core.evidence import Observation
     from wfptui.core.model import Policy
-    from wfptui.core.triage import Case, EventVerdict, Simulated, TriageResult
+    from wfptui.core.triage import EventVerdict, Simulated
 
 FORMAT = "wfptui-triage"
 
@@ -113,7 +114,8 @@ def _observed(ev: EventVerdict) -> dict[str, Any]:
 
 def event_fields(ev: EventVerdict, what_if: bool) -> dict[str, Any]:
     """The fields a case (and a jsonl line) shows for one event (spec §9)."""
-    from wfptui.core.triage import ICMP_PROTOCOLS, endpoints
+    from wfptui.core.cases import endpoints
+    from wfptui.core.triage import ICMP_PROTOCOLS
 
     o = ev.obs
     local, remote = endpoints(ev)
@@ -183,7 +185,7 @@ def _act(s: Simulated | None) -> str:
 
 
 def write_text(result: TriageResult, notes: list[str], out: TextIO) -> None:
-    from wfptui.core.triage import change
+    from wfptui.core.cases import change
 
     for n in notes:
         out.write(f"note: {n}\n")
@@ -248,7 +250,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from wfptui.core.triage import Simulator, triage
+    from wfptui.core.cases import triage
+    from wfptui.core.triage import Simulator
     from wfptui.io.errors import InputError
     from wfptui.io.policy_source import load_policy_any
 

@@ -89,12 +89,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from wfptui.core.match import (
-    ValueTest,
-    compile_group,
-    condition_groups,
-    filter_matches,
-)
+from wfptui.core.decision import FieldMask, field_masks, positions
+from wfptui.core.match import filter_matches
 from wfptui.core.model import (
     BLOCK,
     CONTINUE,
@@ -103,16 +99,12 @@ from wfptui.core.model import (
     PERMIT,
     SKIPPED,
     ActionType,
-    AddrMask,
     Callout,
     ClassifyResult,
-    Condition,
     Filter,
     FilterEval,
     FilterFlag,
-    MatchType,
     Policy,
-    Range,
     Sublayer,
     SublayerResult,
     Terminating,
@@ -350,174 +342,6 @@ def classify_naive(policy: Policy, layer: Layer | str, values: Mapping[str, Valu
 # ----------------------------------------------------------------------------- compiled
 
 
-#: An integer interval, inclusive; None = unbounded on that side.
-_Interval = tuple[int | None, int | None]
-
-
-def _int_intervals(cond: Condition) -> list[_Interval] | None:
-    """The integers ``cond`` holds for, as intervals, when that set is all ``cond`` means
-    for an ``int`` value (the semantics of core.match for ints); None when it is not a
-    set of intervals (flags tests, strings, SIDs...)."""
-    m, cv = cond.match, cond.value
-    if cv is EMPTY:  # an int is never EMPTY: EQUAL fails, NOT_EQUAL holds
-        if m == MatchType.FWP_MATCH_EQUAL:
-            return []
-        return [(None, None)] if m == MatchType.FWP_MATCH_NOT_EQUAL else None
-    if type(cv) is int:
-        if m == MatchType.FWP_MATCH_EQUAL:
-            return [(cv, cv)]
-        if m == MatchType.FWP_MATCH_NOT_EQUAL:
-            return [(None, cv - 1), (cv + 1, None)]
-        if m == MatchType.FWP_MATCH_GREATER:
-            return [(cv + 1, None)]
-        if m == MatchType.FWP_MATCH_GREATER_OR_EQUAL:
-            return [(cv, None)]
-        if m == MatchType.FWP_MATCH_LESS:
-            return [(None, cv - 1)]
-        if m == MatchType.FWP_MATCH_LESS_OR_EQUAL:
-            return [(None, cv)]
-        return None
-    if isinstance(cv, AddrMask) and m in (MatchType.FWP_MATCH_EQUAL, MatchType.FWP_MATCH_NOT_EQUAL):
-        shift = cv.bits - cv.prefix
-        lo, hi = (cv.addr >> shift) << shift, (((cv.addr >> shift) + 1) << shift) - 1
-        if m == MatchType.FWP_MATCH_EQUAL:
-            return [(lo, hi)]
-        return [(None, lo - 1), (hi + 1, None)]
-    if (isinstance(cv, Range) and type(cv.low) is int and type(cv.high) is int
-            and m in (MatchType.FWP_MATCH_RANGE, MatchType.FWP_MATCH_EQUAL)):
-        return [(cv.low, cv.high)] if cv.low <= cv.high else []
-    return None
-
-
-class FieldMask:
-    """For one field of a compiled layer: value → bitmask of the filters (bit = position)
-    whose conditions on this field hold for that value, or that have none (§4.1: each
-    field is one ANDed group). A filter matches a packet when its bit survives the AND
-    of every field's mask — the decision-only path (issue 14).
-
-    Integer values on a field whose conditions are all intervals (EQUAL, RANGE, address
-    masks, comparisons) are looked up by bisection over the interval ends; any other value
-    runs the field's compiled tests once and is memoised (bounded)."""
-
-    __slots__ = ("bounds", "field", "free", "memo", "segs", "tests")
-
-    MEMO_MAX = 1 << 14
-
-    def __init__(self, fld: str, free: int, tests: list[tuple[int, ValueTest]],
-                 intervals: list[tuple[int, list[_Interval]]] | None) -> None:
-        self.field = fld
-        self.free = free  # filters without a condition on the field
-        self.tests = tests
-        self.memo: dict[object, int] = {}
-        self.bounds: list[int] | None = None
-        self.segs: list[int] = []
-        if intervals is not None:
-            self._sweep(intervals)
-
-    def _sweep(self, intervals: list[tuple[int, list[_Interval]]]) -> None:
-        # Per filter, merge its intervals (so that toggling its bit at each end is exact),
-        # then sweep the ends in order.
-        start = 0
-        toggles: dict[int, int] = {}
-        for bit, ivs in intervals:
-            merged: list[list[int | None]] = []
-            for lo, hi in sorted(ivs, key=lambda iv: -(1 << 200) if iv[0] is None else iv[0]):
-                if merged:
-                    last_hi = merged[-1][1]
-                    if last_hi is None or lo is None or lo <= last_hi + 1:
-                        if last_hi is not None and (hi is None or hi > last_hi):
-                            merged[-1][1] = hi
-                        continue
-                merged.append([lo, hi])
-            for lo, hi in merged:
-                if lo is None:
-                    start |= bit
-                else:
-                    toggles[lo] = toggles.get(lo, 0) ^ bit
-                if hi is not None:
-                    toggles[hi + 1] = toggles.get(hi + 1, 0) ^ bit
-        bounds = sorted(toggles)
-        segs = [start | self.free]
-        cur = start
-        for b in bounds:
-            cur ^= toggles[b]
-            segs.append(cur | self.free)
-        self.bounds, self.segs = bounds, segs
-
-    def compute(self, v: Value) -> int:
-        """The mask for ``v`` by running the tests (memoised)."""
-        m = self.free
-        for bit, test in self.tests:
-            if test(v):
-                m |= bit
-        try:
-            if len(self.memo) >= self.MEMO_MAX:
-                self.memo.clear()
-            self.memo[v] = m
-        except TypeError:  # an unhashable value: not memoised
-            pass
-        return m
-
-    def mask(self, v: Value) -> int:
-        if self.bounds is not None and type(v) is int:
-            return self.segs[bisect_right(self.bounds, v)]
-        try:
-            hit = self.memo.get(v)
-        except TypeError:
-            hit = None
-        return hit if hit is not None else self.compute(v)
-
-
-def _all_of(tests: list[ValueTest]) -> ValueTest:
-    return lambda v: all(t(v) for t in tests)
-
-
-def _field_masks(order: Sequence[Filter], ored: bool) -> tuple[int, tuple[FieldMask, ...]]:
-    """Every referenced field's mask table, most selective first (fewest free filters)."""
-    every = (1 << len(order)) - 1
-    per_field: dict[str, list[tuple[int, list[list[Condition]]]]] = {}
-    for pos, f in enumerate(order):
-        mine: dict[str, list[list[Condition]]] = {}
-        for fld, conds in condition_groups(f.conditions, ored):
-            mine.setdefault(fld, []).append(conds)
-        for fld, groups in mine.items():
-            per_field.setdefault(fld, []).append((1 << pos, groups))
-    tables: list[FieldMask] = []
-    for fld, entries in per_field.items():
-        constrained = 0
-        tests: list[tuple[int, ValueTest]] = []
-        intervals: list[tuple[int, list[_Interval]]] | None = [] if ored else None
-        for bit, groups in entries:
-            constrained |= bit
-            if len(groups) == 1:
-                tests.append((bit, compile_group(groups[0])))
-            else:  # Vista: every condition its own ANDed group
-                tests.append((bit, _all_of([compile_group(g) for g in groups])))
-            if intervals is not None:
-                ivs: list[_Interval] = []
-                for c in groups[0]:
-                    iv = _int_intervals(c)
-                    if iv is None:
-                        intervals = None
-                        break
-                    ivs.extend(iv)
-                else:
-                    intervals.append((bit, ivs))
-        tables.append(FieldMask(fld, every & ~constrained, tests, intervals))
-    tables.sort(key=lambda t: (t.free.bit_count(), t.field))
-    return every, tuple(tables)
-
-
-def positions(mask: int) -> tuple[int, ...]:
-    """The set bits of ``mask``, ascending (filter positions in evaluation order)."""
-    out: list[int] = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return tuple(out)
-
-
 class CompiledLayer:
     """One layer's filters, ordered and indexed once per policy version."""
 
@@ -588,7 +412,7 @@ class CompiledLayer:
         """(every filter's bit, each referenced field's mask table), built on first use."""
         t = self._masks
         if t is None:
-            t = self._masks = _field_masks(self.filters, self.ored)
+            t = self._masks = field_masks(self.filters, self.ored)
         return t
 
     def match_mask(self, values: Mapping[str, Value]) -> int:

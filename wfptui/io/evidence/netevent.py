@@ -23,6 +23,7 @@ App Connectivity Issues in Windows Firewall" (windows-itpro-docs). Decisions
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from wfptui.core.evidence import OBS_BLOCK, OBS_PERMIT, SOURCE_NETEVENT, Observation, ObservedTerminating
@@ -198,72 +199,121 @@ def _header(h: XmlNode, f: _Fields) -> None:
             raise FieldError(h.child("ipVersion") or h, "header/ipVersion", f"unknown IP version {ver_text!r}")
     for c in h.children:
         tag = c.tag
-        text = c.text.strip()
-        if tag == "timeStamp":
-            if text:
-                v["time"], v["time_ns"] = parse_time(c, "header/timeStamp", text)
-        elif tag == "flags":
-            _flags(c, f)
-        elif tag == "ipVersion":
-            pass
-        elif tag == "ipProtocol":
-            if text:
-                v["protocol"] = parse_uint(c, "header/ipProtocol", text, 8)
+        read = _HEADER_READERS.get(tag)
+        if read is not None:
+            read(c, c.text.strip(), f)
         elif tag.startswith(("localAddr", "remoteAddr")):
-            side = "local_addr" if tag.startswith("local") else "remote_addr"
-            want = 6 if "V6" in tag else 4 if "V4" in tag else v.get("ip_version")
-            inner = c.child("byteArray16") or c.child("uint32")
-            text = inner.text.strip() if inner is not None else text
-            if text:
-                version = want if isinstance(want, int) else None
-                got = _ADDRS.get((text, version))
-                if got is None:  # read once per distinct address (errors are not memoised)
-                    got = parse_addr(c, f"header/{tag}", text, version)
-                    if len(_ADDRS) >= 1 << 16:
-                        _ADDRS.clear()
-                    _ADDRS[(text, version)] = got
-                ver, addr = got
-                v[side] = addr
-                v.setdefault("ip_version", ver)
-        elif tag in ("localPort", "remotePort"):
-            if text:
-                v["local_port" if tag == "localPort" else "remote_port"] = parse_uint(c, f"header/{tag}", text, 16)
-        elif tag == "scopeId":
-            if text:
-                v["scope_id"] = parse_uint(c, "header/scopeId", text, 32)
-        elif tag == "appId":
-            data_hex, as_string = c.child_text("data"), c.child_text("asString")
-            cache_key = (data_hex, as_string)
-            hit = _APP_CACHE.get(cache_key)
-            if hit is None:
-                hit = _read_app_id(c, data_hex, as_string)
-                if len(_APP_CACHE) < 4096:
-                    _APP_CACHE[cache_key] = hit
-            if hit[0] is not None:
-                v["app_id"], v["app_id_from"] = hit[0], hit[1]
-            if hit[2]:
-                f.extra.append(("header/appId/unusable", hit[2]))
-        elif tag == "userId":
-            if text:
-                sid = _SIDS.get(text)
-                if sid is None:
-                    sid = parse_sid(c, "header/userId", text)
-                    if len(_SIDS) < 4096:
-                        _SIDS[text] = sid
-                v["user_id"] = sid
-        elif tag == "packageSid":
-            if text:
-                v["package_sid"] = parse_sid(c, "header/packageSid", text)
-        elif tag == "effectiveName":
-            if text:
-                v["effective_name"] = text
-        elif tag == "addressFamily":
-            if text in ("FWP_AF_INET", "FWP_AF_INET6"):
-                v.setdefault("ip_version", 4 if text == "FWP_AF_INET" else 6)
-            if text:
-                f.extra.append(("header/addressFamily", text))
+            _h_addr(c, c.text.strip(), f)
         else:
             _flat_extra(c, "header", f.extra)
+
+
+# One reader per header element (a table, not a chain of comparisons: ~16 per event).
+
+def _h_time(c: XmlNode, text: str, f: _Fields) -> None:
+    if text:
+        f.v["time"], f.v["time_ns"] = parse_time(c, "header/timeStamp", text)
+
+
+def _h_flags(c: XmlNode, text: str, f: _Fields) -> None:
+    _flags(c, f)
+
+
+def _h_skip(c: XmlNode, text: str, f: _Fields) -> None:
+    pass  # ipVersion: read before the loop
+
+
+def _h_protocol(c: XmlNode, text: str, f: _Fields) -> None:
+    if text:
+        f.v["protocol"] = parse_uint(c, "header/ipProtocol", text, 8)
+
+
+def _h_addr(c: XmlNode, text: str, f: _Fields) -> None:
+    v = f.v
+    tag = c.tag
+    side = "local_addr" if tag.startswith("local") else "remote_addr"
+    want = 6 if "V6" in tag else 4 if "V4" in tag else v.get("ip_version")
+    if c.children:
+        inner = c.child("byteArray16") or c.child("uint32")
+        text = inner.text.strip() if inner is not None else text
+    if text:
+        version = want if isinstance(want, int) else None
+        got = _ADDRS.get((text, version))
+        if got is None:  # read once per distinct address (errors are not memoised)
+            got = parse_addr(c, f"header/{tag}", text, version)
+            if len(_ADDRS) >= 1 << 16:
+                _ADDRS.clear()
+            _ADDRS[(text, version)] = got
+        ver, addr = got
+        v[side] = addr
+        v.setdefault("ip_version", ver)
+
+
+def _h_local_port(c: XmlNode, text: str, f: _Fields) -> None:
+    if text:
+        f.v["local_port"] = parse_uint(c, "header/localPort", text, 16)
+
+
+def _h_remote_port(c: XmlNode, text: str, f: _Fields) -> None:
+    if text:
+        f.v["remote_port"] = parse_uint(c, "header/remotePort", text, 16)
+
+
+def _h_scope(c: XmlNode, text: str, f: _Fields) -> None:
+    if text:
+        f.v["scope_id"] = parse_uint(c, "header/scopeId", text, 32)
+
+
+def _h_app(c: XmlNode, text: str, f: _Fields) -> None:
+    data_hex, as_string = c.child_text("data"), c.child_text("asString")
+    cache_key = (data_hex, as_string)
+    hit = _APP_CACHE.get(cache_key)
+    if hit is None:
+        hit = _read_app_id(c, data_hex, as_string)
+        if len(_APP_CACHE) < 4096:
+            _APP_CACHE[cache_key] = hit
+    if hit[0] is not None:
+        f.v["app_id"], f.v["app_id_from"] = hit[0], hit[1]
+    if hit[2]:
+        f.extra.append(("header/appId/unusable", hit[2]))
+
+
+def _sid(c: XmlNode, field: str, text: str) -> str:
+    sid = _SIDS.get(text)
+    if sid is None:  # read once per distinct SID (errors are not memoised)
+        sid = parse_sid(c, field, text)
+        if len(_SIDS) < 4096:
+            _SIDS[text] = sid
+    return sid
+
+
+def _h_user(c: XmlNode, text: str, f: _Fields) -> None:
+    if text:
+        f.v["user_id"] = _sid(c, "header/userId", text)
+
+
+def _h_package(c: XmlNode, text: str, f: _Fields) -> None:
+    if text:
+        f.v["package_sid"] = _sid(c, "header/packageSid", text)
+
+
+def _h_name(c: XmlNode, text: str, f: _Fields) -> None:
+    if text:
+        f.v["effective_name"] = text
+
+
+def _h_family(c: XmlNode, text: str, f: _Fields) -> None:
+    if text in ("FWP_AF_INET", "FWP_AF_INET6"):
+        f.v.setdefault("ip_version", 4 if text == "FWP_AF_INET" else 6)
+    if text:
+        f.extra.append(("header/addressFamily", _TEXTS.get(text, text)))
+
+
+_HEADER_READERS: dict[str, Callable[[XmlNode, str, _Fields], None]] = {
+    "timeStamp": _h_time, "flags": _h_flags, "ipVersion": _h_skip, "ipProtocol": _h_protocol,
+    "localPort": _h_local_port, "remotePort": _h_remote_port, "scopeId": _h_scope, "appId": _h_app,
+    "userId": _h_user, "packageSid": _h_package, "effectiveName": _h_name, "addressFamily": _h_family,
+}
 
 
 def _type_block(b: XmlNode, f: _Fields) -> None:
