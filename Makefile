@@ -19,8 +19,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check wfptui tests benchmarks tools
 	$(BIN)/mypy
 
+# -n auto: one pytest-xdist worker per core (the suite is ~1,400 tests; most of a TUI test's
+# time is waiting for Textual to settle, so workers overlap well). worksteal evens out
+# the few long tests. `pytest` on its own (one file, -x) stays a single process.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 test: lint unit
 

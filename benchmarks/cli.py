@@ -18,8 +18,9 @@ how much of the command is the engine. Targets (issue 14): ``replay --check`` >=
 100k with process start, >= 50 % of the in-process rate at 1M; ``run --format jsonl``
 >= 100k/s at 100k, >= 50 % at 1M; a 1M replay within 500 MiB peak.
 
-Usage: ``python benchmarks/cli.py [--sizes 10k,100k,1M] [--sends 40] [--repeat 3] [--keep DIR]``
-(the 1M case runs each command once, whatever ``--repeat`` says: the machine is shared).
+Usage: ``python benchmarks/cli.py [--sizes 10k,100k,1M] [--sends 40] [--repeat 3] [--keep DIR]
+[--only run,check]`` (the 1M case runs each command once, whatever ``--repeat`` says: the
+machine is shared; ``--only check`` times ``replay --check`` alone).
 """
 
 from __future__ import annotations
@@ -70,9 +71,12 @@ class Timed:
     code: int
 
 
-def wfptui(args: list[str], stdout: Path) -> Timed:
-    """``python -m wfptui ARGS > stdout``, timed from before the fork to its exit."""
+def wfptui(args: list[str], stdout: Path, write_bytecode: bool = False) -> Timed:
+    """``python -m wfptui ARGS > stdout``, timed from before the fork to its exit.
+    ``write_bytecode``: let Python write the ``__pycache__`` files (the warm-up)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if write_bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     with open(stdout, "wb") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "wfptui", *args], stdout=out, stderr=subprocess.PIPE,
@@ -87,8 +91,19 @@ def wfptui(args: list[str], stdout: Path) -> Timed:
 
 
 def engine_rate(rec_path: Path, repeat: int) -> tuple[int, float]:
-    """(classifications, best CPU seconds) of the engine alone on the recording's inputs,
-    in this process (what ``replay`` runs between reading and comparing)."""
+    """(classifications, best CPU seconds) of the engine alone on the recording's inputs
+    (what ``replay`` runs between reading and comparing), in a process of its own: a child's
+    ``ru_maxrss`` starts from its parent's peak (Linux keeps the high-water mark across
+    fork/vfork and exec), so this process must stay small for the children's peaks to be
+    theirs."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, __file__, "--engine-rate", str(rec_path), str(repeat)], cwd=ROOT,
+                         env=env, check=True, capture_output=True, text=True).stdout.split()
+    return int(out[0]), float(out[1])
+
+
+def _engine_rate_here(rec_path: Path, repeat: int) -> tuple[int, float]:
+    """:func:`engine_rate`, in this process."""
     from wfptui.commands.replay import replay
     from wfptui.io.recording import read_recording
 
@@ -105,7 +120,22 @@ def engine_rate(rec_path: Path, repeat: int) -> tuple[int, float]:
     return n, best
 
 
-def bench(size: str, sends: int, repeat: int, work: Path) -> list[str]:
+COMMANDS = {"run": "run --format jsonl", "check": "replay --check"}
+
+
+def warm_up(d: Path) -> None:
+    """Both commands once on a tiny workload, untimed, writing wfptui's bytecode cache even
+    where ``PYTHONDONTWRITEBYTECODE`` is set (as any installed or once-run wfptui has it):
+    else every timed run compiles the modules that have none, ~0.1 s."""
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "policy.toml").write_text(policy_text(10), encoding="utf-8")
+    (d / "scenario.toml").write_text(scenario_text(2, 2), encoding="utf-8")
+    wfptui(["run", str(d / "scenario.toml"), "--record", str(d / "run.wfpr"), "--format", "jsonl"], d / "out.txt",
+           write_bytecode=True)
+    wfptui(["replay", str(d / "run.wfpr"), "--check"], d / "out.txt", write_bytecode=True)
+
+
+def bench(size: str, sends: int, repeat: int, work: Path, only: list[str]) -> list[str]:
     connections = _SIZES[size] if sends == 40 else max(1, _SIZES[size] * 40 // sends)
     d = work / size
     d.mkdir(parents=True, exist_ok=True)
@@ -122,6 +152,8 @@ def bench(size: str, sends: int, repeat: int, work: Path) -> list[str]:
     rows = []
     for label, args in (("run --format jsonl", ["run", str(d / "scenario.toml"), "--format", "jsonl"]),
                         ("replay --check", ["replay", str(rec), "--check"])):
+        if label not in [COMMANDS[c] for c in only]:
+            continue
         runs = [wfptui(args, d / "out.txt") for _ in range(rounds)]
         if any(r.code for r in runs):
             raise SystemExit(f"{label}: exit {runs[0].code} ({(d / 'out.txt').read_text()[:500]})")
@@ -136,21 +168,30 @@ def bench(size: str, sends: int, repeat: int, work: Path) -> list[str]:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--engine-rate"]:  # the child of engine_rate()
+        n, cpu = _engine_rate_here(Path(sys.argv[2]), int(sys.argv[3]))
+        print(n, repr(cpu))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10k,100k,1M", help="comma-separated: 10k, 100k, 1M")
     ap.add_argument("--sends", type=int, default=40, help="sends per connection (M)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per command (best reported; 1M: one)")
     ap.add_argument("--keep", metavar="DIR", help="keep the workloads and outputs in DIR")
+    ap.add_argument("--only", default="run,check", help="comma-separated commands to time: run, check")
     args = ap.parse_args()
+    only = [c.strip() for c in args.only.split(",") if c.strip()]
+    if not only or any(c not in COMMANDS for c in only):
+        ap.error(f"--only: expected some of {', '.join(COMMANDS)}")
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     bad = [s for s in sizes if s not in _SIZES]
     if bad:
         ap.error(f"unknown size {bad[0]!r} (expected {', '.join(_SIZES)})")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep) if args.keep else Path(tmp)
+        warm_up(work / "warm-up")
         rows = []
         for size in sizes:
-            rows += bench(size, args.sends, args.repeat, work)
+            rows += bench(size, args.sends, args.repeat, work, only)
     print("\n| command | size | classifications | /s wall | /s CPU | engine in-process /s (CPU) | "
           "CPU rate / engine | peak MiB |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")

@@ -129,3 +129,24 @@ def test_explain_event_shows_observed_and_unknown_fields() -> None:
     assert doc["explain"]["filter"] == "internetclient-default-rule-208757"
     r = wfptui("explain", "--event", CASE_7_8, "--policy", FILTERS_7_8, "--index", "3")
     assert r.returncode == 2 and "1..2" in r.stderr
+
+
+def test_streamed_json_is_the_whole_document_one_case_per_line() -> None:
+    """`--format json` streams the cases (one per line); it is the same JSON value as the
+    document built at once (commands.triage.document)."""
+    import io
+
+    from wfptui.commands.triage import document, load_evidence, write_json
+    from wfptui.core.cases import triage
+    from wfptui.core.triage import Simulator
+
+    observations, policy, notes = load_evidence(str(CASE_7_8), str(FILTERS_7_8))
+    result = triage(observations, Simulator(policy))
+    out = io.StringIO()
+    write_json(result, notes, out)
+    text = out.getvalue()
+    assert json.loads(text) == json.loads(json.dumps(document(result, notes)))
+    lines = text.splitlines()
+    start = lines.index(' "cases": [')
+    assert lines[-2:] == [" ]", "}"] and len(lines[start + 1:-2]) == len(result.cases) == 2
+    assert all(line.startswith("  {") for line in lines[start + 1:-2])

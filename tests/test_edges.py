@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -315,10 +316,16 @@ def test_a_uint64_condition_field_is_a_string_by_its_type() -> None:
 # ----------------------------------------------------------------------------- 8. JUnit
 
 
-def _valid(xml: bytes) -> None:
+@cache
+def _junit_schema() -> Any:
+    """Jenkins' JUnit schema, built once (building it costs more than a validation)."""
     import xmlschema
 
-    xmlschema.XMLSchema(str(XSD)).validate(xml.decode("utf-8"))
+    return xmlschema.XMLSchema(str(XSD))
+
+
+def _valid(xml: bytes) -> None:
+    _junit_schema().validate(xml.decode("utf-8"))
 
 
 def test_junit_is_schema_valid_with_one_suite_per_file(tmp_path: Path, rec_pair: tuple[Path, Path]) -> None:

@@ -75,15 +75,22 @@ def policy_schema() -> dict[str, Any]:
     filt = {"type": "object", "additionalProperties": False, "properties": props}
     sub = {"type": "object", "additionalProperties": False,
            "properties": {k: ANY_VALUE for k in policy_file.SUBLAYER_KEYS} | {"key": key}}
+    rule = {"type": "object", "additionalProperties": False, "required": ["action"],  # issue 15
+            "properties": {k: ANY_VALUE for k in policy_file.RULE_KEYS}
+            | {"condition": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
+               "action": {"enum": list(policy_file.RULE_ACTIONS)}, "hard": {"type": "boolean"},
+               "description": {"type": "string"}}}
     call = {"type": "object", "additionalProperties": False,
             "properties": {k: ANY_VALUE for k in policy_file.CALLOUT_KEYS}
-            | {"key": key, "returns": {"enum": ["permit", "block", "continue", "unregistered"]},
+            | {"key": key, "returns": {"enum": list(policy_file.CALLOUT_RETURNS)},
+               "default": {"enum": list(policy_file.RULE_ACTIONS)},
+               "rule": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
                "hard": {"type": "boolean"}}}
     return _doc("policy.schema.json", "wfptui policy file (TOML, spec §3)", {
         "type": "object", "additionalProperties": False,
         "properties": {"sublayer": {"type": "array", "items": sub}, "callout": {"type": "array", "items": call},
                        "filter": {"type": "array", "items": {"$ref": "#/$defs/filter"}}},
-        "$defs": {"filter": filt, "condition": condition}})
+        "$defs": {"filter": filt, "condition": condition, "rule": rule}})
 
 
 def scenario_schema() -> dict[str, Any]:

@@ -20,10 +20,12 @@ from wfptui.core.decision import positions
 from wfptui.core.layers import get_layer
 from wfptui.core.match import filter_matches
 from wfptui.core.model import (
+    CALLOUT_ACTIONS,
     EMPTY,
     ActionType,
     AddrMask,
     Callout,
+    CalloutRule,
     ClassifyResult,
     Condition,
     Filter,
@@ -552,12 +554,25 @@ _SUBLAYERS = [Sublayer("s1", 300), Sublayer("s2", 200), Sublayer("s2b", 200), Su
 
 
 @st.composite
+def rule_callouts(draw: st.DrawFn, key: str) -> Callout:
+    """A declared callout with rules (issue 15): conditions as filters', any action."""
+    rules = tuple(
+        CalloutRule(tuple(draw(st.lists(conditions(), max_size=3))), draw(st.sampled_from(CALLOUT_ACTIONS)),
+                    draw(st.sampled_from([None, True, False])))
+        for _ in range(draw(st.integers(0, 3))))
+    return Callout(key, returns=draw(st.sampled_from([*CALLOUT_ACTIONS, "unregistered"])),
+                   hard=draw(st.booleans()), silent=draw(st.booleans()), rules=rules)
+
+
+@st.composite
 def policies(draw: st.DrawFn) -> Policy:
     n = draw(st.integers(0, 14))
     filters = []
+    callouts = [*_CALLOUTS, draw(rule_callouts("r-a")), draw(rule_callouts("r-b"))]
     for i in range(n):
         action = draw(st.sampled_from(_ACTIONS))
-        callout = draw(st.sampled_from([c.key for c in _CALLOUTS] + ["c-missing"])) if action.is_callout else None
+        keys = [c.key for c in callouts] + ["c-missing", "r-a", "r-b"]  # rule callouts twice as likely
+        callout = draw(st.sampled_from(keys)) if action.is_callout else None
         flags = draw(st.sampled_from([0, FilterFlag.CLEAR_ACTION_RIGHT, FilterFlag.PERMIT_IF_CALLOUT_UNREGISTERED,
                                       FilterFlag.DISABLED, FilterFlag.CLEAR_ACTION_RIGHT | FilterFlag.DISABLED]))
         filters.append(Filter(
@@ -567,7 +582,7 @@ def policies(draw: st.DrawFn) -> Policy:
             conditions=tuple(draw(st.lists(conditions(), max_size=4))), flags=int(flags), callout=callout,
             filter_id=draw(st.integers(0, 5)),
         ))
-    return policy(filters, sublayers=_SUBLAYERS, callouts=_CALLOUTS)
+    return policy(filters, sublayers=_SUBLAYERS, callouts=callouts)
 
 
 @st.composite
@@ -618,7 +633,7 @@ def test_decision_equals_explanations_decision(pol: Policy, pkts: list[dict[str,
         mask = cl.match_mask(values)
         assert positions(mask) == tuple(
             i for i, f in enumerate(cl.filters) if filter_matches(f, values))
-        fast, full = cl.decide_mask(mask), cl.decide(positions(mask))
+        fast, full = cl.decide_mask(mask, values), cl.decide(positions(mask), values)
         assert (fast.action, fast.filter, fast.sublayer, fast.hard, fast.veto, fast.silent, fast.terminating) == (
             full.action, full.filter, full.sublayer, full.hard, full.veto, full.silent, full.terminating)
         assert fast.sublayers == full.sublayers

@@ -7,7 +7,17 @@ import ipaddress
 import pytest
 
 from wfptui.core.datatypes import DataType
-from wfptui.core.model import ActionType, AddrMask, Condition, Filter, MatchType, Policy, Range
+from wfptui.core.model import (
+    ActionType,
+    AddrMask,
+    Callout,
+    CalloutRule,
+    Condition,
+    Filter,
+    MatchType,
+    Policy,
+    Range,
+)
 from wfptui.core.redact import RedactError, Redactor
 
 
@@ -72,6 +82,20 @@ def test_policy_conditions_are_rewritten_consistently() -> None:
     assert r.text("C:\\srv\\web.exe") == "C:\\dir1\\app1.exe"
     assert app == "\\device\\harddiskvolume3\\dir1\\app1.exe"
     assert new.name == f"block {r.text('10.0.0.5')} for host2"
+
+
+def test_callout_rules_are_redacted_with_the_same_maps() -> None:
+    """A declared callout's rules (issue 15) test addresses too: they move with the filters'."""
+    rule = CalloutRule((Condition("IP_REMOTE_ADDRESS", MatchType.FWP_MATCH_EQUAL, AddrMask(_v4("10.1.0.0"), 16, 32),
+                                  DataType.FWP_V4_ADDR_MASK),), "block", hard=True)
+    pol = Policy(sublayers={}, callouts={"guard-10-1-0-9": Callout("guard-10-1-0-9", "permit", rules=(rule,))},
+                 filters=())
+    r = _built("10.1.0.9", policy=pol)
+    (key, co), = r.policy(pol).callouts.items()
+    assert key == co.key == f"guard-{r.text('10-1-0-9')}"
+    (cond,) = co.rules[0].conditions
+    assert isinstance(cond.value, AddrMask) and cond.value.contains(_v4(r.text("10.1.0.9")))
+    assert not cond.value.contains(_v4("10.1.0.9")) and (co.rules[0].action, co.rules[0].hard) == ("block", True)
 
 
 def test_paths_keep_prefix_relations_and_case_insensitivity() -> None:

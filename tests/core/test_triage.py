@@ -304,3 +304,17 @@ def test_random_events_never_crash_and_known_packets_equal_the_classifier(
     if not (touched & (unknown | {"ALE_USER_ID"})):
         plain = compile_policy(sim.policy).classify(lay, values)
         assert (s.action, s.filter) == (plain.action, plain.filter)
+
+
+_ends = st.tuples(st.one_of(st.none(), st.integers(0, 2**128 - 1), st.sampled_from([0, 1, 2**32 + 1, 0x7F000001])),
+                  st.sampled_from([None, 4, 6]), st.one_of(st.none(), st.sampled_from([0, 80, 443])),
+                  st.sampled_from([None, 0, 3]))
+
+
+@given(_ends, _ends)
+def test_case_ends_group_exactly_as_their_text(a: tuple, b: tuple) -> None:  # type: ignore[type-arg]
+    """Cases group on the unformatted ends (core.cases._end): equal exactly when the printed
+    ends (core.cases._addr_text) are."""
+    from wfptui.core.cases import _addr_text, _end
+
+    assert (_end(*a) == _end(*b)) == (_addr_text(*a) == _addr_text(*b))

@@ -326,6 +326,22 @@ def test_times_seen_before_read_as_the_first_time(dt: datetime, rest: str, zone:
     assert read() == cold
 
 
+def test_a_bad_net_event_field_is_named_at_its_line_and_column(tmp_path: Path) -> None:
+    """Events are first read without inner positions (faster); a field that cannot be read
+    is still reported at its element's exact line:col (the file is read again with them)."""
+    data = (EV / "netevents-case-7-8.xml").read_bytes()
+    at = data.index(b"<ipProtocol>")
+    bad = data[:at] + data[at:].replace(b">6<", b">six<", 1)
+    line = bad[:at].count(b"\n") + 1
+    col = at - bad.rfind(b"\n", 0, at)
+    (tmp_path / "bad.xml").write_bytes(bad)
+    for read in (lambda: parse_evidence(bad, "bad.xml"), lambda: read_evidence(tmp_path / "bad.xml")):
+        with pytest.raises(InputError) as ei:
+            read()
+        assert (ei.value.first.line, ei.value.first.col) == (line, col)
+        assert "header/ipProtocol" in ei.value.first.message
+
+
 def test_impossible_date_is_an_input_error() -> None:
     data = (EV / "netevents-case-7-8.xml").read_bytes().replace(b"2020-05-04T22:04", b"2020-02-30T22:04")
     with pytest.raises(InputError, match="header/timeStamp"):

@@ -136,3 +136,13 @@ def test_value_memo_never_changes_a_result(order: list[int]) -> None:
         return
     assert all(err is None for _, err in expected)
     assert [(f.conditions[0].value, f.conditions[0].dtype) for f in filters] == [v for v, _ in expected]
+
+
+@given(st.text())
+def test_toml_str_reads_back_as_the_same_text(text: str) -> None:
+    """Every string, written by the one writer's quoting rule, reads back unchanged."""
+    import tomllib
+
+    from wfptui.io.policy_writer import toml_str
+
+    assert tomllib.loads(f"x = {toml_str(text)}")["x"] == text

@@ -52,7 +52,9 @@ def test_killed_writer_leaves_a_whole_file(tmp_path: Path) -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.strip() == b"ready", proc.stderr.read() if proc.stderr else b""
-        time.sleep(rnd.uniform(0.0, 1.2))
+        # One write cycle (60,000 records, then 500) takes ~0.15 s here: a kill anywhere in
+        # the first two cycles lands at a random phase of a write as well as a longer wait would.
+        time.sleep(rnd.uniform(0.0, 0.3))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         rec = read_recording(target)  # raises on a half file

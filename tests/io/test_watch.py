@@ -9,8 +9,10 @@ from pathlib import Path
 from wfptui.io.watch import watch_files
 
 
-async def _collect(paths: list[Path], actions: list[tuple[str, Path, str]], expect: int) -> list[set[Path]]:
-    """Run the watcher, perform ``actions`` one batch at a time, return the batches seen."""
+async def _collect(paths: list[Path], actions: list[tuple[str, Path, str]], expect: int,
+                   wait: float = 3) -> list[set[Path]]:
+    """Run the watcher, perform ``actions`` one batch at a time, return the batches seen
+    (waiting at most ``wait`` seconds after the last action for ``expect`` batches)."""
     stop = asyncio.Event()
     seen: list[set[Path]] = []
 
@@ -33,7 +35,7 @@ async def _collect(paths: list[Path], actions: list[tuple[str, Path, str]], expe
             path.unlink()
         await asyncio.sleep(0.3)
     try:
-        await asyncio.wait_for(task, timeout=3)
+        await asyncio.wait_for(task, timeout=wait)
     except TimeoutError:
         stop.set()
         task.cancel()
@@ -60,7 +62,9 @@ async def test_in_place_write_is_seen_and_other_files_are_not(tmp_path: Path) ->
 async def test_delete_alone_is_not_a_change(tmp_path: Path) -> None:
     target = tmp_path / "policy.toml"
     target.write_text("a")
-    seen = await _collect([target], [("delete", target, "")], expect=1)
+    # Nothing may come: 0.3 s after the delete plus 1 s is 6 debounce windows (200 ms) and
+    # 65 polling steps; waiting the full 3 s for a batch that must not exist only costs time.
+    seen = await _collect([target], [("delete", target, "")], expect=1, wait=1)
     assert seen == []
 
 

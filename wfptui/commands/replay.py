@@ -159,13 +159,15 @@ def _replay_one(path: str, args: argparse.Namespace) -> tuple[int, tuple[str, li
     hosts = [h.name for h in getattr(rec.scenario, "hosts", ())]
     policies = dict(rec.policies)
     policies.update(parse_policy_overrides(args.policy, hosts))
+    if not args.update:  # only --update writes the scenario's data and source again
+        rec.drop_scenario_data()
     result = replay(rec, policies)
     name = str(getattr(rec.scenario, "name", "") or path)
     tests: list[Any] = list(result.expects)
     code = 0
     if args.check:
-        # streamed and compared record by record (the new trace by its rows), diffed from
-        # the first difference on (core/diff.py)
+        # streamed: the recording's records as keys against the new trace's rows, records
+        # built once per distinct pair; diffed from the first difference on (core/diff.py)
         d = diff_traces(rec.records, result.records)
         # The new trace holds no expect record, so any of the recording's is "only in A".
         with_expects = any(r.get("kind") == "expect" for _, r in d.only_a)

@@ -21,6 +21,12 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+# The core (standard library only) at module level: these are called once per case or
+# event, and the command module is imported only when `wfptui triage` runs.
+from wfptui.core.builtins import get_sublayer
+from wfptui.core.cases import change, endpoints
+from wfptui.core.triage import ICMP_PROTOCOLS, capture_sublayer
+
 if TYPE_CHECKING:
     from wfptui.core.cases import Case, TriageResult
     from wfptui.core.evidence import Observation
@@ -82,8 +88,6 @@ def _filter_fields(f: Any) -> dict[str, Any]:
 def _sublayer_name(key: str | None) -> str | None:
     if key is None:
         return None
-    from wfptui.core.builtins import get_sublayer
-
     b = get_sublayer(key)
     return f"FWPM_SUBLAYER_{b.name}" if b is not None else key
 
@@ -98,8 +102,6 @@ def _simulated(s: Simulated | None) -> dict[str, Any] | None:
 
 
 def _observed(ev: EventVerdict) -> dict[str, Any]:
-    from wfptui.core.triage import capture_sublayer
-
     o = ev.obs
     sublayer = None
     for t in o.terminating:
@@ -114,9 +116,6 @@ def _observed(ev: EventVerdict) -> dict[str, Any]:
 
 def event_fields(ev: EventVerdict, what_if: bool) -> dict[str, Any]:
     """The fields a case (and a jsonl line) shows for one event (spec §9)."""
-    from wfptui.core.cases import endpoints
-    from wfptui.core.triage import ICMP_PROTOCOLS
-
     o = ev.obs
     local, remote = endpoints(ev)
     layer = ev.layer
@@ -185,8 +184,6 @@ def _act(s: Simulated | None) -> str:
 
 
 def write_text(result: TriageResult, notes: list[str], out: TextIO) -> None:
-    from wfptui.core.cases import change
-
     for n in notes:
         out.write(f"note: {n}\n")
     s = result.summary()

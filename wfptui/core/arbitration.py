@@ -15,10 +15,15 @@ What a filter returns (§3.1, §3.4)
     * static BLOCK: block, hard. Static PERMIT: permit, soft unless CLEAR_ACTION_RIGHT.
       Static CONTINUE (or NONE): continue.
     * callout actions run ``policy.callouts[filter.callout]``, whose classifyFn returns
-      ``Callout.returns``. A callout permit is soft unless the filter has
-      CLEAR_ACTION_RIGHT or the callout is declared ``hard``; a callout block is soft unless
-      the callout is ``hard``. CALLOUT_INSPECTION never terminates: a permit/block from its
-      callout is treated as continue (and the note says so).
+      ``Callout.returns`` -- or, for a callout with ``rules`` (issue 15), the action of its
+      first rule whose conditions hold for the packet (core.match semantics, same-field
+      conditions always ORed: the callout's own code), else ``returns`` (its default).
+      ``absorb`` is a block with FWPS_CLASSIFY_OUT_FLAG_ABSORB: silent. A callout permit
+      is soft unless the filter has CLEAR_ACTION_RIGHT or the rule (else the callout) is
+      declared ``hard``; a callout block is soft unless the rule (else the callout) is
+      ``hard``. CALLOUT_INSPECTION never terminates: a permit/block from its callout is
+      treated as continue (and the note says so). The note names the rule that decided
+      (``callout 'c' rule 1 (IP_REMOTE_PORT = 443): block, hard``) or the default.
     * an unregistered callout (``returns == "unregistered"`` or a key missing from
       ``policy.callouts``): CALLOUT_TERMINATING/UNKNOWN filters act as a static BLOCK
       (hard), or as a static PERMIT with PERMIT_IF_CALLOUT_UNREGISTERED; CALLOUT_INSPECTION
@@ -69,13 +74,17 @@ Two classifiers give identical results:
   whatever path decided, and a test holds decision == explanation's decision.
   Per-filter outcomes, FilterEval and Terminating objects are built once.
 
+  Filters whose callout has rules are the only ones decided per packet (``choices``: the
+  rule each matched one takes); every other filter keeps its precomputed outcome.
+
   Three *exact* memo caches per layer (results are immutable and a pure function of
   their inputs, so a hit returns exactly what a recomputation would):
 
-  1. the tuple of the packet's values of the fields the layer's filters reference →
-     ClassifyResult (no other field can change the result);
-  2. the matched set (bitmask) → ClassifyResult (arbitration depends on nothing else);
-  3. a sublayer's matched filters and its effect → SublayerResult.
+  1. the tuple of the packet's values of the fields the layer's filters, and the rules of
+     their callouts, reference → ClassifyResult (no other field can change the result);
+  2. the matched set (bitmask) → ClassifyResult (arbitration depends on nothing else) --
+     not used when a rule callout's filter matched (its outcome depends on the packet);
+  3. a sublayer's matched filters, the rules chosen among them, and its effect → SublayerResult.
 
   Each is bounded (cleared when full). ``compile_policy(policy, cache=False)`` turns
   them off. Policies are treated as immutable: a change is a new Policy (a new
@@ -90,16 +99,12 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from wfptui.core.decision import FieldMask, field_masks, positions
-from wfptui.core.match import filter_matches
+from wfptui.core.match import compile_conditions, filter_matches
 from wfptui.core.model import (
     BLOCK,
-    CONTINUE,
     EMPTY,
     NONE,
     PERMIT,
-    SKIPPED,
-    ActionType,
-    Callout,
     ClassifyResult,
     Filter,
     FilterEval,
@@ -109,6 +114,13 @@ from wfptui.core.model import (
     SublayerResult,
     Terminating,
     Value,
+)
+from wfptui.core.outcome import (
+    FilterOutcome,
+    callout_outcome,
+    evaluate_filter,
+    rule_choice,
+    rule_text,
 )
 
 if TYPE_CHECKING:
@@ -120,19 +132,20 @@ __all__ = [
     "FieldMask",
     "FilterOutcome",
     "UnknownSublayerError",
+    "callout_outcome",
     "classify_naive",
     "compile_policy",
     "evaluate_filter",
     "filter_order",
     "positions",
+    "rule_choice",
+    "rule_text",
     "sublayer_order",
 ]
 
-_A = ActionType
 # Plain ints: IntFlag arithmetic builds a new enum member on every ``&``.
-_CLEAR_ACTION_RIGHT = int(FilterFlag.CLEAR_ACTION_RIGHT)
-_PERMIT_IF_CALLOUT_UNREGISTERED = int(FilterFlag.PERMIT_IF_CALLOUT_UNREGISTERED)
 _DISABLED = int(FilterFlag.DISABLED)
+
 
 #: Effects of a sublayer on the layer's decision (see the module docstring).
 DECIDED, OVERRODE, KEPT, VETO = "decided", "overrode", "kept", "veto"
@@ -176,73 +189,6 @@ def _sublayer_of(policy: Policy, f: Filter) -> Sublayer:
     if sl is None:
         raise UnknownSublayerError(f)
     return sl
-
-
-# ----------------------------------------------------------------------------- one filter
-
-
-class FilterOutcome:
-    """What one filter returns, independent of the packet (callout behaviour is static)."""
-
-    __slots__ = ("can_veto", "hard", "note", "outcome", "silent")
-
-    def __init__(self, outcome: str, hard: bool, note: str, can_veto: bool = False, silent: bool = False):
-        self.outcome = outcome  # permit | block | continue | skipped
-        self.hard = hard
-        self.note = note
-        self.can_veto = can_veto  # a callout returned block: may veto a hard permit
-        self.silent = silent  # ... and that callout drops silently
-
-    def __repr__(self) -> str:
-        return f"FilterOutcome({self.outcome!r}, hard={self.hard}, note={self.note!r})"
-
-
-def _hardness(hard: bool) -> str:
-    return "hard" if hard else "soft"
-
-
-def evaluate_filter(f: Filter, callouts: Mapping[str, Callout]) -> FilterOutcome:
-    """The action one matching filter returns (§3.1, §3.4, D-UNREG)."""
-    clear = bool(f.flags & _CLEAR_ACTION_RIGHT)
-    action = f.action
-    if action == _A.FWP_ACTION_BLOCK:
-        return FilterOutcome(BLOCK, True, "static block: hard")
-    if action == _A.FWP_ACTION_PERMIT:
-        return FilterOutcome(
-            PERMIT, clear, "static permit with CLEAR_ACTION_RIGHT: hard" if clear else "static permit: soft"
-        )
-    if not action.is_callout:  # CONTINUE, NONE, NONE_NO_MATCH
-        return FilterOutcome(CONTINUE, False, "continue" if action == _A.FWP_ACTION_CONTINUE else f"{action.short}: no decision")
-    name = f.callout or ""
-    callout = callouts.get(name)
-    if callout is None or callout.returns == "unregistered":
-        why = "not defined" if callout is None else "unregistered"
-        if action == _A.FWP_ACTION_CALLOUT_INSPECTION:
-            return FilterOutcome(SKIPPED, False, f"callout {name!r} {why}: inspection filter ignored")
-        if f.flags & _PERMIT_IF_CALLOUT_UNREGISTERED:
-            return FilterOutcome(
-                PERMIT, clear,
-                f"callout {name!r} {why}: permit (PERMIT_IF_CALLOUT_UNREGISTERED), {_hardness(clear)}",
-            )
-        return FilterOutcome(BLOCK, True, f"callout {name!r} {why}: treated as a static block, hard")
-    returns = callout.returns
-    if action == _A.FWP_ACTION_CALLOUT_INSPECTION:
-        if returns in (PERMIT, BLOCK):
-            return FilterOutcome(
-                CONTINUE, False,
-                f"callout {name!r} returned {returns} under an inspection action: treated as continue",
-            )
-        return FilterOutcome(CONTINUE, False, f"callout {name!r} returned {returns}")
-    if returns == PERMIT:
-        hard = clear or callout.hard
-        why = " (CLEAR_ACTION_RIGHT)" if clear else " (hard callout)" if callout.hard else ""
-        return FilterOutcome(PERMIT, hard, f"callout {name!r} returned permit: {_hardness(hard)}{why}")
-    if returns == BLOCK:
-        hard = callout.hard
-        silent = callout.silent
-        note = f"callout {name!r} returned block: {_hardness(hard)}" + (", silent drop" if silent else "")
-        return FilterOutcome(BLOCK, hard, note, can_veto=True, silent=silent)
-    return FilterOutcome(CONTINUE, False, f"callout {name!r} returned {returns}")
 
 
 # ----------------------------------------------------------------------------- combining
@@ -323,7 +269,7 @@ def classify_naive(policy: Policy, layer: Layer | str, values: Mapping[str, Valu
         unreached: tuple[Filter, ...] = ()
         effect = NONE
         for i, f in enumerate(matching):
-            out = evaluate_filter(f, policy.callouts)
+            out = evaluate_filter(f, policy.callouts, values)
             fe = FilterEval(f, out.outcome, out.hard, out.note, ties[i])
             evaluated.append(fe)
             if out.outcome in (PERMIT, BLOCK):
@@ -368,7 +314,30 @@ class CompiledLayer:
         self._f_sl = f_sl
         self._f_weight = [f.effective_weight for f in order]
         self._f_out = [evaluate_filter(f, policy.callouts) for f in order]
-        self._f_terminates = [o.outcome in (PERMIT, BLOCK) for o in self._f_out]
+        # Filters whose callout has rules (issue 15): their outcome depends on the packet.
+        # Per position: the compiled rule tests, and per choice (rule i, or the default last)
+        # the outcome, both FilterEval tie variants and the Terminating entry, built once.
+        self._dyn: dict[int, tuple[tuple[Callable[[Mapping[str, Value]], bool], ...],
+                                   list[FilterOutcome], list[tuple[FilterEval, FilterEval]],
+                                   list[Terminating]]] = {}
+        rule_fields: dict[str, None] = {}
+        for p, f in enumerate(order):
+            co = policy.callouts.get(f.callout or "") if f.action.is_callout else None
+            if co is None or not co.rules or co.returns == "unregistered":
+                continue
+            outs = [callout_outcome(f, co, i) for i in range(len(co.rules) + 1)]
+            self._dyn[p] = (
+                tuple(compile_conditions(r.conditions) for r in co.rules),
+                outs,
+                [(FilterEval(f, o.outcome, o.hard, o.note, False), FilterEval(f, o.outcome, o.hard, o.note, True))
+                 for o in outs],
+                [Terminating(f.key, f.filter_id, self.sublayers[f_sl[p]].key, o.outcome, o.hard) for o in outs],
+            )
+            for r in co.rules:
+                for c in r.conditions:
+                    rule_fields[c.field] = None
+        self._dyn_bits = sum(1 << p for p in self._dyn)
+        self._f_terminates = [o.outcome in (PERMIT, BLOCK) and p not in self._dyn for p, o in enumerate(self._f_out)]
         # FilterEval objects are immutable: build both tie variants once.
         self._f_eval = [
             (FilterEval(f, o.outcome, o.hard, o.note, False), FilterEval(f, o.outcome, o.hard, o.note, True))
@@ -383,7 +352,9 @@ class CompiledLayer:
         for f in order:
             for c in f.conditions:
                 fields[c.field] = None
-        #: The fields any filter here looks at: nothing else can change a result.
+        fields.update(rule_fields)
+        #: The fields any filter here, or any rule of their callouts, looks at: nothing else
+        #: can change a result.
         self.relevant_fields: tuple[str, ...] = tuple(fields)
         self._key_of: Callable[[Mapping[str, Value]], object]
         if len(fields) >= 2:
@@ -395,9 +366,11 @@ class CompiledLayer:
         self._cache_on = cache
         self._packet_cache: dict[object, ClassifyResult] = {}
         self._matchset_cache: dict[int, ClassifyResult] = {}
-        self._sublayer_cache: dict[tuple[tuple[int, ...], str], SublayerResult] = {}
+        self._sublayer_cache: dict[tuple[object, ...], SublayerResult] = {}
         self._none_result = ClassifyResult(layer, NONE, None, None, False, False, False, self._empty_results, ())
         self._term_bits = sum(1 << p for p, t in enumerate(self._f_terminates) if t)
+        #: The filters that may end a sublayer: static terminators and rule callouts.
+        self._may_end = self._term_bits | self._dyn_bits
         #: Per sublayer rank: every bit after the sublayer's last filter (one AND skips the rest of it).
         self._sl_after = [~((1 << end) - 1) for end in self._sl_end]
         self._masks: tuple[int, tuple[FieldMask, ...]] | None = None
@@ -430,32 +403,63 @@ class CompiledLayer:
                 break
         return m
 
-    def decide_mask(self, matched: int) -> ClassifyResult:
+    def choices(self, matched: int, values: Mapping[str, Value] | None) -> dict[int, int]:
+        """For each matched filter whose callout has rules: which rule decides (its index, or
+        the number of rules: the default), by ``values`` (None: no values, every field
+        FWP_EMPTY). Empty when no such filter matched."""
+        dyn = matched & self._dyn_bits
+        if not dyn:
+            return {}
+        vals: Mapping[str, Value] = {} if values is None else values
+        out: dict[int, int] = {}
+        for p in positions(dyn):
+            tests = self._dyn[p][0]
+            out[p] = next((i for i, t in enumerate(tests) if t(vals)), len(tests))
+        return out
+
+    def _out(self, p: int, over: Mapping[int, int] | None) -> FilterOutcome:
+        if over is not None and p in over:
+            return self._dyn[p][1][over[p]]
+        return self._f_out[p]
+
+    def decide_mask(self, matched: int, values: Mapping[str, Value] | None = None) -> ClassifyResult:
         """Arbitrate the filters of ``matched`` (a bitmask, see ``match_mask``): only the
         terminating filters are walked, one per deciding sublayer; every sublayer's detail is
         built when ``ClassifyResult.sublayers`` is first read, by ``_arbitrate`` — the same
-        code as before, so the explanation cannot drift from the decision."""
+        code as before, so the explanation cannot drift from the decision. ``values``: the
+        packet, read only by the rules of matched callouts (issue 15; see ``choices``)."""
         if not matched:
             return self._none_result
-        t = matched & self._term_bits
+        over = self.choices(matched, values) if matched & self._dyn_bits else None
+        t = matched & self._may_end
         f_sl, after, f_out, filters, sls, f_term = (
             self._f_sl, self._sl_after, self._f_out, self.filters, self.sublayers, self._f_term)
         decision = _Decision()
         terminating: list[Terminating] = []
         while t:
-            p = (t & -t).bit_length() - 1  # lowest bit: the first terminating filter left
+            low = t & -t
+            p = low.bit_length() - 1  # lowest bit: the first terminating filter left
+            if over is not None and p in over:
+                out = self._dyn[p][1][over[p]]
+                if out.outcome not in (PERMIT, BLOCK):
+                    t ^= low  # this packet's rule (or default) did not terminate
+                    continue
+                term = self._dyn[p][3][over[p]]
+            else:
+                out, term = f_out[p], f_term[p]
             rank = f_sl[p]
-            decision.offer(sls[rank], filters[p], f_out[p])
-            terminating.append(f_term[p])
+            decision.offer(sls[rank], filters[p], out)
+            terminating.append(term)
             t &= after[rank]  # the rest of this sublayer is unreached
-        return decision.result(self.layer, lambda: self._arbitrate(positions(matched)).sublayers, tuple(terminating))
+        return decision.result(self.layer, lambda: self._arbitrate(positions(matched), over).sublayers,
+                               tuple(terminating))
 
     # -- classify ------------------------------------------------------------
 
     def classify(self, values: Mapping[str, Value]) -> ClassifyResult:
         """Classify one packet (see CompiledPolicy.classify)."""
         if not self._cache_on:
-            return self.decide_mask(self.match_mask(values))
+            return self.decide_mask(self.match_mask(values), values)
         try:
             key: object = self._key_of(values)  # C-level itemgetter: the hot path
         except KeyError:  # some field absent (= EMPTY): None marks it in the key
@@ -463,27 +467,35 @@ class CompiledLayer:
         try:
             hit = self._packet_cache.get(key)
         except TypeError:  # an unhashable value: classify without the cache
-            return self.decide_mask(self.match_mask(values))
+            return self.decide_mask(self.match_mask(values), values)
         if hit is not None:
             return hit
         matched = self.match_mask(values)
-        result = self._matchset_cache.get(matched)
-        if result is None:
-            result = self.decide_mask(matched)
-            if len(self._matchset_cache) >= MATCHSET_CACHE_MAX:
-                self._matchset_cache.clear()
-            self._matchset_cache[matched] = result
+        if matched & self._dyn_bits:
+            # A rule callout matched: the result depends on more than the matched set, so the
+            # matched-set memo is not used (the packet key holds the rules' fields).
+            result = self.decide_mask(matched, values)
+        else:
+            memo = self._matchset_cache.get(matched)
+            if memo is None:
+                memo = self.decide_mask(matched)
+                if len(self._matchset_cache) >= MATCHSET_CACHE_MAX:
+                    self._matchset_cache.clear()
+                self._matchset_cache[matched] = memo
+            result = memo
         if len(self._packet_cache) >= PACKET_CACHE_MAX:
             self._packet_cache.clear()
         self._packet_cache[key] = result
         return result
 
-    def decide(self, matched: tuple[int, ...]) -> ClassifyResult:
+    def decide(self, matched: tuple[int, ...], values: Mapping[str, Value] | None = None) -> ClassifyResult:
         """Arbitrate a given set of matched positions (ascending: evaluation order).
 
         For callers that decide which filters match themselves (``core.triage``'s
-        unknown-field worlds); ``classify`` is ``decide(matched(values))``."""
-        return self._arbitrate(matched)
+        unknown-field worlds); ``classify`` is ``decide(matched(values), values)``. ``values``
+        is read only by the rules of matched rule callouts (``choices``)."""
+        mask = sum(1 << p for p in matched)
+        return self._arbitrate(matched, self.choices(mask, values) if mask & self._dyn_bits else None)
 
     def clear_cache(self) -> None:
         """Forget every memoised result (they stay valid; this only frees memory)."""
@@ -491,8 +503,9 @@ class CompiledLayer:
         self._matchset_cache.clear()
         self._sublayer_cache.clear()
 
-    def _arbitrate(self, matched: tuple[int, ...]) -> ClassifyResult:
-        """§3.3/§3.4 over the matched positions (already in evaluation order)."""
+    def _arbitrate(self, matched: tuple[int, ...], over: Mapping[int, int] | None = None) -> ClassifyResult:
+        """§3.3/§3.4 over the matched positions (already in evaluation order); ``over``: the
+        rule chosen for each matched rule-callout filter (``choices``)."""
         if not matched:
             return self._none_result
         f_sl, f_terminates, sl_end = self._f_sl, self._f_terminates, self._sl_end
@@ -506,44 +519,54 @@ class CompiledLayer:
             rank = f_sl[matched[i]]
             j = bisect_left(matched, sl_end[rank], i)  # matched[i:j] = this sublayer's matches
             k = i
-            while k < j and not f_terminates[matched[k]]:
+            while k < j and not (f_terminates[matched[k]] or (
+                    over is not None and matched[k] in over
+                    and self._dyn[matched[k]][1][over[matched[k]]].outcome in (PERMIT, BLOCK))):
                 k += 1
             if k == j:
                 effect = NONE
             else:
                 p = matched[k]
-                effect = decision.offer(self.sublayers[rank], self.filters[p], self._f_out[p])
-                terminating.append(self._f_term[p])
+                effect = decision.offer(self.sublayers[rank], self.filters[p], self._out(p, over))
+                terminating.append(self._dyn[p][3][over[p]] if over is not None and p in over else self._f_term[p])
             group = matched[i:j]
+            # The rules chosen inside this group are part of what its result depends on.
+            chosen = () if over is None else tuple((q, over[q]) for q in group if q in over)
             if memo is None:
-                results[rank] = self._sublayer_result(rank, group, k - i, effect)
+                results[rank] = self._sublayer_result(rank, group, k - i, effect, over)
             else:
-                # A sublayer's result depends only on its matched filters and its effect.
-                sr = memo.get((group, effect))
+                # A sublayer's result depends only on its matched filters (and their rules) and its effect.
+                mkey: tuple[object, ...] = (group, effect) if not chosen else (group, effect, chosen)
+                sr = memo.get(mkey)
                 if sr is None:
-                    sr = self._sublayer_result(rank, group, k - i, effect)
+                    sr = self._sublayer_result(rank, group, k - i, effect, over)
                     if len(memo) >= MATCHSET_CACHE_MAX:
                         memo.clear()
-                    memo[(group, effect)] = sr
+                    memo[mkey] = sr
                 results[rank] = sr
             i = j
         return decision.result(self.layer, tuple(results), tuple(terminating))
 
-    def _sublayer_result(self, rank: int, group: tuple[int, ...], end: int, effect: str) -> SublayerResult:
+    def _sublayer_result(self, rank: int, group: tuple[int, ...], end: int, effect: str,
+                         over: Mapping[int, int] | None = None) -> SublayerResult:
         """One sublayer's result: ``group`` are its matched positions, ``group[end]`` (if
-        any) the filter that ended it."""
+        any) the filter that ended it; ``over``: the rules chosen (``choices``)."""
         f_w, f_eval = self._f_weight, self._f_eval
         last = min(end, len(group) - 1)
         evaluated: list[FilterEval] = []
         for q in range(last + 1):
-            w = f_w[group[q]]
+            p = group[q]
+            w = f_w[p]
             # tie: a neighbouring *matching* filter of this sublayer has the same weight
             tie = (q > 0 and f_w[group[q - 1]] == w) or (q + 1 < len(group) and f_w[group[q + 1]] == w)
-            evaluated.append(f_eval[group[q]][tie])
+            if over is not None and p in over:
+                evaluated.append(self._dyn[p][2][over[p]][tie])
+            else:
+                evaluated.append(f_eval[p][tie])
         sl = self.sublayers[rank]
         if end == len(group):
             return SublayerResult(sl, tuple(evaluated), (), NONE, False, None, NONE)
-        out = self._f_out[group[end]]
+        out = self._out(group[end], over)
         unreached = tuple(map(self.filters.__getitem__, group[end + 1:]))
         return SublayerResult(sl, tuple(evaluated), unreached, out.outcome, out.hard, evaluated[-1], effect)
 

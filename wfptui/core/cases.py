@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from wfptui.core.evidence import OBS_BLOCK, Observation
 from wfptui.core.model import BLOCK
@@ -77,9 +76,26 @@ def endpoints(ev: EventVerdict) -> tuple[str | None, str | None]:
             _addr_text(o.remote_addr, o.ip_version, rport, o.scope_id))
 
 
+def _end(addr: int | None, version: int | None, port: int | None, scope: int | None) -> object:
+    """What ``_addr_text`` shows of an end, unformatted: equal exactly when the texts are."""
+    if addr is None:
+        return None
+    if version == 6:
+        return (6, addr, port, scope or None)
+    return (4, addr & 0xFFFFFFFF, port)
+
+
 def case_key(ev: EventVerdict) -> tuple[object, ...]:
+    """The grouping key (spec §9): the ends as ``endpoints`` shows them (compared before
+    formatting: only a case's representative is ever formatted)."""
     o = ev.obs
-    local, remote = endpoints(ev)
+    icmp = o.protocol in ICMP_PROTOCOLS
+    if (family(ev.layer) if ev.layer is not None else "") in _LOCAL_ONLY_FAMILIES:
+        local, remote = _end(o.local_addr, o.ip_version, None if icmp else o.local_port, o.scope_id), None
+    else:
+        inbound = ev.direction == "inbound"
+        local = _end(o.local_addr, o.ip_version, None if icmp or not inbound else o.local_port, o.scope_id)
+        remote = _end(o.remote_addr, o.ip_version, None if icmp or inbound else o.remote_port, o.scope_id)
     return (ev.direction, o.protocol, o.layer_id, local, remote, o.app_id, o.user_id, o.package_sid,
             o.action, o.type if o.action is None else None, o.filter_id,
             o.icmp_type if o.protocol in ICMP_PROTOCOLS else None,
@@ -102,11 +118,17 @@ class Case:
     def last(self) -> EventVerdict:
         return self.events[-1]
 
-    @cached_property
+    rep: EventVerdict | None = None  # the representative, once computed
+
+    @property
     def representative(self) -> EventVerdict:
         """The event whose verdict the case shows: the worst one (VERDICT_ORDER), first seen.
-        (Read once the case is complete: ``triage`` builds cases before anything reads them.)"""
-        return min(self.events, key=lambda e: (_RANK[e.verdict], e.obs.index))
+        (Computed on first read, once the case is complete: ``triage`` builds every case before
+        anything reads one.)"""
+        rep = self.rep
+        if rep is None:
+            rep = self.rep = min(self.events, key=lambda e: (_RANK[e.verdict], e.obs.index))
+        return rep
 
     @property
     def verdict(self) -> str:

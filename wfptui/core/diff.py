@@ -43,15 +43,15 @@ import dataclasses
 import json
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from wfptui.core.trace import ClassifyRecord, Trace
 
 JsonDict = dict[str, Any]
 
-__all__ = ["Change", "Divergence", "FilterChange", "TraceDiff", "VerdictChange", "describe", "diff_traces",
+__all__ = ["Change", "Divergence", "FilterChange", "KeyedRecords", "TraceDiff", "VerdictChange", "describe", "diff_traces",
            "identity", "record_identity"]
 
 #: Packet identity fields (when the layer has them).
@@ -399,12 +399,18 @@ def diff_traces(a: Iterable[Any], b: Iterable[Any], *, limit: int = 50) -> Trace
     """Compare trace A with trace B (records or their ``to_dict()`` forms; any iterables,
     each read once, front to back: the common prefix is compared and dropped as it streams,
     only the records from the first difference on are kept). When B is a
-    ``core.trace.Trace`` its rows are compared without building their records."""
-    ia = iter(a)
-    if isinstance(b, Trace):
+    ``core.trace.Trace`` its rows are compared without building their records; when A
+    also gives keys (:class:`KeyedRecords`, a recording's trace), neither side's records
+    are built for the common prefix but once per distinct (row, key) pair."""
+    if isinstance(b, Trace) and isinstance(a, KeyedRecords):
+        k, x, ia, ib = _keyed_prefix(a, b)
+        y = next(ib, _END)
+    elif isinstance(b, Trace):
+        ia = iter(a)
         k, x, ib = _rows_prefix(ia, b)
         y = next(ib, _END)
     else:
+        ia = iter(a)
         ib = iter(b)
         k = 0  # records before index k are the same on both sides
         while True:
@@ -465,6 +471,82 @@ def _rows_prefix(ia: Iterator[Any], b: Trace) -> tuple[int, Any, Iterator[Any]]:
         k = len(items)
         x = next(ia, _END)
     return k, x, _from(b, k)
+
+
+@runtime_checkable
+class KeyedRecords(Protocol):
+    """A trace that gives each record as a key without building it (a recording's,
+    ``io.recording.LazyRecords``): :meth:`iter_key_chunks` yields ``(keys, seqs, times,
+    raws)`` (parallel sequences, a chunk of records in order), equal keys meaning records
+    equal apart from ``seq`` and ``t``; :meth:`record` builds record ``index`` from its
+    ``raw``, ``seq`` and ``t``."""
+
+    def iter_key_chunks(self) -> Iterator[tuple[Sequence[Hashable], Sequence[int], Sequence[float | None],
+                                                Sequence[Any]]]: ...
+
+    def record(self, index: int, raw: Any, seq: int, t: float | None) -> Any: ...
+
+
+def _keyed_prefix(a: KeyedRecords, b: Trace) -> tuple[int, Any, Iterator[Any], Iterator[Any]]:
+    """Compare the keyed records of A with the records of the Trace B until they differ:
+    (how many are the same, A's first record not the same or _END, A's records after
+    that one, B's records from that one on).
+
+    Record k of A is the same as row k of B when its seq and t are k + 1 and ``times[k]``
+    and its key is one already found to build a record equal to that row's but for seq and
+    t (``memo``: id(row) -> key; rows are shared by the packets of a flow, keys by their
+    recorded records): a whole chunk of A at once when all of it is (list comparisons).
+    Otherwise record by record: both records are built and compared the general way
+    (``_same``), and an exact match of everything but seq and t is remembered. So the
+    comparison is the one of the built records, each distinct pair built once."""
+    items, times = b.items, b.times
+    n = len(items)
+    memo: dict[int, Hashable] = {}
+    known = memo.get
+    build = a.record
+    chunks = a.iter_key_chunks()
+    k = 0
+    for keys, seqs, ts, raws in chunks:
+        m = len(keys)
+        if (k + m <= n and seqs == range(k + 1, k + m + 1) and ts == times[k:k + m]
+                and [known(id(item)) for item in items[k:k + m]] == keys):
+            k += m
+            continue
+        for j in range(m):
+            key, seq, t, raw = keys[j], seqs[j], ts[j], raws[j]
+            if k == n:  # A is longer
+                return k, build(k, raw, seq, t), _built(a, keys, seqs, ts, raws, j + 1, chunks, k + 1), iter(())
+            item = items[k]
+            tk = times[k]
+            if seq == k + 1 and t == tk and known(id(item)) == key:
+                k += 1
+                continue
+            x = build(k, raw, seq, t)
+            y = item[0](item, k + 1, tk) if type(item) is tuple else item
+            if type(item) is tuple and type(x) is type(y):
+                rest = _rest_of(type(x))
+                if rest(x) == rest(y):
+                    memo[id(item)] = key
+                    if seq == k + 1 and t == tk:  # then x == y
+                        k += 1
+                        continue
+            if not _same(x, y):
+                return k, x, _built(a, keys, seqs, ts, raws, j + 1, chunks, k + 1), _from(b, k)
+            k += 1
+    return k, _END, iter(()), _from(b, k)
+
+
+def _built(a: KeyedRecords, keys: Sequence[Any], seqs: Sequence[int], ts: Sequence[float | None],
+           raws: Sequence[Any], j: int, chunks: Iterator[Any], index: int) -> Iterator[Any]:
+    """The records of A not compared yet: the current chunk's from its ``j``-th on (record
+    ``index``), then every further chunk's."""
+    for i in range(j, len(keys)):
+        yield a.record(index, raws[i], seqs[i], ts[i])
+        index += 1
+    for _keys, seqs2, ts2, raws2 in chunks:
+        for seq, t, raw in zip(seqs2, ts2, raws2, strict=True):
+            yield a.record(index, raw, seq, t)
+            index += 1
 
 
 def _from(b: Trace, k: int) -> Iterator[Any]:

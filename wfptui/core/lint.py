@@ -138,11 +138,12 @@ def _sl_text(sl: Sublayer) -> str:
 
 
 def _assumed(f: Filter, policy: Policy) -> bool:
-    """The filter's outcome rests on an assumed callout behaviour (imports)."""
+    """The filter's outcome is not known for every packet: it rests on an assumed callout
+    behaviour (imports), or on a callout's rules (decided per packet, issue 15)."""
     if not f.action.is_callout:
         return False
     c = policy.callouts.get(f.callout or "")
-    return c is not None and c.assumed and c.returns != "unregistered"
+    return c is not None and (c.assumed or bool(c.rules)) and c.returns != "unregistered"
 
 
 _BOOTTIME = int(FilterFlag.BOOTTIME)

@@ -206,7 +206,12 @@ def group_conditions(conditions: Iterable[Condition]) -> dict[str, list[Conditio
 def filter_matches(flt: Filter, values: Mapping[str, Value], ored: bool = True) -> bool:
     """AND across fields, OR within a field (``ored``; else AND of all); zero conditions
     match everything (§4.1)."""
-    for fld, conds in condition_groups(flt.conditions, ored):
+    return conditions_match(flt.conditions, values, ored)
+
+
+def conditions_match(conditions: Iterable[Condition], values: Mapping[str, Value], ored: bool = True) -> bool:
+    """:func:`filter_matches` of a bare condition list (a declared callout's rule, issue 15)."""
+    for fld, conds in condition_groups(conditions, ored):
         value = values.get(fld, EMPTY)
         if not any(condition_matches(c, value) for c in conds):
             return False
@@ -289,9 +294,15 @@ def compile_filter(flt: Filter, skip_field: str | None = None, ored: bool = True
     (the field the dispatch index looked the filter up by; only with ``ored``, where a
     field has one group).
     """
+    return compile_conditions(flt.conditions, skip_field, ored)
+
+
+def compile_conditions(conditions: Iterable[Condition], skip_field: str | None = None,
+                       ored: bool = True) -> PacketTest:
+    """:func:`compile_filter` of a bare condition list (a declared callout's rule, issue 15)."""
     groups = [
         (fld, compile_group(conds))
-        for fld, conds in condition_groups(flt.conditions, ored)
+        for fld, conds in condition_groups(conditions, ored)
         if fld != skip_field or not ored
     ]
     empty = EMPTY

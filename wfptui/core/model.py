@@ -303,13 +303,37 @@ class Sublayer:
     loc: SourceLoc | None = dc_field(default=None, compare=False)
 
 
+#: What a callout's classifyFn may return in wfptui's model (issue 15): FWP_ACTION_PERMIT,
+#: FWP_ACTION_BLOCK, FWP_ACTION_CONTINUE, or ``absorb`` = FWP_ACTION_BLOCK with
+#: FWPS_CLASSIFY_OUT_FLAG_ABSORB (dropped silently: no net event, no audit).
+CALLOUT_ACTIONS = ("permit", "block", "continue", "absorb")
+
+
+@dataclass(frozen=True, slots=True)
+class CalloutRule:
+    """One rule of a declared callout (issue 15): when ``conditions`` hold for the classified
+    values (core.match: ORed within a field, ANDed across fields; none = always), the
+    callout's classifyFn returns ``action`` (one of CALLOUT_ACTIONS).
+
+    ``hard``: the callout clears FWPS_RIGHT_ACTION_WRITE with its permit/block (the
+    "clear-write-right" of the issue); None = as the callout's ``hard``.
+    """
+
+    conditions: tuple[Condition, ...]
+    action: str
+    hard: bool | None = None
+    loc: SourceLoc | None = dc_field(default=None, compare=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Callout:
     """A callout as the simulator models it: what its classifyFn returns (§3.4).
 
-    ``returns`` is ``permit``, ``block``, ``continue`` or ``unregistered``. ``hard``:
-    its permit/block clears FWPS_RIGHT_ACTION_WRITE. ``silent``: its block drops without
-    RST, ICMP error, net event or audit (the transport silent-drop callouts, §2.4).
+    ``returns`` is ``permit``, ``block``, ``continue``, ``absorb`` or ``unregistered``; with
+    ``rules`` it is the *default*, returned when no rule's conditions hold (the first rule
+    that holds decides). ``hard``: its permit/block clears FWPS_RIGHT_ACTION_WRITE.
+    ``silent``: its block drops without RST, ICMP error, net event or audit (the transport
+    silent-drop callouts, §2.4; ``absorb`` is always silent).
     ``assumed``: the behaviour was not known and was assumed (imported policies).
     """
 
@@ -322,6 +346,7 @@ class Callout:
     assumed: bool = False
     builtin: bool = False
     loc: SourceLoc | None = dc_field(default=None, compare=False)
+    rules: tuple[CalloutRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

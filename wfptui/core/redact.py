@@ -41,13 +41,17 @@ recording replays to the redacted trace (``replay --check`` passes):
   ``//server/share``, ``C:/x`` and paths inside free text; a user name seen in
   ``C:\\Users\\NAME`` is replaced (by its path stand-in) wherever else it appears.
 * **Policies**: filter, sublayer and callout keys and names, descriptions and condition
-  values (built-in sublayers and callouts keep theirs).
+  values, the conditions of a declared callout's rules included (built-in sublayers and
+  callouts keep their keys and names).
 * The **trace is not rewritten** here: ``wfptui redact`` regenerates it by replaying the
   redacted inputs (commands/redact.py), since the engine's own text may quote host names.
 
 Limits (documented in docs/recording-format.md): a mask containing both kept and moved
 addresses (e.g. ``0.0.0.0/1``) cannot be preserved and is refused; IPv6 addresses spelled
 with ``-`` inside identifiers are not recognized; MAC addresses are not changed.
+
+The address maps (:class:`AddressMap`, :class:`RedactError`) live in core/redact_addr.py and are
+re-exported here.
 
 Pure: standard library and ``wfptui.core`` only, no I/O; mypy --strict.
 """
@@ -56,12 +60,23 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from wfptui.core.datatypes import DataType
-from wfptui.core.model import AddrMask, Condition, Filter, Policy, Range, SecurityDescriptor, Token, Value
+from wfptui.core.model import (
+    AddrMask,
+    Callout,
+    Condition,
+    Filter,
+    Policy,
+    Range,
+    SecurityDescriptor,
+    Token,
+    Value,
+)
+from wfptui.core.redact_addr import AddressMap, RedactError, v4_int, v6_parts
 from wfptui.core.scenario import DEFAULT_USER_SID
 from wfptui.core.sddl import parse_sddl
 from wfptui.core.sim import DEFAULT_APP, PING_APP
@@ -94,7 +109,7 @@ _TEXT_PATH_RE = re.compile(r"(?<![\w\\/])(?P<vol>[A-Za-z]:(?=[\\/])|\\\\|//|\\de
 _USER_DIR_RE = re.compile(r"[\\/]Users[\\/]([^\\/\s'\"]+)", re.IGNORECASE)
 _V4_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?![\w.])")
 #: An IPv6 candidate: a maximal run of hex digits, colons and dots with two colons or more,
-#: an optional /prefix; "addr:port" (as in "to fd00::1:49153") is split in ``_v6_parts``.
+#: an optional /prefix; "addr:port" (as in "to fd00::1:49153") is split in ``v6_parts``.
 _V6_RE = re.compile(r"(?<![\w:.])([0-9A-Fa-f]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)(?:/(\d{1,3}))?(?![\w:.])")
 #: A whole-string UNC or forward-slash path (``\\\\server\\share\\x``, ``//server/x``, ``C:/x``).
 _UNC_RE = re.compile(r"^(?P<vol>\\\\|//|[A-Za-z]:(?=/))(?P<rest>[^\\/].*)$")
@@ -115,180 +130,11 @@ _ENUM_KEYS = frozenset({"do", "proto", "layer", "action", "packet", "op", "kind"
                         "format", "clock", "windows", "tunnel_type", "sublayer_type", "returns"})
 
 
-class RedactError(ValueError):
-    """The data cannot be redacted without changing what a filter would decide."""
-
-
-def _pow2(n: int) -> int:
-    p = 1
-    while p < n:
-        p <<= 1
-    return p
-
-
-@dataclass
-class _Node:
-    start: int
-    size: int  # 1 for a point
-    children: list[_Node]
-    new_start: int = 0
-    new_size: int = 0
-
-
-class AddressMap:
-    """An order- and prefix-preserving map of the addresses and masks of one family."""
-
-    def __init__(self, bits: int, targets: Sequence[tuple[int, int]]) -> None:
-        self.bits = bits
-        self.targets = targets  # (base, prefix) candidate blocks, smallest first
-        self.points: set[int] = set()
-        self.masks: set[tuple[int, int]] = set()
-        self._map: dict[int, int] = {}
-        self._mask_map: dict[tuple[int, int], tuple[int, int]] = {}
-        self.built = False
-
-    # -- classification of addresses that stay
-    def fixed(self, addr: int) -> bool:
-        if self.bits == 32:
-            ip4 = ipaddress.IPv4Address(addr)
-            return bool(ip4.is_loopback or ip4.is_unspecified or ip4.is_multicast or ip4.is_link_local
-                        or addr == 0xFFFFFFFF or ip4.is_reserved or addr >> 24 == 0)
-        ip6 = ipaddress.IPv6Address(addr)
-        return bool(ip6.is_loopback or ip6.is_unspecified or ip6.is_multicast or ip6.is_link_local
-                    or ip6.ipv4_mapped is not None)
-
-    def add_point(self, addr: int) -> None:
-        self.points.add(addr)
-
-    def add_mask(self, addr: int, prefix: int) -> None:
-        prefix = max(0, min(prefix, self.bits))
-        net = addr >> (self.bits - prefix) << (self.bits - prefix) if prefix else 0
-        self.masks.add((net, prefix))
-
-    def _mask_fixed(self, net: int, prefix: int) -> bool:
-        if prefix == 0:
-            return True
-        size = 1 << (self.bits - prefix)
-        return self.fixed(net) or self.fixed(net + size - 1) or any(
-            net <= p < net + size for p in self.points if self.fixed(p))
-
-    def build(self) -> None:
-        movable_masks = sorted(((n, 1 << (self.bits - p)) for n, p in self.masks if not self._mask_fixed(n, p)),
-                               key=lambda m: (m[0], -m[1]))
-        movable_points = sorted(p for p in self.points if not self.fixed(p))
-        items = sorted([*(_Node(s, z, []) for s, z in movable_masks), *(_Node(p, 1, []) for p in movable_points)],
-                       key=lambda n: (n.start, -n.size))
-        root = _Node(0, 1 << self.bits, [])
-        stack = [root]
-        for node in items:
-            while not (stack[-1].start <= node.start and node.start + node.size <= stack[-1].start + stack[-1].size):
-                stack.pop()
-            parent = stack[-1]
-            if node.size == 1 and parent.children and parent.children[-1].size == 1 \
-                    and parent.children[-1].start == node.start:
-                continue
-            parent.children.append(node)
-            if node.size > 1:
-                stack.append(node)
-        need = self._measure(root)
-        for base, prefix in self.targets:
-            if need <= 1 << (self.bits - prefix):
-                self._place(root, base)
-                break
-        else:
-            raise RedactError(f"too many IPv{4 if self.bits == 32 else 6} addresses to redact ({need} slots)")
-        self.built = True
-
-    def _measure(self, node: _Node) -> int:
-        cursor = 1  # slot 0 (the network address) is left free
-        for child in node.children:
-            if child.size == 1:
-                child.new_size = 1
-                cursor += 1
-            else:
-                size = self._measure(child)
-                cursor = (cursor + size - 1) // size * size
-                cursor += size
-        node.new_size = max(4, _pow2(cursor + 1))  # and the last slot (broadcast) too
-        return node.new_size
-
-    def _place(self, node: _Node, base: int) -> None:
-        node.new_start = base
-        cursor = 1
-        for child in node.children:
-            if child.size == 1:
-                self._map[child.start] = base + cursor
-                cursor += 1
-            else:
-                size = child.new_size
-                cursor = (cursor + size - 1) // size * size
-                self._place(child, base + cursor)
-                prefix = self.bits - (size.bit_length() - 1)
-                orig_prefix = self.bits - (child.size.bit_length() - 1)
-                self._mask_map[(child.start, orig_prefix)] = (base + cursor, prefix)
-                cursor += size
-
-    def addr(self, addr: int) -> int:
-        if addr in self._map:
-            return self._map[addr]
-        if self.fixed(addr):
-            return addr
-        raise RedactError(f"address {addr} was not seen before redaction")
-
-    def mask(self, addr: int, prefix: int) -> tuple[int, int]:
-        prefix = max(0, min(prefix, self.bits))
-        net = addr >> (self.bits - prefix) << (self.bits - prefix) if prefix else 0
-        if prefix == self.bits:  # a host mask (/32, /128) was laid out as a point
-            return self.addr(net), prefix
-        got = self._mask_map.get((net, prefix))
-        return got if got is not None else (net, prefix)
-
-    def check(self) -> None:
-        """Every mask contains exactly the images of the addresses it contained."""
-        for net, prefix in self.masks:
-            nnet, nprefix = self.mask(net, prefix)
-            for p in self.points:
-                before = prefix == 0 or (p ^ net) >> (self.bits - prefix) == 0
-                q = self.addr(p)
-                after = nprefix == 0 or (q ^ nnet) >> (self.bits - nprefix) == 0
-                if before != after:
-                    fam = 4 if self.bits == 32 else 6
-                    raise RedactError(f"cannot redact IPv{fam} addresses and keep the meaning of the mask "
-                                      f"{_fmt(net, self.bits)}/{prefix}")
-
-
-def _v6_parts(text: str, prefix: str | None) -> tuple[ipaddress.IPv6Address, str] | None:
-    """An IPv6 candidate as (address, ":port" or ""), or None when it is not an address."""
-    try:
-        return ipaddress.IPv6Address(text), ""
-    except ValueError:
-        pass
-    addr, sep, port = text.rpartition(":")
-    if prefix is None and sep and port.isdigit() and addr.count(":") >= 2:
-        try:
-            return ipaddress.IPv6Address(addr), ":" + port
-        except ValueError:
-            return None
-    return None
-
-
-def _v4_int(text: str) -> int | None:
-    """A dotted IPv4 address in any spelling of its four numbers (leading zeros too)."""
-    parts = text.split(".")
-    if len(parts) != 4 or not all(p.isdigit() and int(p) <= 255 for p in parts):
-        return None
-    return int(ipaddress.IPv4Address(".".join(str(int(p)) for p in parts)))
-
-
 def _norm(path: str) -> str:
     try:
         return normalize_app_id(path)
     except ValueParseError:
         return path.lower()
-
-
-def _fmt(addr: int, bits: int) -> str:
-    return str(ipaddress.IPv4Address(addr) if bits == 32 else ipaddress.IPv6Address(addr))
 
 
 class Redactor:
@@ -333,7 +179,7 @@ class Redactor:
             self._collect_v6(m.group(1), m.group(2))
 
     def _collect_v4(self, text: str, prefix: str | None) -> None:
-        a = _v4_int(text)
+        a = v4_int(text)
         if a is None:
             return
         if prefix is None:
@@ -342,7 +188,7 @@ class Redactor:
             self.v4.add_mask(a, int(prefix))
 
     def _collect_v6(self, text: str, prefix: str | None) -> None:
-        parts = _v6_parts(text, prefix)
+        parts = v6_parts(text, prefix)
         if parts is None:
             return
         ip, _port = parts
@@ -369,6 +215,10 @@ class Redactor:
             self.collect_text(f.description)
             for c in f.conditions:
                 self._collect_value(c, c.value)
+        for co in policy.callouts.values():  # a declared callout's rules test values too (issue 15)
+            for rule in co.rules:
+                for c in rule.conditions:
+                    self._collect_value(c, c.value)
 
     def _collect_value(self, c: Condition, v: Value) -> None:
         if isinstance(v, AddrMask):
@@ -477,13 +327,13 @@ class Redactor:
         return self._v4_sub(m4) if m4 is not None else m.group(0)
 
     def _v4_id_sub(self, m: re.Match[str]) -> str:
-        a = _v4_int(".".join(m.group(1, 3, 4, 5)))
+        a = v4_int(".".join(m.group(1, 3, 4, 5)))
         if a is None:
             return m.group(0)
         return str(ipaddress.IPv4Address(self.v4.addr(a))).replace(".", m.group(2))
 
     def _v4_sub(self, m: re.Match[str]) -> str:
-        a = _v4_int(m.group(1))
+        a = v4_int(m.group(1))
         if a is None:
             return m.group(0)
         if m.group(2) is None:
@@ -492,7 +342,7 @@ class Redactor:
         return f"{ipaddress.IPv4Address(net)}/{prefix}"
 
     def _v6_sub(self, m: re.Match[str]) -> str:
-        parts = _v6_parts(m.group(1), m.group(2))
+        parts = v6_parts(m.group(1), m.group(2))
         if parts is None:
             return m.group(0)
         ip, port = parts
@@ -589,17 +439,25 @@ class Redactor:
         filters = tuple(self.filter(f) for f in policy.filters)
         sublayers = {self.key(k): v if v.builtin else replace(v, key=self.key(v.key), name=self.key(v.name))
                      for k, v in policy.sublayers.items()}
-        callouts = {self.key(k): v if v.builtin else replace(v, key=self.key(v.key), name=self.key(v.name))
-                    for k, v in policy.callouts.items()}
+        callouts = {self.key(k): self.callout(v) for k, v in policy.callouts.items()}
         return replace(policy, filters=filters, sublayers=sublayers, callouts=callouts, source=None)
+
+    def callout(self, co: Callout) -> Callout:
+        """A callout with its key and name (built-in: kept) and its rules' conditions rewritten."""
+        rules = tuple(replace(r, conditions=self.conditions(r.conditions)) for r in co.rules)
+        if co.builtin:
+            return replace(co, rules=rules) if co.rules else co
+        return replace(co, key=self.key(co.key), name=self.key(co.name), rules=rules)
+
+    def conditions(self, conds: tuple[Condition, ...]) -> tuple[Condition, ...]:
+        return tuple(replace(c, value=self._value(c, c.value)) for c in conds)
 
     def key(self, s: str) -> str:
         """A key or name: addresses (in any spelling), SIDs, paths and host names in it rewritten."""
         return self.text(s, hosts=True)
 
     def filter(self, f: Filter) -> Filter:
-        conds = tuple(replace(c, value=self._value(c, c.value)) for c in f.conditions)
-        return replace(f, conditions=conds, key=self.key(f.key), name=self.key(f.name),
+        return replace(f, conditions=self.conditions(f.conditions), key=self.key(f.key), name=self.key(f.name),
                        description=self.key(f.description), sublayer=self.key(f.sublayer),
                        provider=None if f.provider is None else self.key(f.provider),
                        callout=None if f.callout is None else self.key(f.callout))

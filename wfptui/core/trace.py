@@ -325,6 +325,37 @@ def classify_row(row: tuple[Any, ...], seq: int, t: float) -> ClassifyRecord:
     return record
 
 
+def classify_record(seq: int, t: float, host: str, layer: str, layer_id: int, packet: str | None, op: str | None,
+                    direction: str | None, flow: int | None, reauth: bool, action: str, filt: str | None,
+                    filter_id: int | None, sublayer: str | None, terminating: tuple[Terminating, ...], veto: bool,
+                    fields: JsonDict) -> ClassifyRecord:
+    """``ClassifyRecord(...)`` of the same positional arguments, built as a shell like
+    :func:`classify_row` (~4x cheaper than the frozen dataclass's ``__init__``): for readers
+    that build many records (``io.recording``)."""
+    r = _new(_ClassifyShell)
+    r.seq = seq
+    r.t = t
+    r.host = host
+    r.layer = layer
+    r.layer_id = layer_id
+    r.packet = packet
+    r.op = op
+    r.direction = direction
+    r.flow = flow
+    r.reauth = reauth
+    r.action = action
+    r.filter = filt
+    r.filter_id = filter_id
+    r.sublayer = sublayer
+    r.terminating = terminating
+    r.veto = veto
+    r.fields = fields
+    r.kind = "classify"
+    r.__class__ = ClassifyRecord
+    record: ClassifyRecord = r
+    return record
+
+
 def stack_row(row: tuple[Any, ...], seq: int, t: float) -> StackRecord:
     """The StackRecord of a row ``(stack_row, host, event, detail, flow, data)`` (``data``
     copied: a row may be shared by many records)."""

@@ -495,8 +495,9 @@ class Simulator:
             s_bits, m_bits, assumes = self._user_masks(cl, user_table, user)
             sure &= s_bits
             maybe &= m_bits
-        world_f = cl.decide_mask(sure)
-        world_t = cl.decide_mask(maybe) if maybe != sure else world_f
+        # values: read only by declared callout rules (issue 15); an unknown field is FWP_EMPTY there
+        world_f = cl.decide_mask(sure, values)
+        world_t = cl.decide_mask(maybe, values) if maybe != sure else world_f
         notes = ("ALE_USER_ID",) if assumes & maybe else ()
         if not _same_action(world_f.action, world_t.action):
             return Simulated(None, None, world_f, world_t, self._open_fields(cl, maybe & ~sure, unknown, user),

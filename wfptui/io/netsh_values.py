@@ -2,7 +2,7 @@
 SIDs, security descriptors, weights, filter flags and whole conditions.
 
 :class:`ValueReader` holds an import's diagnostics (warnings and errors, each at its
-element's line and column) and reads every value element; ``io.netsh_import`` builds the
+element's line and column) and reads every value element; ``io.netsh_dump`` builds the
 policy structure on top of it. A malformed value raises :class:`BadValue` (→ an error);
 a well-formed construct the importer does not understand raises :class:`Unsupported`
 (→ a warning, the filter is not imported). Every condition is checked to survive the

@@ -23,8 +23,8 @@ comment notes); ``ImportResult.toml()`` / :func:`policy_toml` → the policy fil
 import's header and notes); :func:`read_xml` is the safe reader on its own.
 
 Modules: ``io.safe_xml`` (the hardened expat reader, shared with ``io.evidence``),
-``io.netsh_values`` (value elements, diagnostics), ``io.netsh_import`` (the dump's
-structure → :class:`ImportResult`); this module is their public face.
+``io.netsh_values`` (value elements, diagnostics), ``io.netsh_dump`` (the walk over the dump's
+structure), ``io.netsh_import`` (→ :class:`ImportResult`); this module is their public face.
 
 Decisions (here and in the generated file's comments):
 

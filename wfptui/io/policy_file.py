@@ -13,10 +13,15 @@ Tables and keys (anything else is an error, with "did you mean"):
 * ``[[sublayer]]``: ``key`` (required; a name or GUID), ``weight`` (required, UINT16
   0..65535), ``name``, ``guid``, ``description``. A key naming a built-in sublayer
   (``MPSSVC_WF``, ``FWPM_SUBLAYER_UNIVERSAL``, its GUID) changes that built-in.
-* ``[[callout]]``: ``key`` (required), ``returns`` (``permit | block | continue |
+* ``[[callout]]``: ``key`` (required), ``returns`` (``permit | block | continue | absorb |
   unregistered``; default ``continue``), ``hard``, ``silent`` (booleans, default false),
   ``name``, ``guid``, ``assumed`` (the behaviour was guessed, e.g. by ``wfptui import``),
-  ``description``. A built-in callout's key changes that built-in.
+  ``description``, and (issue 15) ``[[callout.rule]]`` tables -- ``condition`` (exactly a
+  filter's condition list; each field and value must fit every layer a filter uses the
+  callout at), ``action`` (``permit | block | continue | absorb``), ``hard`` (clears
+  FWPS_RIGHT_ACTION_WRITE; default: the callout's ``hard``), ``description``: the first rule
+  whose conditions hold decides; none: ``default`` (another name for ``returns``, without
+  ``unregistered``). A built-in callout's key changes that built-in.
 * ``[[filter]]``: ``key`` (required, unique; name or GUID -- a GUID key also fills
   ``guid``), ``layer`` and ``action`` (required), ``name``, ``description``, ``sublayer``
   (default ``UNIVERSAL``), ``weight`` (``0..15`` = FWP_UINT8 weight range; ``{ uint64 =
@@ -86,15 +91,23 @@ from typing import Any
 
 from wfptui.core.builtins import get_callout, get_sublayer
 from wfptui.core.fields import normalize_guid
-from wfptui.core.model import Callout, Filter, Policy, Sublayer
+from wfptui.core.model import Callout, CalloutRule, Condition, Filter, Policy, Sublayer
 from wfptui.io.errors import Diagnostic, InputError
-from wfptui.io.policy_filters import filter_id_of, parse_filter, parse_filter_table, parse_filter_tables
+from wfptui.io.policy_filters import (
+    filter_id_of,
+    parse_condition,
+    parse_filter,
+    parse_filter_table,
+    parse_filter_tables,
+)
 from wfptui.io.policy_tables import (
     CALLOUT_KEYS,
     CALLOUT_RETURNS,
     CONDITION_KEYS,
     FILTER_KEYS,
     FIRST_FILTER_ID,
+    RULE_ACTIONS,
+    RULE_KEYS,
     SUBLAYER_KEYS,
     TOP_KEYS,
     TableContext,
@@ -116,9 +129,12 @@ from wfptui.io.tomlpos import KeyPath, TomlLocator, parse_toml
 
 __all__ = [
     "CALLOUT_KEYS",
+    "CALLOUT_RETURNS",
     "CONDITION_KEYS",
     "FILTER_KEYS",
     "FIRST_FILTER_ID",
+    "RULE_ACTIONS",
+    "RULE_KEYS",
     "SUBLAYER_KEYS",
     "TOP_KEYS",
     "builtin_objects",
@@ -198,17 +214,22 @@ def _parse_callout(ctx: TableContext, table: Mapping[str, Any], path: KeyPath, c
     guid_text = get_str(ctx, table, "guid", path)
     get_str(ctx, table, "description", path)
     returns = "continue"
-    if "returns" in table:
+    if "returns" in table and "default" in table:
+        ctx.error((*path, "default"), "give either returns or default (the same thing), not both", value=False)
+    elif "returns" in table:
         r = table["returns"]
         if not isinstance(r, str) or r.strip().lower().removeprefix("fwp_action_") not in CALLOUT_RETURNS:
             shown = r if isinstance(r, str) else describe(r)
             hint = did_you_mean(r, CALLOUT_RETURNS) if isinstance(r, str) else ""
             ctx.error(
                 (*path, "returns"),
-                f"callout returns must be permit, block, continue or unregistered, not {shown!r}{hint}",
+                f"callout returns must be permit, block, continue, absorb or unregistered, not {shown!r}{hint}",
             )
         else:
             returns = r.strip().lower().removeprefix("fwp_action_")
+    elif "default" in table:
+        returns = _rule_action(ctx, table["default"], (*path, "default"), "callout default") or returns
+    rules = tuple(_parse_rules(ctx, table, path))
     hard = get_bool(ctx, table, "hard", path)
     silent = get_bool(ctx, table, "silent", path)
     assumed = get_bool(ctx, table, "assumed", path)
@@ -226,7 +247,7 @@ def _parse_callout(ctx: TableContext, table: Mapping[str, Any], path: KeyPath, c
             return
         callouts[b.name] = Callout(
             key=b.name,
-            returns=returns if "returns" in table else b.returns,
+            returns=returns if "returns" in table or "default" in table else b.returns,
             hard=hard if "hard" in table else b.hard,
             silent=silent if "silent" in table else b.silent,
             guid=b.guid,
@@ -234,6 +255,7 @@ def _parse_callout(ctx: TableContext, table: Mapping[str, Any], path: KeyPath, c
             assumed=assumed,
             builtin=True,
             loc=ctx.loc(path),
+            rules=rules,
         )
         return
     if resolve_callout(key, {k: c for k, c in callouts.items() if not c.builtin}) is not None:
@@ -251,7 +273,62 @@ def _parse_callout(ctx: TableContext, table: Mapping[str, Any], path: KeyPath, c
         assumed=assumed,
         builtin=False,
         loc=ctx.loc(path),
+        rules=rules,
     )
+
+
+def _rule_action(ctx: TableContext, raw: object, path: KeyPath, what: str) -> str | None:
+    """A rule's ``action`` (or a callout's ``default``): permit, block, continue or absorb."""
+    if isinstance(raw, str):
+        word = raw.strip().lower().removeprefix("fwp_action_")
+        if word in RULE_ACTIONS:
+            return word
+    shown = repr(raw) if isinstance(raw, str) else describe(raw)
+    hint = did_you_mean(raw, RULE_ACTIONS) if isinstance(raw, str) else ""
+    ctx.error(path, f"{what} must be permit, block, continue or absorb, not {shown}{hint}")
+    return None
+
+
+def _parse_rules(ctx: TableContext, table: Mapping[str, Any], path: KeyPath) -> list[CalloutRule]:
+    """``[[callout.rule]]`` (issue 15): conditions exactly as a filter's (``parse_condition``;
+    the fields are checked against each layer a filter uses the callout at), an action and
+    ``hard``."""
+    if "rule" not in table:
+        return []
+    raw = table["rule"]
+    if isinstance(raw, dict):
+        ctx.error((*path, "rule"), "rule must be an array of tables: write [[callout.rule]], not [callout.rule]",
+                  value=False)
+        return []
+    if not isinstance(raw, list):
+        ctx.error((*path, "rule"), f"rule must be an array of tables ([[callout.rule]]), not {describe(raw)}")
+        return []
+    out: list[CalloutRule] = []
+    for i, item in enumerate(raw):
+        rpath = (*path, "rule", i)
+        if not isinstance(item, dict):
+            ctx.error(rpath, f"each rule must be a table, not {describe(item)}")
+            continue
+        check_keys(ctx, item, RULE_KEYS, "[[callout.rule]]", rpath)
+        get_str(ctx, item, "description", rpath)
+        action: str | None = None
+        if "action" not in item:
+            ctx.error(rpath, "missing required key 'action' (permit, block, continue or absorb)", value=False)
+        else:
+            action = _rule_action(ctx, item["action"], (*rpath, "action"), "rule action")
+        hard = get_bool(ctx, item, "hard", rpath) if "hard" in item else None
+        conditions: list[Condition] = []
+        raw_conds = item.get("condition", [])
+        if not isinstance(raw_conds, list):
+            ctx.error((*rpath, "condition"), f"condition must be a list of tables, not {describe(raw_conds)}")
+        else:
+            for j, c_item in enumerate(raw_conds):
+                c = parse_condition(ctx, c_item, (*rpath, "condition", j), None)
+                if c is not None:
+                    conditions.append(c)
+        if action is not None:
+            out.append(CalloutRule(tuple(conditions), action, hard, loc=ctx.loc(rpath)))
+    return out
 
 
 

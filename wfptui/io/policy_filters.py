@@ -49,9 +49,10 @@ from wfptui.io.policy_tables import (
     suggest,
     uint_from,
 )
+from wfptui.io.policy_writer import condition_toml
 from wfptui.io.tomlpos import KeyPath, TomlLocator
 
-__all__ = ["filter_id_of", "parse_filter", "parse_filter_table", "parse_filter_tables"]
+__all__ = ["filter_id_of", "parse_condition", "parse_filter", "parse_filter_table", "parse_filter_tables"]
 
 
 def _parse_weight(ctx: TableContext, raw: object, path: KeyPath) -> Weight | None:
@@ -148,7 +149,7 @@ def _typed(raw: object) -> object | None:
     return None
 
 
-def _parse_condition(ctx: TableContext, item: object, path: KeyPath, layer: Layer | None) -> Condition | None:
+def parse_condition(ctx: TableContext, item: object, path: KeyPath, layer: Layer | None) -> Condition | None:
     if not isinstance(item, dict):
         ctx.error(
             path, f"a condition is a table {{ field = ..., match = ..., value = ... }}, not {describe(item)}"
@@ -317,6 +318,9 @@ def parse_filter(
                 f"built-in callout {b.name} is registered at {', '.join(b.layers)}, not at {layer.name}",
             )
 
+    if known is not None and known.rules and layer is not None and action is not None and action.is_callout:
+        _check_rule_fields(ctx, known, layer, key, path)
+
     conditions: list[Condition] = []
     if "condition" in table:
         raw_conds = table["condition"]
@@ -330,7 +334,7 @@ def parse_filter(
         else:
             # Without a known layer the field check is skipped, but values still parse.
             for i, item in enumerate(raw_conds):
-                c = _parse_condition(ctx, item, (*path, "condition", i), layer if layer_text else None)
+                c = parse_condition(ctx, item, (*path, "condition", i), layer if layer_text else None)
                 if c is not None:
                     conditions.append(c)
 
@@ -372,6 +376,36 @@ def parse_filter(
         guid=guid,
         loc=ctx.loc(path),
     )
+
+
+def _check_rule_fields(ctx: TableContext, callout: Callout, layer: Layer, key: str | None, path: KeyPath) -> None:
+    """Every field a rule of ``callout`` tests must exist at ``layer``, where filter ``key``
+    uses it (issue 15): reported at the rule's condition (else at the filter's callout)."""
+    for i, rule in enumerate(callout.rules, 1):
+        for c in rule.conditions:
+            if not layer.has_field(c.field):
+                msg = (f"field {c.field} (callout {callout.key!r} rule {i}) is not available at {layer.fwpm_name}, "
+                       f"where filter {key!r} uses the callout")
+            else:
+                # The rule was parsed without a layer: its value must also be one of this layer's
+                # (an IPv4 address is not one at a _V6 layer), the same value the filter parser gives.
+                try:
+                    exact = parse_value(c.field, layer, c.match, condition_toml(c.field, None, c.match, c.value, c.dtype))
+                except (ValueParseError, UnknownNameError) as exc:
+                    exact = None
+                    why = str(exc)
+                else:
+                    why = "it means something else there"
+                if exact is not None and exact[0] == c.value:
+                    continue
+                msg = (f"callout {callout.key!r} rule {i}: {why}, at {layer.fwpm_name} where filter {key!r} uses "
+                       f"the callout")
+            if c.loc is not None and c.loc.line:
+                d = Diagnostic(c.loc.file, c.loc.line, c.loc.col, msg)
+                if d not in ctx.diags:
+                    ctx.diags.append(d)
+            else:
+                ctx.error((*path, "callout"), msg)
 
 
 def parse_filter_table(

@@ -32,7 +32,11 @@ INT64_MAX = (1 << 63) - 1
 
 TOP_KEYS = ("sublayer", "callout", "filter")
 SUBLAYER_KEYS = ("key", "weight", "name", "guid", "description")
-CALLOUT_KEYS = ("key", "returns", "hard", "silent", "name", "guid", "assumed", "description")
+CALLOUT_KEYS = ("key", "returns", "default", "rule", "hard", "silent", "name", "guid", "assumed", "description")
+#: Keys of a callout's ``[[callout.rule]]`` (issue 15): conditions as in a filter, an action, hardness.
+RULE_KEYS = ("condition", "action", "hard", "description")
+#: What a rule (or a callout's ``default``) may return: core.model.CALLOUT_ACTIONS.
+RULE_ACTIONS = ("permit", "block", "continue", "absorb")
 FILTER_KEYS = (
     "key",
     "name",
@@ -51,7 +55,7 @@ FILTER_KEYS = (
     "guid",
 )
 CONDITION_KEYS = ("field", "match", "value")
-CALLOUT_RETURNS = ("permit", "block", "continue", "unregistered")
+CALLOUT_RETURNS = ("permit", "block", "continue", "absorb", "unregistered")
 FILTER_ACTIONS = (
     ActionType.FWP_ACTION_BLOCK,
     ActionType.FWP_ACTION_PERMIT,

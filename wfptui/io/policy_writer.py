@@ -38,6 +38,8 @@ from wfptui.core.fields import normalize_guid
 from wfptui.core.layers import Layer, get_layer
 from wfptui.core.model import (
     FWP_ACTRL_MATCH_FILTER,
+    CalloutRule,
+    Condition,
     Filter,
     FilterFlag,
     MatchType,
@@ -55,9 +57,16 @@ __all__ = ["condition_toml", "dump_policy", "granted_sids", "toml_literal", "tom
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+#: Characters a basic TOML string must escape (the rest are written as they are).
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def toml_str(text: str) -> str:
     """A TOML string: '...' for Windows paths and SDDL (readable, no escapes needed), else "..."."""
-    if "\\" in text and "'" not in text and not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+    if _NEEDS_ESCAPE.search(text) is None:  # most names and keys: nothing to escape
+        return f'"{text}"'
+    if "\\" in text and "'" not in text and _CONTROL.search(text) is None:
         return f"'{text}'"
     out = ['"']
     for ch in text:
@@ -196,7 +205,8 @@ def dump_policy(
             )
         lines.append("[[callout]]")
         lines.append(f"key = {toml_literal(c.key)}")
-        lines.append(f"returns = {toml_literal(c.returns)}")
+        # with rules, returns is the default result (issue 15): written under that name
+        lines.append(f"{'default' if c.rules else 'returns'} = {toml_literal(c.returns)}")
         if c.hard:
             lines.append("hard = true")
         elif c.builtin:
@@ -216,6 +226,9 @@ def dump_policy(
                 lines.append(f"name = {toml_literal(c.name)}")
             if c.guid and c.guid != normalize_guid(c.key):
                 lines.append(f"guid = {toml_literal(c.guid)}")
+        for rule in c.rules:
+            lines.append("")
+            lines += _dump_rule(rule)
         lines.append("")
 
     for f in policy.filters:
@@ -226,6 +239,29 @@ def dump_policy(
     while lines and lines[-1] == "":
         lines.pop()
     return "\n".join(lines) + "\n"
+
+
+def _conditions_toml(conditions: Sequence[Condition], layer: Layer | None) -> list[str]:
+    out = ["condition = ["]
+    for c in conditions:
+        value = condition_toml(c.field, layer, c.match, c.value, c.dtype)
+        out.append(
+            f"  {{ field = {toml_literal(c.field)}, match = {toml_literal(c.match.short)}, "
+            f"value = {toml_literal(value)} }},"
+        )
+    out.append("]")
+    return out
+
+
+def _dump_rule(rule: CalloutRule) -> list[str]:
+    """One ``[[callout.rule]]`` (issue 15); its conditions as a filter's, parsed without a layer."""
+    out = ["[[callout.rule]]"]
+    if rule.conditions:
+        out += _conditions_toml(rule.conditions, None)
+    out.append(f"action = {toml_literal(rule.action)}")
+    if rule.hard is not None:
+        out.append(f"hard = {toml_literal(rule.hard)}")
+    return out
 
 
 def _dump_filter(f: Filter) -> list[str]:
@@ -262,12 +298,5 @@ def _dump_filter(f: Filter) -> list[str]:
             layer: Layer | None = get_layer(f.layer)
         except KeyError:
             layer = None
-        out.append("condition = [")
-        for c in f.conditions:
-            value = condition_toml(c.field, layer, c.match, c.value, c.dtype)
-            out.append(
-                f"  {{ field = {toml_literal(c.field)}, match = {toml_literal(c.match.short)}, "
-                f"value = {toml_literal(value)} }},"
-            )
-        out.append("]")
+        out += _conditions_toml(f.conditions, layer)
     return out

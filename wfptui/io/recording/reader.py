@@ -9,12 +9,13 @@ ladder (``wfptui.io.migrate``) and are read object by object.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import os
 import zlib
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
 import msgpack
@@ -45,7 +46,7 @@ from wfptui.io.recording.records import (
     why,
 )
 from wfptui.io.recording.tables import Tables, define
-from wfptui.io.recording.values import SCALARS, as_int, thaw
+from wfptui.io.recording.values import SCALARS, as_int, checked, thaw
 
 __all__ = ["MAX_RECORDING_BYTES", "decode_recording", "read_recording"]
 
@@ -59,12 +60,14 @@ _COUNT_AT = L.END.at("count")
 _CRC_AT = L.END.at("crc32")
 
 
+#: The limits of every decode of untrusted bytes (docs/recording-format.md §2).
+_LIMITS: dict[str, Any] = {
+    "raw": False, "strict_map_key": True, "max_str_len": MAX_OBJECT_BYTES, "max_bin_len": MAX_OBJECT_BYTES,
+    "max_array_len": MAX_ARRAY_LEN, "max_map_len": MAX_MAP_LEN, "max_ext_len": 0}
+
+
 def _unpacker(f: BinaryIO) -> msgpack.Unpacker:
-    return msgpack.Unpacker(
-        f, read_size=READ_SIZE, use_list=False, raw=False, strict_map_key=True,
-        max_buffer_size=MAX_OBJECT_BYTES, max_str_len=MAX_OBJECT_BYTES, max_bin_len=MAX_OBJECT_BYTES,
-        max_array_len=MAX_ARRAY_LEN, max_map_len=MAX_MAP_LEN, max_ext_len=0,
-    )
+    return msgpack.Unpacker(f, read_size=READ_SIZE, use_list=False, max_buffer_size=MAX_OBJECT_BYTES, **_LIMITS)
 
 
 def read_recording(path: str | os.PathLike[str]) -> Recording:
@@ -82,12 +85,34 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
 
 def decode_recording(data: bytes, name: str = "<recording>") -> Recording:
     """Decode the bytes of a recording (see :func:`read_recording`)."""
+    with _gc_paused():
+        return _decode(data, name)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The garbage collector paused: a read makes only acyclic data (the header's maps, the
+    steps), and the collector's passes over a long recording's hundreds of thousands of
+    them cost more than building them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _decode(data: bytes, name: str) -> Recording:
     size = len(data)
     stream = io.BytesIO(data)
     unpacker = _unpacker(stream)
-    # 1. The header.
+    # 1. The header: skipped by the stream's unpacker, decoded with lists (its final form,
+    # no copy to thaw; checked as thaw checks) from its bytes.
     try:
-        header = unpacker.unpack()
+        unpacker.skip()
+        header_end = unpacker.tell()
+        header = msgpack.unpackb(memoryview(data)[:header_end], use_list=True, **_LIMITS)
     except msgpack.OutOfData:
         if FORMAT_NAME.encode() in data[:256]:
             raise RecordingError("truncated after 0 records (inside the header)", name) from None
@@ -103,10 +128,9 @@ def decode_recording(data: bytes, name: str = "<recording>") -> Recording:
         raise RecordingError(
             f"made by a newer format version ({version} > {CURRENT_FORMAT_VERSION}); upgrade wfptui", name)
     try:
-        header = thaw(header)
+        header = checked(header)
     except (ValueError, RecursionError) as exc:
         raise RecordingError(f"corrupted header: {exc}", name) from None
-    header_end = unpacker.tell()
     if version == CURRENT_FORMAT_VERSION:
         return _read_current(header, unpacker, data, size, header_end, name)
     from wfptui.io.migrate import upgrade
@@ -123,6 +147,7 @@ def _read_current(header: dict[str, Any], unpacker: msgpack.Unpacker, data: byte
     """The reader's fast path for the current format: one pass that skips over each trace
     record (noting where it starts) and decodes only the define, input and end records."""
     tables = Tables()
+    steps = _header_steps(header)
     starts = array("q")
     add = starts.append
     others: list[int] = []
@@ -163,7 +188,7 @@ def _read_current(header: dict[str, Any], unpacker: msgpack.Unpacker, data: byte
             elif kind == K_INPUT:
                 if len(o) != L.INPUT.size:
                     raise ValueError("bad input record")
-                inputs_raw.append(_input(o[_STEP_AT], header))
+                inputs_raw.append(_input(o[_STEP_AT], steps))
             elif kind == K_SEQ:
                 seq_marks.append((len(starts), as_int(o[_NEXT_SEQ_AT])))
             elif kind == K_END:
@@ -187,6 +212,7 @@ def _read_current(header: dict[str, Any], unpacker: msgpack.Unpacker, data: byte
 def _read_body(header: dict[str, Any], body: Iterable[Any], unpacker: msgpack.Unpacker, data: bytes,
                size: int, header_end: int, name: str, version: int) -> Recording:
     tables = Tables()
+    steps = _header_steps(header)
     raws: list[Any] = []
     inputs_raw: list[Any] = []
     seq_marks: list[tuple[int, int]] = []
@@ -195,46 +221,41 @@ def _read_body(header: dict[str, Any], body: Iterable[Any], unpacker: msgpack.Un
     append = raws.append
     fields_append = tables.fields_raw.append
     atoms_append = tables.atoms.append
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the raw tuples hold no cycles; GC passes over a million of them cost more than decoding
-    try:
-        it = iter(body)
-        while True:
-            try:
-                for o in it:
-                    kind = o[0]
-                    if kind < K_TRACE_LIMIT:
-                        append(o)
-                        continue
-                    if kind == K_DEF_FIELDS:
-                        fields_append(o)
-                        continue
-                    if kind == K_DEF_ATOM:
-                        if len(o) != L.DEF_ATOM.size:
-                            raise ValueError("bad atom definition")
-                        v = o[_ATOM_AT]
-                        atoms_append(v if type(v) in SCALARS else thaw(v))
-                        continue
-                    if kind == K_INPUT:
-                        if len(o) != L.INPUT.size:
-                            raise ValueError("bad input record")
-                        inputs_raw.append(_input(o[_STEP_AT], header))
-                    elif kind == K_SEQ:
-                        seq_marks.append((len(raws), as_int(o[_NEXT_SEQ_AT])))
-                    elif kind == K_END:
-                        end = o
-                        break
-                    else:
-                        define(tables, o)
-                break
-            except msgpack.OutOfData:
-                break
-            except DECODE_ERRORS as exc:
-                error = why(exc)
-                break
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    # (the GC is paused: decode_recording)
+    it = iter(body)
+    while True:
+        try:
+            for o in it:
+                kind = o[0]
+                if kind < K_TRACE_LIMIT:
+                    append(o)
+                    continue
+                if kind == K_DEF_FIELDS:
+                    fields_append(o)
+                    continue
+                if kind == K_DEF_ATOM:
+                    if len(o) != L.DEF_ATOM.size:
+                        raise ValueError("bad atom definition")
+                    v = o[_ATOM_AT]
+                    atoms_append(v if type(v) in SCALARS else thaw(v))
+                    continue
+                if kind == K_INPUT:
+                    if len(o) != L.INPUT.size:
+                        raise ValueError("bad input record")
+                    inputs_raw.append(_input(o[_STEP_AT], steps))
+                elif kind == K_SEQ:
+                    seq_marks.append((len(raws), as_int(o[_NEXT_SEQ_AT])))
+                elif kind == K_END:
+                    end = o
+                    break
+                else:
+                    define(tables, o)
+            break
+        except msgpack.OutOfData:
+            break
+        except DECODE_ERRORS as exc:
+            error = why(exc)
+            break
     n_events = len(raws) + len(inputs_raw)
     if error is None and end is not None:
         end_offset = unpacker.tell() - len(msgpack.packb(end))
@@ -255,21 +276,25 @@ def _finish(header: dict[str, Any], raws: Sequence[Any], tables: Tables, seq_mar
         raise RecordingError(f"truncated after {n} records (the {n} records read can still be shown)",
                              name, partial)
     scenario, policies, texts = _scenario_and_policies(header, name)
-    inputs = _inputs(inputs_raw, name, policies)
+    inputs = _inputs(inputs_raw, name, policies, header, scenario)
     records = LazyRecords(raws, tables, seq_marks, name)
     return Recording(header=header, scenario=scenario, policies=policies, inputs=inputs, records=records,
                      count=n_events, path=name, format_version=version, policy_texts=texts)
 
 
-def _input(value: Any, header: dict[str, Any]) -> Any:
-    """An input record's step: the map itself, or the index of a step of the header's scenario."""
+def _header_steps(header: dict[str, Any]) -> Any:
+    scen = header.get("scenario")
+    data = scen.get("data") if isinstance(scen, dict) else None
+    return data.get("steps") if isinstance(data, dict) else None
+
+
+def _input(value: Any, steps: Any) -> Any:
+    """An input record's step: the map itself, or (kept as the int) the index of a step of
+    the header's scenario (``steps``: :func:`_header_steps`), checked."""
     if type(value) is int:
-        scen = header.get("scenario")
-        data = scen.get("data") if isinstance(scen, dict) else None
-        steps = data.get("steps") if isinstance(data, dict) else None
         if not isinstance(steps, list) or not 0 <= value < len(steps):
             raise ValueError(f"input refers to step {value}, which the scenario does not have")
-        return steps[value]
+        return value
     return thaw(value)
 
 
@@ -305,7 +330,7 @@ def _partial(header: dict[str, Any], raws: Sequence[Any], tables: Tables, seq_ma
     except RecordingError:
         scenario, policies, texts = None, {}, {}
     try:
-        inputs = _inputs(inputs_raw, name, policies)
+        inputs = _inputs(inputs_raw, name, policies, header, scenario)
     except RecordingError:
         inputs = []
     return Recording(header=header, scenario=scenario, policies=policies, inputs=inputs, records=good,
@@ -320,17 +345,30 @@ def _filter_parser() -> Any:
     return parse_filter_tables
 
 
-def _inputs(inputs_raw: list[Any], name: str, policies: Mapping[str, Any] | None = None) -> list[Any]:
+def _inputs(inputs_raw: list[Any], name: str, policies: Mapping[str, Any] | None = None,
+            header: dict[str, Any] | None = None, scenario: Any = None) -> list[Any]:
+    """The input records' steps. An input that is step N of the header's scenario and adds
+    no filters is the scenario's own ``Step`` (built once, from the same map: only added
+    filters depend on the policy they are parsed against, which differs here)."""
     if not inputs_raw:
         return []
+    steps_data = _header_steps(header or {})
+    built = getattr(scenario, "steps", None)
+    if not isinstance(built, tuple) or not isinstance(steps_data, list) or len(built) != len(steps_data):
+        built = None
     try:
         from wfptui.core.scenario import Step
     except ImportError:  # pragma: no cover - before the scenario model exists
-        return inputs_raw
+        return [steps_data[d] if type(d) is int else d for d in inputs_raw]
     parser = _filter_parser()
     pols = policies or {}
     out = []
     for i, d in enumerate(inputs_raw):
+        if type(d) is int:
+            d = steps_data[d]
+            if built is not None and isinstance(d, dict) and not d.get("add"):
+                out.append(built[inputs_raw[i]])
+                continue
         try:
             if not isinstance(d, dict):
                 raise ValueError("not a map")

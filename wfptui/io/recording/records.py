@@ -27,6 +27,7 @@ from wfptui.io.recording.layout import (
     CURRENT_FORMAT_VERSION,
     FIRST_SEQ,
     K_CLASSIFY,
+    K_EXPECT,
     K_TRACE_LIMIT,
     TRACE_KINDS,
 )
@@ -40,7 +41,7 @@ from wfptui.io.recording.tables import (
     Where,
     materialize,
 )
-from wfptui.io.recording.values import as_str, nonneg, str_or_none
+from wfptui.io.recording.values import as_str, freeze, nonneg, str_or_none
 
 __all__ = ["DECODE_ERRORS", "LazyRecords", "OffsetRaws", "Recording", "RecordingError", "why"]
 
@@ -84,6 +85,14 @@ _HOST_AT = {lay.tag: lay.at("host") for lay in L.LAYOUTS.values() if lay.tag < K
 _WHERE_AT = L.CLASSIFY.at("where")
 _DECISION_AT = L.CLASSIFY.at("decision")
 _OBSERVED_ACTION_AT = L.OBSERVED.at("action")
+_FLOW_AT = L.CLASSIFY.at("flow")
+_FIELDS_AT = L.CLASSIFY.at("fields")
+_CLASSIFY_SIZE = L.CLASSIFY.size
+_FLAT = frozenset({int, type(None)})
+#: A record's values after its time (the time is the first field of every kind that has one).
+_AFTER_T = L.T_AT + 1
+if L.T_AT != 1:  # pragma: no cover - iter_keyed's keys cut the record around the time
+    raise ImportError("recording layout: iter_keyed expects the time right after the tag")
 
 
 class LazyRecords(Sequence[TraceRecord]):
@@ -162,6 +171,79 @@ class LazyRecords(Sequence[TraceRecord]):
                 i += 1
         except DECODE_ERRORS as exc:
             raise self._error(i, exc) from None
+
+    # ------------------------------------------------------------------ keys
+    # What ``replay --check`` compares (core/diff.py): record i as a key, without building it.
+
+    def iter_keyed(self) -> Iterator[tuple[Hashable, int, float | None, Any]]:
+        """``(key, seq, t, raw)`` of every record in order, with one streaming decode and no
+        record built. ``key`` is the record's wire values after its time, exactly (types
+        included: 1, 1.0 and True differ): **equal keys mean records equal apart from seq
+        and time** (a record is a pure function of them and the tables); records from the
+        same interned where/decision/fields/atoms have equal keys, so a trace's repeats do.
+        A classification's key is its ``(where, flow, decision, fields)`` ids.
+        ``t`` is None where the record has no valid time. ``raw`` is for :meth:`record`."""
+        for keys, seqs, times, raws in self.iter_key_chunks():
+            yield from zip(keys, seqs, times, raws, strict=True)
+
+    def iter_key_chunks(self, size: int = 1024) -> Iterator[
+            tuple[list[Hashable], Sequence[int], list[float | None], list[Any]]]:
+        """:meth:`iter_keyed` by chunks of up to ``size`` records: ``(keys, seqs, times,
+        raws)``, four parallel sequences (``seqs`` a ``range`` where no seq record
+        intervenes), so a caller can compare a whole chunk at once."""
+        clock = Clock()  # a streaming clock of its own: no times kept
+        step = clock.next
+        marks = self._mark_idx
+        seq_of = self.seq_of
+        i = 0  # records in the chunks given so far
+        keys: list[Hashable] = []
+        times: list[float | None] = []
+        raws: list[Any] = []
+        try:
+            for raw in self._raws:
+                times.append(step(raw))
+                raws.append(raw)
+                kind = raw[0]
+                # the common case: a classification of five ints (flow: int or None)
+                if (kind == K_CLASSIFY and type(kind) is int and type(raw) is tuple and len(raw) == _CLASSIFY_SIZE
+                        and type(raw[_WHERE_AT]) is int and type(raw[_DECISION_AT]) is int
+                        and type(raw[_FIELDS_AT]) is int and (raw[_FLOW_AT] is None or type(raw[_FLOW_AT]) is int)):
+                    keys.append(raw[_AFTER_T:])
+                elif type(kind) is not int or kind == K_EXPECT:  # (an expectation has no time: all of it)
+                    keys.append(freeze(raw))
+                else:
+                    rest = raw[_AFTER_T:]
+                    # only ints and None (a stack event's atom ids ...): equal is exact as they are;
+                    # else typed values (freeze keeps 1, 1.0 and True apart). Both are 2-tuples, one
+                    # starting with the int kind, the other with a type: never equal to each other
+                    # or to a classification's 4-tuple.
+                    keys.append((kind, rest) if _FLAT.issuperset(map(type, rest)) else freeze(raw[:1] + rest))
+                if len(raws) == size:
+                    yield keys, self._seqs(i, size, marks, seq_of), times, raws
+                    i += size
+                    keys, times, raws = [], [], []
+        except DECODE_ERRORS as exc:
+            raise self._error(i + len(raws), exc) from None
+        if raws:
+            yield keys, self._seqs(i, len(raws), marks, seq_of), times, raws
+
+    @staticmethod
+    def _seqs(start: int, n: int, marks: list[int], seq_of: Any) -> Sequence[int]:
+        """The seqs of records ``start`` .. ``start + n - 1``: consecutive (a range) unless a
+        seq record renumbers one after the first."""
+        if not marks:
+            return range(start + FIRST_SEQ, start + FIRST_SEQ + n)
+        if bisect.bisect_right(marks, start) == bisect.bisect_right(marks, start + n - 1):
+            first: int = seq_of(start)
+            return range(first, first + n)
+        return [seq_of(j) for j in range(start, start + n)]
+
+    def record(self, index: int, raw: Any, seq: int, t: float | None) -> TraceRecord:
+        """Build record ``index`` from what :meth:`iter_keyed` gave for it."""
+        try:
+            return materialize(raw, seq, t, self._tables)
+        except DECODE_ERRORS as exc:
+            raise self._error(index, exc) from None
 
     # ------------------------------------------------------------------ index API
     # Answers about record i without building it (one small decode, no time, no fields).
@@ -263,6 +345,13 @@ class Recording:
     path: str = ""
     format_version: int = CURRENT_FORMAT_VERSION  # the version of the file as read (before migration)
     policy_texts: dict[str, str] = field(default_factory=dict)
+
+    def drop_scenario_data(self) -> None:
+        """Forget the header's scenario as data (its steps as maps, its source text) once
+        :attr:`scenario` and :attr:`inputs` are built from it: for a long recording it is
+        the largest thing held (``replay --check`` of 1M classifications: ~120 MiB of its
+        peak). :attr:`scenario_data` and :attr:`scenario_source` are None afterwards."""
+        self.header = {k: v for k, v in self.header.items() if k != "scenario"}
 
     @property
     def scenario_data(self) -> Any:

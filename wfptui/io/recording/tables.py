@@ -15,13 +15,13 @@ from typing import Any, Final
 from wfptui.core.model import Terminating
 from wfptui.core.trace import (
     AuditRecord,
-    ClassifyRecord,
     ExpectRecord,
     NetEventRecord,
     ObservedRecord,
     PolicyRecord,
     StackRecord,
     TraceRecord,
+    classify_record,
 )
 from wfptui.io.recording import layout as L
 from wfptui.io.recording.layout import (
@@ -67,6 +67,8 @@ DECISION_ACTION: Final = 0
 
 
 _BASE_AT = L.DEF_FIELDS.at("base")
+#: What a fields value can be (docs/recording-format.md §1.4) but a list or a dict: shared as is.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
 
 
 class Tables:
@@ -109,7 +111,7 @@ class Tables:
             values = {} if base is None else dict(self._fields[base])
             _apply_fields(values, raw, self.atoms)
             self._fields[j] = values
-            self._mutable[j] = any(type(v) in (list, dict) for v in values.values())
+            self._mutable[j] = not _IMMUTABLE.issuperset(map(type, values.values()))
         return self._fields[index]
 
 
@@ -124,23 +126,28 @@ class Clock:
         self.prev: float | None = 0.0
 
     def step(self, raw: Any) -> None:
+        """Append the time of the next record (``raw``) to :attr:`times`."""
+        self.times.append(self.next(raw))
+
+    def next(self, raw: Any) -> float | None:
+        """The time of the next record (``raw``), None where it has no valid one; advances
+        the clock without keeping the time (a streaming reader's use)."""
         try:
             v: Any = raw[T_AT] if raw[0] != K_EXPECT else False
         except (TypeError, IndexError, KeyError):
             v = False
         tv = type(v)
         if v is None:
-            self.times.append(self.prev)
-        elif tv is int:
+            return self.prev
+        if tv is int:
             self.tick += v
             self.prev = self.tick / 1_000_000
-            self.times.append(self.prev)
-        elif tv is float and math.isfinite(v) and abs(v) < 1e15:
+            return self.prev
+        if tv is float and math.isfinite(v) and abs(v) < 1e15:
             self.tick = round(v * 1_000_000)
-            self.prev = v
-            self.times.append(v)
-        else:
-            self.times.append(None)
+            self.prev = t = float(v)
+            return t
+        return None
 
 
 _ATOM_AT = L.DEF_ATOM.at("value")
@@ -241,8 +248,8 @@ def materialize(raw: Any, seq: int, t: float | None, tables: Tables) -> TraceRec
             raise ValueError("bad classification record")
         host, layer, layer_id, packet, op, direction, reauth = tables.wheres[w]
         action, filt, filter_id, sublayer, terms, veto = tables.decisions[d]
-        return ClassifyRecord(seq, t, host, layer, layer_id, packet, op, direction, flow,
-                              reauth, action, filt, filter_id, sublayer, terms, veto, tables.fields(f))
+        return classify_record(seq, t, host, layer, layer_id, packet, op, direction, flow,
+                               reauth, action, filt, filter_id, sublayer, terms, veto, tables.fields(f))
     size = _SIZES.get(kind) if type(kind) is int else None
     if size is None or kind >= L.K_TRACE_LIMIT:
         raise ValueError(f"unknown record kind {kind!r}")

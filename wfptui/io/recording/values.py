@@ -32,13 +32,33 @@ def thaw(value: Any, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise ValueError("nested too deeply")
     t = type(value)
-    if t is tuple or t is list:
+    if depth < MAX_DEPTH:  # a scalar child is itself (no call per value: headers hold ~20 per step)
+        if t is tuple or t is list:
+            return [v if type(v) in SCALARS else thaw(v, depth + 1) for v in value]
+        if t is dict:
+            return {k: v if type(v) in SCALARS else thaw(v, depth + 1) for k, v in value.items()}
+    elif t is tuple or t is list:  # at the limit: a child of any kind is too deep
         return [thaw(v, depth + 1) for v in value]
-    if t is dict:
+    elif t is dict:
         return {k: thaw(v, depth + 1) for k, v in value.items()}
-    if t in (str, int, float, bool, bytes) or value is None:
+    if t in SCALARS:
         return value
     raise ValueError(f"unexpected value of type {t.__name__}")
+
+
+def checked(value: Any, depth: int = 0) -> Any:
+    """``value`` decoded with lists (msgpack ``use_list=True``) is already what :func:`thaw`
+    would make of it: check it as :func:`thaw` does (nesting, types), without copying."""
+    if depth > MAX_DEPTH:
+        raise ValueError("nested too deeply")
+    t = type(value)
+    if t is list or t is dict:
+        for v in (value if t is list else value.values()):
+            if depth >= MAX_DEPTH or type(v) not in SCALARS:  # at the limit a scalar child is too deep
+                checked(v, depth + 1)
+    elif t not in SCALARS:
+        raise ValueError(f"unexpected value of type {t.__name__}")
+    return value
 
 
 def plain(value: Any) -> Any:

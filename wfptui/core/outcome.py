@@ -1,0 +1,163 @@
+"""What one matching filter returns (wfp-model.md §3.1, §3.4, D-UNREG), and the rules of
+callouts that behave (issue 15): the per-filter half of arbitration (``core.arbitration``
+combines the outcomes across a layer's sublayers).
+
+A static action's outcome is a property of the filter alone; a callout's comes from its
+declared behaviour (``Callout.returns``/``hard``/``silent``) or, when it declares rules, from
+the first rule whose conditions hold on the packet (``rule_choice``), else its default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from wfptui.core.match import condition_groups, conditions_match
+from wfptui.core.model import (
+    BLOCK,
+    CONTINUE,
+    PERMIT,
+    SKIPPED,
+    ActionType,
+    Callout,
+    CalloutRule,
+    Condition,
+    Filter,
+    FilterFlag,
+    MatchType,
+    Value,
+)
+from wfptui.core.values import format_value
+
+__all__ = ["ABSORB", "FilterOutcome", "callout_outcome", "evaluate_filter", "rule_choice", "rule_text"]
+
+_A = ActionType
+# Plain ints: IntFlag arithmetic builds a new enum member on every ``&``.
+_CLEAR_ACTION_RIGHT = int(FilterFlag.CLEAR_ACTION_RIGHT)
+_PERMIT_IF_CALLOUT_UNREGISTERED = int(FilterFlag.PERMIT_IF_CALLOUT_UNREGISTERED)
+
+#: A callout's FWP_ACTION_BLOCK with FWPS_CLASSIFY_OUT_FLAG_ABSORB (issue 15; D-CLASSIFYOUT).
+ABSORB = "absorb"
+
+
+# ----------------------------------------------------------------------------- one filter
+
+
+class FilterOutcome:
+    """What one filter returns, independent of the packet (callout behaviour is static)."""
+
+    __slots__ = ("can_veto", "hard", "note", "outcome", "silent")
+
+    def __init__(self, outcome: str, hard: bool, note: str, can_veto: bool = False, silent: bool = False):
+        self.outcome = outcome  # permit | block | continue | skipped
+        self.hard = hard
+        self.note = note
+        self.can_veto = can_veto  # a callout returned block: may veto a hard permit
+        self.silent = silent  # ... and that callout drops silently
+
+    def __repr__(self) -> str:
+        return f"FilterOutcome({self.outcome!r}, hard={self.hard}, note={self.note!r})"
+
+
+def _hardness(hard: bool) -> str:
+    return "hard" if hard else "soft"
+
+
+def evaluate_filter(f: Filter, callouts: Mapping[str, Callout],
+                    values: Mapping[str, Value] | None = None) -> FilterOutcome:
+    """The action one matching filter returns (§3.1, §3.4, D-UNREG). A callout with rules
+    (issue 15) decides by ``values``: its first rule whose conditions hold, else its default;
+    without ``values`` (a static view, e.g. lint) its default."""
+    clear = bool(f.flags & _CLEAR_ACTION_RIGHT)
+    action = f.action
+    if action == _A.FWP_ACTION_BLOCK:
+        return FilterOutcome(BLOCK, True, "static block: hard")
+    if action == _A.FWP_ACTION_PERMIT:
+        return FilterOutcome(
+            PERMIT, clear, "static permit with CLEAR_ACTION_RIGHT: hard" if clear else "static permit: soft"
+        )
+    if not action.is_callout:  # CONTINUE, NONE, NONE_NO_MATCH
+        return FilterOutcome(CONTINUE, False, "continue" if action == _A.FWP_ACTION_CONTINUE else f"{action.short}: no decision")
+    name = f.callout or ""
+    callout = callouts.get(name)
+    if callout is None or callout.returns == "unregistered":
+        why = "not defined" if callout is None else "unregistered"
+        if action == _A.FWP_ACTION_CALLOUT_INSPECTION:
+            return FilterOutcome(SKIPPED, False, f"callout {name!r} {why}: inspection filter ignored")
+        if f.flags & _PERMIT_IF_CALLOUT_UNREGISTERED:
+            return FilterOutcome(
+                PERMIT, clear,
+                f"callout {name!r} {why}: permit (PERMIT_IF_CALLOUT_UNREGISTERED), {_hardness(clear)}",
+            )
+        return FilterOutcome(BLOCK, True, f"callout {name!r} {why}: treated as a static block, hard")
+    if not callout.rules:
+        return callout_outcome(f, callout, None)
+    if values is None:
+        return callout_outcome(f, callout, len(callout.rules), static_view=True)
+    return callout_outcome(f, callout, rule_choice(callout, values))
+
+
+def rule_choice(callout: Callout, values: Mapping[str, Value]) -> int:
+    """The index of the first rule of ``callout`` whose conditions hold for ``values``
+    (``core.match``: ORed within a field, ANDed across fields -- the callout's own code,
+    whatever the host's Windows), or ``len(callout.rules)``: the default applies."""
+    for i, rule in enumerate(callout.rules):
+        if conditions_match(rule.conditions, values):
+            return i
+    return len(callout.rules)
+
+
+def _condition_text(c: Condition) -> str:
+    try:
+        v = format_value(c.value, c.dtype, c.field)
+    except (KeyError, ValueError):  # a field the catalogue does not know: plain repr
+        v = repr(c.value)
+    return f"{c.field} = {v}" if c.match == MatchType.FWP_MATCH_EQUAL else f"{c.field} {c.match.short} {v}"
+
+
+def rule_text(rule: CalloutRule) -> str:
+    """A rule's conditions in words: ``IP_REMOTE_PORT = 443 and IP_REMOTE_ADDRESS = 10.0.0.0/8``."""
+    if not rule.conditions:
+        return "no conditions"
+    return " and ".join(" or ".join(_condition_text(c) for c in conds)
+                        for _fld, conds in condition_groups(rule.conditions))
+
+
+def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view: bool = False) -> FilterOutcome:
+    """What a registered callout's classifyFn returns for filter ``f``: its static ``returns``
+    (``choice`` None: a callout without rules), rule ``choice`` (0-based), or its default
+    (``choice == len(callout.rules)``). Hardness (§3.4, D-CLASSIFYOUT): a permit is hard with
+    the filter's CLEAR_ACTION_RIGHT or a hard rule/callout; a block (or absorb) is hard with a
+    hard rule/callout; ``absorb`` is a block with FWPS_CLASSIFY_OUT_FLAG_ABSORB: silent, no net
+    event or audit (learn.microsoft.com/windows-hardware/drivers/ddi/fwpstypes/ns-fwpstypes-fwps_classify_out0_,
+    .../drivers/network/types-of-callouts)."""
+    name = callout.key if f.callout is None else f.callout
+    if choice is None:
+        returns, hard_decl = callout.returns, callout.hard
+        who, sep = f"callout {name!r}", " returned "
+    elif choice >= len(callout.rules):
+        returns, hard_decl = callout.returns, callout.hard
+        why_default = "rules decide per packet" if static_view else "no rule matched"
+        who, sep = f"callout {name!r} default ({why_default})", ": "
+    else:
+        rule = callout.rules[choice]
+        returns = rule.action
+        hard_decl = callout.hard if rule.hard is None else rule.hard
+        who, sep = f"callout {name!r} rule {choice + 1} ({rule_text(rule)})", ": "
+    clear = bool(f.flags & _CLEAR_ACTION_RIGHT)
+    rules = choice is not None
+    if f.action == _A.FWP_ACTION_CALLOUT_INSPECTION:
+        if returns in (PERMIT, BLOCK, ABSORB):
+            return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns} under an inspection action: treated as continue")
+        return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns}")
+    if returns == PERMIT:
+        hard = clear or hard_decl
+        why = " (CLEAR_ACTION_RIGHT)" if clear else " (hard callout)" if hard_decl and not rules else ""
+        return FilterOutcome(PERMIT, hard, f"{who}{sep}permit{', ' if rules else ': '}{_hardness(hard)}{why}")
+    if returns in (BLOCK, ABSORB):
+        absorb = returns == ABSORB
+        silent = callout.silent or absorb
+        extra = (" (FWPS_CLASSIFY_OUT_FLAG_ABSORB: dropped silently, no net event or audit)" if absorb
+                 else ", silent drop" if silent else "")
+        note = f"{who}{sep}{returns}{', ' if rules else ': '}{_hardness(hard_decl)}{extra}"
+        return FilterOutcome(BLOCK, hard_decl, note, can_veto=True, silent=silent)
+    return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns}")
