@@ -74,6 +74,32 @@ def test_key_comparison_agrees_with_the_whole_diff(text: str, edits: list[tuple[
         assert diff_traces(_recorded(recorded), trace).same
 
 
+@settings(max_examples=40, deadline=None)
+@given(_scenarios(), st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.sampled_from([*HOWS, "near"])),
+                              max_size=3), st.integers(0, 2000))
+def test_two_recordings_compared_by_keys_agree_with_the_whole_diff(
+        text: str, edits: list[tuple[float, str]], seed: int) -> None:
+    """``wfptui diff`` of two recordings: both sides keyed (``_keys_prefix``); the same
+    result as the whole diff, both ways, for engine traces and synthetic ones (every
+    record kind, seq records, expectations)."""
+    from tests.io.recording_samples import synthetic_records
+
+    for records in (list(_run(text, general=False).records), synthetic_records(120, seed=seed, flows=4)):
+        edited = list(records)
+        for where, how in edits:
+            if not edited:
+                break
+            i = int(where * len(edited))
+            edited = _near(edited, i) if how == "near" else _edit(edited, i, how)
+        a, b = _recorded(edited), _recorded(records)
+        for x, y in ((a, b), (b, a), (b, _recorded(records))):
+            d = diff_traces(x, y)
+            ref = _whole(list(x), list(y))
+            assert d == ref
+            assert d.to_text() == ref.to_text() and d.to_json() == ref.to_json()
+        assert diff_traces(b, _recorded(records)).same
+
+
 @pytest.mark.parametrize("how", HOWS)
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 def test_a_difference_at_the_first_a_middle_and_the_last_record(where: str, how: str) -> None:
@@ -117,3 +143,7 @@ def test_a_corrupted_record_is_refused_after_an_equal_looking_one() -> None:
         list(bad)
     with pytest.raises(RecordingError, match=f"corrupted at trace record {target}"):
         diff_traces(bad, trace)
+    with pytest.raises(RecordingError, match=f"corrupted at trace record {target}"):
+        diff_traces(bad, _recorded(list(trace)))
+    with pytest.raises(RecordingError, match=f"corrupted at trace record {target}"):
+        diff_traces(_recorded(list(trace)), bad)

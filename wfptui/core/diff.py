@@ -22,8 +22,9 @@ at the first record that differs, so ``replay --check`` stays exact.
 Two runs of one scenario are almost always identical, so the traces are first streamed
 and compared record by record, cheaply (``==`` on the record objects, which is what the
 ``to_dict()`` forms are made from; the forms only where the objects differ; a
-``core.trace.Trace`` by its rows), and the semantic diff runs from the first record that
-differs on. That is exact: up to there both traces hold the same records in the same order,
+``core.trace.Trace`` by its rows; a recording's trace by its keys, :class:`KeyedRecords`,
+building a record pair once per distinct pair of row or key), and the semantic diff runs
+from the first record that differs on. That is exact: up to there both traces hold the same records in the same order,
 so they pair up with each other, change nothing and count the same occurrences of every
 identity on both sides, and pairing the rest by (identity, occurrence within the rest) is
 pairing it by (identity, occurrence) (tests/core/test_diff_prefix.py checks both ways agree).
@@ -401,10 +402,13 @@ def diff_traces(a: Iterable[Any], b: Iterable[Any], *, limit: int = 50) -> Trace
     only the records from the first difference on are kept). When B is a
     ``core.trace.Trace`` its rows are compared without building their records; when A
     also gives keys (:class:`KeyedRecords`, a recording's trace), neither side's records
-    are built for the common prefix but once per distinct (row, key) pair."""
+    are built for the common prefix but once per distinct (row, key) pair; when both give
+    keys (two recordings), once per distinct pair of keys."""
     if isinstance(b, Trace) and isinstance(a, KeyedRecords):
         k, x, ia, ib = _keyed_prefix(a, b)
         y = next(ib, _END)
+    elif isinstance(a, KeyedRecords) and isinstance(b, KeyedRecords):
+        k, x, ia, y, ib = _keys_prefix(a, b)
     elif isinstance(b, Trace):
         ia = iter(a)
         k, x, ib = _rows_prefix(ia, b)
@@ -534,6 +538,53 @@ def _keyed_prefix(a: KeyedRecords, b: Trace) -> tuple[int, Any, Iterator[Any], I
                 return k, x, _built(a, keys, seqs, ts, raws, j + 1, chunks, k + 1), _from(b, k)
             k += 1
     return k, _END, iter(()), _from(b, k)
+
+
+def _keys_prefix(a: KeyedRecords, b: KeyedRecords) -> tuple[int, Any, Iterator[Any], Any, Iterator[Any]]:
+    """:func:`_keyed_prefix` for two keyed traces (``wfptui diff`` of two recordings): (how
+    many are the same, A's first record not the same or _END, A's records after it, B's
+    first record not the same or _END, B's records after it). Both give chunks of the same
+    size, so chunk i of each covers the same records. A pair is the same without building
+    it when seqs and times are equal (and times valid) and A's key is one verified to build
+    the record B's key builds but for seq and t (``memo``: A's key -> B's key)."""
+    memo: dict[Hashable, Hashable] = {}
+    known = memo.get
+    ca, cb = a.iter_key_chunks(), b.iter_key_chunks()
+    none: tuple[Sequence[Any], Sequence[int], Sequence[Any], Sequence[Any]] = ((), (), (), ())
+    k = 0
+    while True:
+        keys_a, seqs_a, ts_a, raws_a = next(ca, none)
+        keys_b, seqs_b, ts_b, raws_b = next(cb, none)
+        if not keys_a and not keys_b:
+            return k, _END, iter(()), _END, iter(())
+        if (len(keys_a) == len(keys_b) and seqs_a == seqs_b and ts_a == ts_b and None not in ts_a
+                and [known(key) for key in keys_a] == keys_b):
+            k += len(keys_a)
+            continue
+        for j in range(max(len(keys_a), len(keys_b))):
+            if j >= len(keys_a) or j >= len(keys_b):  # one side ends here
+                x = a.record(k, raws_a[j], seqs_a[j], ts_a[j]) if j < len(keys_a) else _END
+                y = b.record(k, raws_b[j], seqs_b[j], ts_b[j]) if j < len(keys_b) else _END
+            else:
+                sa, ta = seqs_a[j], ts_a[j]
+                same_place = sa == seqs_b[j] and ta == ts_b[j] and ta is not None
+                if same_place and known(keys_a[j]) == keys_b[j]:
+                    k += 1
+                    continue
+                x = a.record(k, raws_a[j], sa, ta)
+                y = b.record(k, raws_b[j], seqs_b[j], ts_b[j])
+                if type(x) is type(y):
+                    rest = _rest_of(type(x))
+                    if rest(x) == rest(y):
+                        memo[keys_a[j]] = keys_b[j]
+                        if same_place:  # then x == y
+                            k += 1
+                            continue
+                if _same(x, y):
+                    k += 1
+                    continue
+            return (k, x, _built(a, keys_a, seqs_a, ts_a, raws_a, j + 1, ca, k + 1),
+                    y, _built(b, keys_b, seqs_b, ts_b, raws_b, j + 1, cb, k + 1))
 
 
 def _built(a: KeyedRecords, keys: Sequence[Any], seqs: Sequence[int], ts: Sequence[float | None],

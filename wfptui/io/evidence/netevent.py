@@ -175,16 +175,29 @@ _TEXTS: dict[str, str] = {}
 
 
 def _flags(node: XmlNode, f: _Fields) -> None:
-    bits = 0
-    if node.text.strip() and not node.children:
-        bits = parse_uint(node, "header/flags", node.text, 32)
-    for it in node.children:
-        name = it.text.strip()
-        if name in NET_EVENT_FLAGS:
-            bits |= NET_EVENT_FLAGS[name]
-        elif name:
-            f.extra.append(("header/flags/item", name))
-    f.v["flags"] = bits
+    if node.children:  # the item names, read once per distinct list (events repeat it)
+        key = tuple([it.text for it in node.children])
+        hit = _FLAG_LISTS.get(key)
+        if hit is None:
+            bits = 0
+            unknown: list[tuple[str, str]] = []
+            for it in node.children:
+                name = it.text.strip()
+                if name in NET_EVENT_FLAGS:
+                    bits |= NET_EVENT_FLAGS[name]
+                elif name:
+                    unknown.append(("header/flags/item", name))
+            hit = (bits, tuple(unknown))
+            if len(_FLAG_LISTS) < 1024:
+                _FLAG_LISTS[key] = hit
+        f.extra.extend(hit[1])
+        f.v["flags"] = hit[0]
+        return
+    f.v["flags"] = parse_uint(node, "header/flags", node.text, 32) if node.text.strip() else 0
+
+
+#: A flags element's item texts -> (bits, the items without a known flag).
+_FLAG_LISTS: dict[tuple[str, ...], tuple[int, tuple[tuple[str, str], ...]]] = {}
 
 
 def _header(h: XmlNode, f: _Fields) -> None:
@@ -346,6 +359,10 @@ def _type_block(b: XmlNode, f: _Fields) -> None:
             v["is_loopback"] = parse_bool(c, field, text)
 
 
+#: terminatingFiltersInfo items already read: (filterId text, subLayer, actionType) -> item.
+_TERMS: dict[tuple[str, str, str], ObservedTerminating] = {}
+
+
 def _internal(n: XmlNode, f: _Fields, notes: list[str]) -> None:
     v = f.v
     for c in n.children:
@@ -369,9 +386,15 @@ def _internal(n: XmlNode, f: _Fields, notes: list[str]) -> None:
                 fid_node = it.child("filterId")
                 if fid_node is None:
                     raise FieldError(it, "internalFields/terminatingFiltersInfo/item/filterId", "missing")
-                fid = parse_uint(fid_node, "terminatingFiltersInfo/item/filterId", fid_node.text, 64)
-                terms.append(ObservedTerminating(
-                    fid, it.child_text("subLayer") or "", it.child_text("actionType") or ""))
+                key = (fid_node.text, it.child_text("subLayer") or "", it.child_text("actionType") or "")
+                term = _TERMS.get(key)
+                if term is None:  # one object per distinct item (immutable, shared)
+                    fid = parse_uint(fid_node, "terminatingFiltersInfo/item/filterId", fid_node.text, 64)
+                    term = ObservedTerminating(fid, key[1], key[2])
+                    if len(_TERMS) >= 1 << 14:
+                        _TERMS.clear()
+                    _TERMS[key] = term
+                terms.append(term)
             v["terminating"] = tuple(terms)
         elif tag == "filterOrigin":
             if text:

@@ -16,6 +16,7 @@ MAX_DEPTH = 48
 #: Types a decoded atom can have as itself (anything else goes through ``thaw``).
 SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 MISSING = object()
+_CONTAINERS = frozenset({list, dict})
 
 def freeze(value: Any) -> Any:
     """A hashable key for a msgpack-able value; 1, 1.0 and True stay distinct."""
@@ -54,7 +55,8 @@ def checked(value: Any, depth: int = 0) -> Any:
     t = type(value)
     if t is list or t is dict:
         for v in (value if t is list else value.values()):
-            if depth >= MAX_DEPTH or type(v) not in SCALARS:  # at the limit a scalar child is too deep
+            # at the limit any child is too deep; below it a scalar or an empty list or map is fine
+            if depth >= MAX_DEPTH or (type(v) not in SCALARS and (v or type(v) not in _CONTAINERS)):
                 checked(v, depth + 1)
     elif t not in SCALARS:
         raise ValueError(f"unexpected value of type {t.__name__}")
