@@ -23,7 +23,11 @@ from wfptui.core.model import ClassifyResult, Terminating
 JsonDict = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+# The two record kinds a trace holds by the hundred thousand are plain slots dataclasses,
+# immutable by convention (nothing assigns to a record): a frozen dataclass's __init__ sets
+# each field through object.__setattr__, several times slower, and records are built on every
+# read of a trace row.
+@dataclass(slots=True)
 class ClassifyRecord:
     """One classification at one layer on one host."""
 
@@ -73,7 +77,7 @@ class ClassifyRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # see ClassifyRecord
 class StackRecord:
     """What the simulated TCP/IP stack did (RST sent, data delivered, flow created ...)."""
 
@@ -271,107 +275,21 @@ class Outcome(NamedTuple):
     result: ClassifyResult  # the full arbitration result
 
 
-def _shell(cls: type) -> Any:
-    """A plain class with exactly the slot layout of the frozen slots dataclass ``cls``.
-
-    Records are built as a shell (plain, specialised ``STORE_ATTR`` per slot), then
-    re-typed with ``__class__ = cls``: CPython allows that between classes with the same
-    slots, and the object is then in every way an instance of ``cls`` (``type``,
-    ``isinstance``, ``==``, ``hash``, frozen). The generated ``__init__`` of a frozen
-    dataclass goes through ``object.__setattr__`` per field and costs ~7x more."""
-    slots: tuple[str, ...] = tuple(vars(cls)["__slots__"])
-    return type(f"_{cls.__name__}Shell", (), {"__slots__": slots, "__module__": __name__})
-
-
-_ClassifyShell = _shell(ClassifyRecord)
-_StackShell = _shell(StackRecord)
-#: The slots the builders below set, in order: a changed record layout fails loudly
-#: here, not with half-built records.
-_CLASSIFY_SLOTS = ("seq", "t", "host", "layer", "layer_id", "packet", "op", "direction", "flow", "reauth",
-                   "action", "filter", "filter_id", "sublayer", "terminating", "veto", "fields", "kind")
-_STACK_SLOTS = ("seq", "t", "host", "event", "flow", "detail", "data", "kind")
-if _ClassifyShell.__slots__ != _CLASSIFY_SLOTS or _StackShell.__slots__ != _STACK_SLOTS:  # pragma: no cover
-    raise ImportError("wfptui.core.trace record layout changed: update the record shells")
-_new = object.__new__
-
-
 def classify_row(row: tuple[Any, ...], seq: int, t: float) -> ClassifyRecord:
     """The ClassifyRecord of a row ``(classify_row, outcome, host, packet, op, direction,
     flow, reauth)`` (``outcome``: an ``Outcome``)."""
     _, out, host, packet, op, direction, flow, reauth = row
     # Outcome's fields in declaration order (unpacking is cheaper than 9 attribute reads)
     layer, layer_id, action, filt, filter_id, sublayer, terminating, veto, fields, _ = out
-    r = _new(_ClassifyShell)
-    r.seq = seq
-    r.t = t
-    r.host = host
-    r.layer = layer
-    r.layer_id = layer_id
-    r.packet = packet
-    r.op = op
-    r.direction = direction
-    r.flow = flow
-    r.reauth = reauth
-    r.action = action
-    r.filter = filt
-    r.filter_id = filter_id
-    r.sublayer = sublayer
-    r.terminating = terminating
-    r.veto = veto
-    r.fields = fields
-    r.kind = "classify"
-    r.__class__ = ClassifyRecord
-    record: ClassifyRecord = r
-    return record
-
-
-def classify_record(seq: int, t: float, host: str, layer: str, layer_id: int, packet: str | None, op: str | None,
-                    direction: str | None, flow: int | None, reauth: bool, action: str, filt: str | None,
-                    filter_id: int | None, sublayer: str | None, terminating: tuple[Terminating, ...], veto: bool,
-                    fields: JsonDict) -> ClassifyRecord:
-    """``ClassifyRecord(...)`` of the same positional arguments, built as a shell like
-    :func:`classify_row` (~4x cheaper than the frozen dataclass's ``__init__``): for readers
-    that build many records (``io.recording``)."""
-    r = _new(_ClassifyShell)
-    r.seq = seq
-    r.t = t
-    r.host = host
-    r.layer = layer
-    r.layer_id = layer_id
-    r.packet = packet
-    r.op = op
-    r.direction = direction
-    r.flow = flow
-    r.reauth = reauth
-    r.action = action
-    r.filter = filt
-    r.filter_id = filter_id
-    r.sublayer = sublayer
-    r.terminating = terminating
-    r.veto = veto
-    r.fields = fields
-    r.kind = "classify"
-    r.__class__ = ClassifyRecord
-    record: ClassifyRecord = r
-    return record
+    return ClassifyRecord(seq, t, host, layer, layer_id, packet, op, direction, flow, reauth, action, filt,
+                          filter_id, sublayer, terminating, veto, fields)
 
 
 def stack_row(row: tuple[Any, ...], seq: int, t: float) -> StackRecord:
     """The StackRecord of a row ``(stack_row, host, event, detail, flow, data)`` (``data``
     copied: a row may be shared by many records)."""
     _, host, event, detail, flow, data = row
-    r = _new(_StackShell)
-    r.seq = seq
-    r.t = t
-    r.host = host
-    r.event = event
-    r.flow = flow
-    r.detail = detail
-    r.data = dict(data)
-    r.kind = "stack"
-    r.__class__ = StackRecord
-    record: StackRecord = r
-    return record
+    return StackRecord(seq, t, host, event, flow, detail, dict(data))
 
 
 class Trace(Sequence[TraceRecord]):

@@ -15,13 +15,13 @@ from typing import Any, Final
 from wfptui.core.model import Terminating
 from wfptui.core.trace import (
     AuditRecord,
+    ClassifyRecord,
     ExpectRecord,
     NetEventRecord,
     ObservedRecord,
     PolicyRecord,
     StackRecord,
     TraceRecord,
-    classify_record,
 )
 from wfptui.io.recording import layout as L
 from wfptui.io.recording.layout import (
@@ -248,7 +248,7 @@ def materialize(raw: Any, seq: int, t: float | None, tables: Tables) -> TraceRec
             raise ValueError("bad classification record")
         host, layer, layer_id, packet, op, direction, reauth = tables.wheres[w]
         action, filt, filter_id, sublayer, terms, veto = tables.decisions[d]
-        return classify_record(seq, t, host, layer, layer_id, packet, op, direction, flow,
+        return ClassifyRecord(seq, t, host, layer, layer_id, packet, op, direction, flow,
                                reauth, action, filt, filter_id, sublayer, terms, veto, tables.fields(f))
     size = _SIZES.get(kind) if type(kind) is int else None
     if size is None or kind >= L.K_TRACE_LIMIT:
