@@ -130,20 +130,10 @@ class VirtualClock:
     def run_due(self, until: float, limit: int) -> int:
         """``run_one`` for the events due at or before ``until``, at most ``limit``."""
         heap = self._heap
-        pop = heapq.heappop
         n = 0
         while heap and heap[0][0] <= until and n < limit:
             n += 1
-            t, _, handle, activity, fn, args = pop(heap)
-            if handle is not None:
-                if handle.cancelled:
-                    continue
-                handle.cancelled = True
-            if activity:
-                self.activity -= 1
-            if t > self.now:
-                self.now = round_us(t)
-            fn(*args)
+            self.run_one()
         return n
 
 
