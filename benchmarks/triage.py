@@ -120,7 +120,7 @@ def main() -> None:
         print("| measure | best | median | target |\n|---|---|---|---|")
         print(f"| expat pass, empty handlers | {min(floors):.2f} s | {statistics.median(floors):.2f} s | |")
         print(f"| `wfptui triage --format json` | {min(runs):.2f} s | {statistics.median(runs):.2f} s | |")
-        print(f"| triage / expat | {min(ratio):.1f}x | {statistics.median(ratio):.1f}x | <= 3x |")
+        print(f"| triage / expat | {min(ratio):.2f}x | {statistics.median(ratio):.2f}x | <= 3x |")
         print(f"| peak memory | {min(peaks):.0f} MiB | {statistics.median(peaks):.0f} MiB | <= 500 MiB |")
         print(f"| classification | {max(rates):,.0f} ev/s | {statistics.median(rates):,.0f} ev/s | >= 100,000 ev/s |")
         print(f"| classification + grouping into cases | {max(grouped):,.0f} ev/s | "

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from wfptui.core.builtins import get_sublayer
 from wfptui.core.cases import change, endpoints
 from wfptui.core.triage import ICMP_PROTOCOLS, capture_sublayer
+from wfptui.io.jsonout import wide
 
 if TYPE_CHECKING:
     from wfptui.core.cases import Case, TriageResult
@@ -96,7 +97,8 @@ def _simulated(s: Simulated | None) -> dict[str, Any] | None:
     if s is None:
         return None
     f = s.filter
-    return {"action": s.action, "filter_id": f.filter_id if f is not None else None, **_filter_fields(f),
+    return {"action": s.action, "filter_id": wide("filter_id", f.filter_id if f is not None else None),
+            **_filter_fields(f),
             "sublayer": _sublayer_name(f.sublayer) if f is not None else None,
             "unknown_fields": list(s.unknown_fields), "assumed": list(s.assumed)}
 
@@ -110,12 +112,14 @@ def _observed(ev: EventVerdict) -> dict[str, Any]:
             break
     if sublayer is None and ev.observed_filter is not None:
         sublayer = _sublayer_name(ev.observed_filter.sublayer)
-    return {"action": o.action, "filter_id": o.filter_id, **_filter_fields(ev.observed_filter),
+    return {"action": o.action, "filter_id": wide("filter_id", o.filter_id), **_filter_fields(ev.observed_filter),
             "sublayer": sublayer, "matched_by": ev.matched_by}
 
 
 def event_fields(ev: EventVerdict, what_if: bool) -> dict[str, Any]:
-    """The fields a case (and a jsonl line) shows for one event (spec §9)."""
+    """The fields a case (and a jsonl line) shows for one event (spec §9), 64-bit values
+    already as strings (``jsonout.wide``): the writers need no ``wide_to_str`` pass per case
+    (a test holds the streamed document equal to ``document()``, which applies it)."""
     o = ev.obs
     local, remote = endpoints(ev)
     layer = ev.layer
@@ -154,7 +158,7 @@ def write_json(result: TriageResult, notes: list[str], out: TextIO) -> None:
     of cases, so each is encoded and written on its own (C encoder, no document-sized
     string in memory), and a case's line is easy to grep and diff."""
     from wfptui.io.jsonout import document as json_document
-    from wfptui.io.jsonout import needs_ascii, wide_to_str
+    from wfptui.io.jsonout import needs_ascii
 
     ascii_only = needs_ascii(out)
     head = json.dumps(json_document(FORMAT, {"summary": result.summary(), "notes": notes, "cases": []}),
@@ -167,7 +171,7 @@ def write_json(result: TriageResult, notes: list[str], out: TextIO) -> None:
     out.write(head[: -len("[]\n}")] + "[\n")
     last = len(result.cases) - 1
     for i, c in enumerate(result.cases):
-        out.write("  " + json.dumps(wide_to_str(case_json(c, result.what_if)), ensure_ascii=ascii_only)
+        out.write("  " + json.dumps(case_json(c, result.what_if), ensure_ascii=ascii_only)
                   + (",\n" if i < last else "\n"))
     out.write(" ]\n}\n")
 
@@ -217,13 +221,13 @@ def write_text(result: TriageResult, notes: list[str], out: TextIO) -> None:
 
 
 def write_jsonl(result: TriageResult, out: TextIO) -> None:
-    from wfptui.io.jsonout import header_line, needs_ascii, wide_to_str
+    from wfptui.io.jsonout import header_line, needs_ascii
 
     ascii_only = needs_ascii(out)
     out.write(json.dumps(header_line(FORMAT), ensure_ascii=ascii_only) + "\n")
     for ev, ci in zip(result.events, result.case_of, strict=True):  # a line at a time: bounded memory
         d = {"event": ev.obs.index, "time": ev.obs.time, **event_fields(ev, result.what_if), "case": ci}
-        out.write(json.dumps(wide_to_str(d), ensure_ascii=ascii_only) + "\n")
+        out.write(json.dumps(d, ensure_ascii=ascii_only) + "\n")
 
 
 def exit_code(result: TriageResult) -> int:

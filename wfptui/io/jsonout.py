@@ -43,6 +43,12 @@ _WIDE_TYPES = (DataType.FWP_UINT64, DataType.FWP_INT64)
 
 
 @functools.cache
+def wide(key: str, value: Any) -> Any:
+    """``value`` as it is written under ``key``: a string when the key is a 64-bit WFP value
+    (``WIDE_KEYS``; ``wide_to_str`` applies the same rule to whole documents)."""
+    return str(value) if type(value) is int and key in WIDE_KEYS else value
+
+
 def _wide_field(name: str) -> bool:
     from wfptui.core.fields import CONDITION_FIELDS
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from wfptui.core.evidence import OBS_BLOCK, OBS_PERMIT, SOURCE_NETEVENT, Observation, ObservedTerminating
@@ -429,18 +430,28 @@ def read_netevent(node: XmlNode, index: int, notes: list[str]) -> Observation:
     v = f.v
     action = OBS_BLOCK if etype in _BLOCK_TYPES else OBS_PERMIT if etype in _PERMIT_TYPES else None
 
-    fields: dict[str, Any] = {k: v.get(k) for k in _OBS_FIELDS}
-    fields["terminating"] = v.get("terminating") or ()
+    vals: dict[str, Any] = v  # the readers above typed each value
+    get = vals.get
+    # Positional, in Observation's field order (_OBSERVATION_ORDER below checks it): one call
+    # per event, without a keyword dict.
     return Observation(
-        index=index, source=SOURCE_NETEVENT, line=node.line, type=etype, action=action,
-        extra=tuple(f.extra), **fields,
+        index, SOURCE_NETEVENT, node.line, etype, get("time"), get("time_ns"), get("ip_version"),
+        get("protocol"), get("local_addr"), get("remote_addr"), get("local_port"), get("remote_port"),
+        get("scope_id"), get("app_id"), get("app_id_from"), get("user_id"), get("package_sid"),
+        get("capabilities"), get("layer_id"), get("filter_id"), action, get("direction"),
+        get("reauth_reason"), get("original_profile"), get("current_profile"), get("is_loopback"),
+        get("interface_index"), get("filter_origin"), get("flags"), get("terminating") or (),
+        get("effective_name"), None, None, tuple(f.extra),
     )
 
 
-#: Observation fields filled from ``_Fields.v`` (None when the event does not carry them).
-_OBS_FIELDS = (
-    "time", "time_ns", "ip_version", "protocol", "local_addr", "remote_addr", "local_port",
-    "remote_port", "scope_id", "app_id", "app_id_from", "user_id", "package_sid", "capabilities",
-    "layer_id", "filter_id", "direction", "reauth_reason", "original_profile", "current_profile",
-    "is_loopback", "interface_index", "filter_origin", "flags", "effective_name",
+#: Observation's fields in the order read_netevent passes them.
+_OBSERVATION_ORDER = (
+    "index", "source", "line", "type", "time", "time_ns", "ip_version", "protocol", "local_addr",
+    "remote_addr", "local_port", "remote_port", "scope_id", "app_id", "app_id_from", "user_id",
+    "package_sid", "capabilities", "layer_id", "filter_id", "action", "direction", "reauth_reason",
+    "original_profile", "current_profile", "is_loopback", "interface_index", "filter_origin", "flags",
+    "terminating", "effective_name", "icmp_type", "icmp_code", "extra",
 )
+if tuple(f.name for f in dataclass_fields(Observation)) != _OBSERVATION_ORDER:  # pragma: no cover
+    raise ImportError("core.evidence.Observation changed its fields: update read_netevent")
