@@ -150,3 +150,18 @@ def test_streamed_json_is_the_whole_document_one_case_per_line() -> None:
     start = lines.index(' "cases": [')
     assert lines[-2:] == [" ]", "}"] and len(lines[start + 1:-2]) == len(result.cases) == 2
     assert all(line.startswith("  {") for line in lines[start + 1:-2])
+
+
+def test_explain_event_lists_near_misses_on_fields_the_evidence_gives() -> None:
+    """Issue 16 item 6 for captured events: the filters that failed on exactly one field the
+    evidence shows (unknown fields neither fail nor hold), in text and JSON."""
+    case5 = EVIDENCE / "wfpdiag-case-5.xml"
+    r = wfptui("explain", "--event", case5)
+    assert r.returncode == 0, r.stderr
+    near = r.stdout.split("Near misses (filters at this layer that failed on exactly one field):\n", 1)[1]
+    assert near.startswith("  privatenetwork-outbound-default-rule-129656: IP_REMOTE_ADDRESS is 10.1.1.1, "
+                           "filter wants 1.1.1.1  [sublayer 'MPSSVC_WSH']\n")
+    r = wfptui("explain", "--event", case5, "--format", "json")
+    misses = json.loads(r.stdout)["explain"]["near_misses"]
+    assert {m["field"] for m in misses} == {"IP_REMOTE_ADDRESS"} and len(misses) >= 3
+    assert misses[0]["filter"] == "privatenetwork-outbound-default-rule-129656" and misses[0]["got"] == "10.1.1.1"

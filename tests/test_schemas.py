@@ -164,3 +164,18 @@ def test_explain_event_output_valid() -> None:
     check("explain.schema.json", doc)
     check("explain.schema.json", doc["explain"] | {"format": "wfptui-explain", "version": 1,
                                                    "layer": doc["layer"]})
+
+
+def test_explain_near_misses_are_described() -> None:
+    """`near_misses` (explain --layer and --event) has its shape in the schema: a real list
+    validates, and one with a field missing does not."""
+    ev = ROOT / "tests" / "data" / "evidence"
+    p = wfptui("explain", "--event", str(ev / "wfpdiag-case-5.xml"), "--format", "json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["explain"]["near_misses"]
+    check("explain.schema.json", doc)
+    broken = json.loads(p.stdout)
+    del broken["explain"]["near_misses"][0]["got"]
+    with pytest.raises(AssertionError, match="'got' is a required property"):
+        check("explain.schema.json", broken)

@@ -165,11 +165,15 @@ def _header(fmt: str) -> dict[str, Any]:
 
 def explain_schema() -> dict[str, Any]:
     # --layer: the arbitration at the top level; --event: the event's fields, "explain" nested.
+    near = {"type": "array", "description": "filters that failed on exactly one field (issue 16)",
+            "items": {"type": "object", "required": ["filter", "sublayer", "field", "wants", "got"],
+                      "properties": {k: {"type": "string"} for k in ("filter", "sublayer", "field", "wants", "got")}}}
     return _doc("explain.schema.json", "wfptui explain --format json", {
         "type": "object", "required": ["format", "version", "layer"],
         "properties": {**_header("wfptui-explain"), "action": {"enum": ["permit", "block", "none"]},
                        "filter": NSTR, "filter_id": NSTR64, "layer": {"type": "string"},
-                       "layer_id": {"type": "integer"}, "terminating": {"type": "array"}}})
+                       "layer_id": {"type": "integer"}, "terminating": {"type": "array"}, "near_misses": near,
+                       "explain": {"type": ["object", "null"], "properties": {"near_misses": near}}}})
 
 
 def diff_schema() -> dict[str, Any]:

@@ -75,7 +75,7 @@ def run_event(args: argparse.Namespace) -> int:
     the observed verdict beside it and the fields the evidence lacks named (spec §9)."""
     from wfptui.commands.triage import event_fields, load_evidence
     from wfptui.core.cases import first_drop
-    from wfptui.core.explain import explain, explain_json, render_text
+    from wfptui.core.explain import explain, explain_json, observed_near_misses, render_text
     from wfptui.core.triage import Simulator, judge
     from wfptui.io.errors import InputError
     from wfptui.io.jsonout import document, needs_ascii
@@ -96,10 +96,11 @@ def run_event(args: argparse.Namespace) -> int:
     ev = judge(observations[index - 1], Simulator(policy))
     fields = event_fields(ev, False)
     sim = ev.sim
+    near = observed_near_misses(sim, policy) if sim is not None else None  # issue 16 item 6
     if args.format == "json":
         body = {"event": index, "time": ev.obs.time, **fields, "notes": notes,
                 "unknown": sorted(sim.unknown) if sim is not None else None,
-                "explain": explain_json(sim.result, sim.values) if sim is not None else None}
+                "explain": explain_json(sim.result, sim.values, near) if sim is not None else None}
         sys.stdout.write(json.dumps(document("wfptui-explain", body), ensure_ascii=needs_ascii(sys.stdout),
                                     indent=2) + "\n")
         return 0
@@ -123,7 +124,7 @@ def run_event(args: argparse.Namespace) -> int:
         out.append("The decision hangs on fields the evidence lacks: " + ", ".join(sim.unknown_fields))
     out.append("Not in the evidence (unknown, not empty): " + (", ".join(sorted(sim.unknown)) or "nothing"))
     out.append("")
-    text = render_text(explain(sim.result, sim.values),
+    text = render_text(explain(sim.result, sim.values, near),
                        others="(the fields above are the evidence's; the others are unknown: conditions on them "
                               "are taken as not matching here)")
     sys.stdout.write("\n".join(out) + "\n" + text)

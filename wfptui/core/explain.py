@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wfptui.core.arbitration import filter_order, sublayer_order
 from wfptui.core.layers import Layer, get_layer
@@ -46,9 +46,13 @@ from wfptui.core.model import (
 )
 from wfptui.core.values import format_value, json_value
 
+if TYPE_CHECKING:
+    from wfptui.core.triage import Simulated
+
 __all__ = ["NEAR_MISS_LIMIT", "ConditionCheck", "Decision", "Explanation", "FilterStep", "NearMiss", "OTHERS_EMPTY",
            "SublayerStep",
-           "explain", "explain_json", "explain_text", "final_sentence", "near_miss_lines", "near_misses", "render_json",
+           "explain", "explain_json", "explain_text", "final_sentence", "near_miss_lines", "near_misses",
+           "observed_near_misses", "render_json",
            "render_text"]
 
 #: How many near misses the text renderings (explain text, the inspector) show.
@@ -112,6 +116,17 @@ def near_misses(policy: Policy, layer: Layer | str, values: Mapping[str, Value],
                       NearMiss(f, f.sublayer, fld, " or ".join(_wants(c) for c in conds), got_text)))
     found.sort(key=lambda t: (t[0], t[1]))
     return [t[2] for t in found]
+
+
+def observed_near_misses(sim: Simulated, policy: Policy, ored: bool = True) -> list[NearMiss]:
+    """:func:`near_misses` of a captured event's simulated classification (``sim``: its
+    ``core.triage.Simulated``) over the values the evidence gave: a field it does not give as a
+    value (unknown, or ALE_USER_ID, which core.triage settles from the user evidence) neither
+    fails nor holds, so a near miss failed on exactly one field the evidence shows. Used by
+    ``explain --event`` and the TUI's inspector."""
+    layer = sim.result.layer
+    unknown = {lf.name for lf in layer.fields} - set(sim.values)
+    return near_misses(policy, layer, sim.values, ored, unknown)
 
 
 def near_miss_lines(near: Sequence[NearMiss], limit: int = NEAR_MISS_LIMIT) -> list[str]:

@@ -19,7 +19,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from wfptui.core.datatypes import WinVersion
-from wfptui.core.explain import Decision, NearMiss, explain, near_miss_lines, near_misses
+from wfptui.core.explain import (
+    Decision,
+    NearMiss,
+    explain,
+    near_miss_lines,
+    near_misses,
+    observed_near_misses,
+)
 from wfptui.core.model import Policy
 from wfptui.core.trace import ClassifyRecord, ObservedRecord, TraceRecord
 from wfptui.tui.render import (
@@ -291,16 +298,6 @@ def near_misses_at(record: TraceRecord | None, result: Any, records: Sequence[Tr
         return record_near_misses(record, policy, ored)
     except (KeyError, ValueError):  # a recorded value the catalogue cannot read back
         return None
-
-
-def observed_near_misses(sim: Any, policy: Policy, ored: bool = True) -> list[NearMiss]:
-    """``core.explain.near_misses`` of a captured event's simulated classification (``sim``:
-    its core.triage.Simulated) over the values the evidence gave: a field it does not give
-    as a value (unknown, or ALE_USER_ID, which core.triage settles from the user evidence)
-    neither fails nor holds, so a near miss failed on exactly one field the evidence shows."""
-    layer = sim.result.layer
-    unknown = {lf.name for lf in layer.fields} - set(sim.values)
-    return near_misses(policy, layer, sim.values, ored, unknown)
 
 
 class Inspector(ScrollView, can_focus=True):
