@@ -673,3 +673,20 @@ def test_interval_tables_equal_the_conditions(groups: list[list[Condition]], val
     for v in values + [b for b in table.bounds[:20]] + [b - 1 for b in table.bounds[:20]]:
         expected = sum(1 << p for p, f in enumerate(cl.filters) if filter_matches(f, {"IP_REMOTE_ADDRESS": v}))
         assert table.mask(v) == expected, v
+
+
+def test_a_field_too_big_for_an_interval_table_uses_its_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past FieldMask.TABLE_BYTES_MAX a field keeps no interval table (bounded compile memory)
+    and decides the same through its tests."""
+    from wfptui.core.decision import FieldMask
+
+    monkeypatch.setattr(FieldMask, "TABLE_BYTES_MAX", 0)
+    conds = [[cond("IP_REMOTE_ADDRESS", M.FWP_MATCH_EQUAL, AddrMask(0x0A000000, 8, 32), DataType.FWP_V4_ADDR_MASK)],
+             [cond("IP_REMOTE_ADDRESS", M.FWP_MATCH_RANGE, Range(5, 10), DataType.FWP_RANGE_TYPE)]]
+    pol = policy([flt(f"f{i}", A.FWP_ACTION_BLOCK, fid=i, conditions=c) for i, c in enumerate(conds)])
+    cl = CompiledPolicy(pol, cache=False).layer(LAYER)
+    (table,) = cl.mask_tables()[1]
+    assert table.bounds is None
+    for v in (0, 5, 10, 11, 0x0A000001, 0x0B000000):
+        assert table.mask(v) == sum(1 << p for p, f in enumerate(cl.filters)
+                                    if filter_matches(f, {"IP_REMOTE_ADDRESS": v}))

@@ -75,16 +75,21 @@ class FieldMask:
     __slots__ = ("bounds", "field", "free", "memo", "segs", "tests")
 
     MEMO_MAX = 1 << 14
+    #: The interval table holds one mask (one bit per filter at the layer) per interval end:
+    #: past this many bytes a field is served by its tests and memo instead (a huge or
+    #: hostile policy must not take gigabytes to compile).
+    TABLE_BYTES_MAX = 64 << 20
 
     def __init__(self, fld: str, free: int, tests: list[tuple[int, ValueTest]],
-                 intervals: list[tuple[int, list[_Interval]]] | None) -> None:
+                 intervals: list[tuple[int, list[_Interval]]] | None, width: int = 0) -> None:
         self.field = fld
         self.free = free  # filters without a condition on the field
         self.tests = tests
         self.memo: dict[object, int] = {}
         self.bounds: list[int] | None = None
         self.segs: list[int] = []
-        if intervals is not None:
+        if intervals is not None and 2 * sum(len(ivs) for _, ivs in intervals) * (width // 8 + 32) \
+                <= self.TABLE_BYTES_MAX:
             self._sweep(intervals)
 
     def _sweep(self, intervals: list[tuple[int, list[_Interval]]]) -> None:
@@ -94,7 +99,7 @@ class FieldMask:
         toggles: dict[int, int] = {}
         for bit, ivs in intervals:
             merged: list[list[int | None]] = []
-            for lo, hi in sorted(ivs, key=lambda iv: -(1 << 200) if iv[0] is None else iv[0]):
+            for lo, hi in sorted(ivs, key=lambda iv: (0, 0) if iv[0] is None else (1, iv[0])):
                 if merged:
                     last_hi = merged[-1][1]
                     if last_hi is None or lo is None or lo <= last_hi + 1:
@@ -176,7 +181,7 @@ def field_masks(order: Sequence[Filter], ored: bool) -> tuple[int, tuple[FieldMa
                     ivs.extend(iv)
                 else:
                     intervals.append((bit, ivs))
-        tables.append(FieldMask(fld, every & ~constrained, tests, intervals))
+        tables.append(FieldMask(fld, every & ~constrained, tests, intervals, len(order)))
     tables.sort(key=lambda t: (t.free.bit_count(), t.field))
     return every, tuple(tables)
 
