@@ -11,6 +11,7 @@ down (and aborts a TCP connection).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from wfptui.core.events import layer_family
@@ -30,7 +31,7 @@ from wfptui.core.sim.objects import (
     Host,
     Sock,
 )
-from wfptui.core.sim.sequences import Stage
+from wfptui.core.sim.sequences import IN, Stage
 from wfptui.core.trace import PolicyRecord
 
 __all__ = ["Flow", "Flows"]
@@ -124,6 +125,36 @@ class Flows:
         if sock is not None and sock.kind == "tcp":
             self.abort_conn(sock, "connection-aborted", "the flow was torn down (reauthorization blocked)")
         return False
+
+    def admit_inbound(self, host: Host, ctx: Ctx, proto: str, packet: str, flow: Flow | None,
+                      new_flow: Callable[[int, Stage], Flow], dropped: str, refused: str) -> Flow | None:
+        """An inbound datagram of a non-TCP flow past the transport layer ("UDP Packet Flows",
+        §2.3 steps 3-5; ICMP echo as UDP, §2.4): a new flow is authorized at
+        ALE_AUTH_RECV_ACCEPT (``new_flow`` creates and registers it) and indicated at
+        ALE_FLOW_ESTABLISHED; a live flow is reauthorized if policy changed (§2.5); then the
+        datagram crosses DATAGRAM_DATA. The flow, or None when the datagram stops here
+        (``dropped``: the stack event saying so; ``refused``: its detail at RECV_ACCEPT)."""
+        net = self.net
+        bits = ctx.bits
+        if flow is None:
+            nfid = self.new_id()
+            stage = host.stage(bits, (proto, "accept", IN))
+            if net.walk(host, ctx, stage, packet, None, IN, INBOUND, nfid) is not None:
+                net.stack(host, dropped, refused, nfid)
+                return None
+            flow = new_flow(nfid, stage)
+            if net.walk(host, ctx, host.stage(bits, (proto, "established", IN)), packet, None, IN, INBOUND,
+                        nfid) is not None:
+                self.drop(flow, "blocked at ALE_FLOW_ESTABLISHED")
+                return None
+        elif flow.needs_reauth and not self.reauthorize(flow, packet, IN, INBOUND):
+            return None
+        flow.last = net.clock.now
+        if net.walk(host, ctx, host.stage(bits, (proto, "data", IN)), packet, None, IN, INBOUND,
+                    flow.id) is not None:
+            net.stack(host, dropped, "blocked at DATAGRAM_DATA", flow.id)
+            return None
+        return flow
 
     def abort_conn(self, sock: Sock, event: str, detail: str) -> None:
         """A TCP connection ends without close: its flow goes, the app still owns the socket."""

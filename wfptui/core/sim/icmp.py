@@ -8,6 +8,8 @@ IP_REMOTE_PORT. A received ICMP error crosses only INBOUND_IPPACKET and the ICMP
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from wfptui.core.model import Value
 from wfptui.core.scenario import AppSpec, Step
 from wfptui.core.sim.api import Stack, family
@@ -26,6 +28,10 @@ from wfptui.core.sim.objects import (
 )
 from wfptui.core.sim.udp import Udp
 from wfptui.core.values import format_address
+
+if TYPE_CHECKING:
+    from wfptui.core.sim.flows import Flow
+    from wfptui.core.sim.sequences import Stage
 
 __all__ = ["Icmp"]
 
@@ -115,27 +121,18 @@ class Icmp:
         if net.walk(host, ctx, host.stage(bits, ("icmp", "receive", IN)), "ICMP", None, IN, INBOUND,
                     fid) is not None:
             return
-        if flow is None:
-            if not request:
-                net.stack(host, "packet-dropped", "echo reply without a flow")
-                return
-            nfid = net.flows.new_id()
-            stage = host.stage(bits, ("icmp", "accept", IN))
-            if net.walk(host, ctx, stage, "ICMP", None, IN, INBOUND, nfid) is not None:
-                net.stack(host, "echo-dropped", "echo request blocked at ALE_AUTH_RECV_ACCEPT: no reply", nfid)
-                return
-            flow = net.flows.add(nfid, host, pkt.proto, stage, IN, ctx, None, key, idle=True)
-            host.icmp_flows[key] = flow
-            if net.walk(host, ctx, host.stage(bits, ("icmp", "established", IN)), "ICMP", None, IN, INBOUND,
-                        nfid) is not None:
-                net.flows.drop(flow, "blocked at ALE_FLOW_ESTABLISHED")
-                return
-        elif flow.needs_reauth and not net.flows.reauthorize(flow, "ICMP", IN, INBOUND):
+        if flow is None and not request:
+            net.stack(host, "packet-dropped", "echo reply without a flow")
             return
-        flow.last = net.clock.now
-        if net.walk(host, ctx, host.stage(bits, ("icmp", "data", IN)), "ICMP", None, IN, INBOUND,
-                    flow.id) is not None:
-            net.stack(host, "echo-dropped", "blocked at DATAGRAM_DATA", flow.id)
+
+        def new_flow(nfid: int, stage: Stage) -> Flow:
+            made = net.flows.add(nfid, host, pkt.proto, stage, IN, ctx, None, key, idle=True)
+            host.icmp_flows[key] = made
+            return made
+
+        flow = net.flows.admit_inbound(host, ctx, "icmp", "ICMP", flow, new_flow, "echo-dropped",
+                                       "echo request blocked at ALE_AUTH_RECV_ACCEPT: no reply")
+        if flow is None:
             return
         if not request:
             timer = host.pings.pop((pkt.ident, pkt.seq), None)

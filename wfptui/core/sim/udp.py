@@ -9,10 +9,16 @@ port-unreachable``) unless blocked at the discard layer (stealth).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.endpoint import Ctx
 from wfptui.core.sim.objects import ICMP4, ICMP6, INBOUND, OUTBOUND, UDP, Host, Pkt, Sock
 from wfptui.core.values import format_address
+
+if TYPE_CHECKING:
+    from wfptui.core.sim.flows import Flow
+    from wfptui.core.sim.sequences import Stage
 
 __all__ = ["Udp"]
 
@@ -95,25 +101,16 @@ class Udp:
         if net.walk(host, ctx, host.stage(bits, ("udp", "receive", IN)), "DATAGRAM", None, IN, INBOUND,
                     fid) is not None:
             return
-        if flow is None:
-            nfid = net.flows.new_id()
-            stage = host.stage(bits, ("udp", "accept", IN))
-            if net.walk(host, ctx, stage, "DATAGRAM", None, IN, INBOUND, nfid) is not None:
-                net.stack(host, "datagram-dropped", "blocked at ALE_AUTH_RECV_ACCEPT", nfid)
-                return
+        def new_flow(nfid: int, stage: Stage) -> Flow:
+            assert sock is not None
             sock.authorized = True
-            flow = net.flows.add(nfid, host, UDP, stage, IN, ctx, sock, (pkt.src, pkt.sport), idle=True)
-            sock.flows[(pkt.src, pkt.sport)] = flow
-            if net.walk(host, ctx, host.stage(bits, ("udp", "established", IN)), "DATAGRAM", None, IN, INBOUND,
-                        nfid) is not None:
-                net.flows.drop(flow, "blocked at ALE_FLOW_ESTABLISHED")
-                return
-        elif flow.needs_reauth and not net.flows.reauthorize(flow, "DATAGRAM", IN, INBOUND):
-            return
-        flow.last = net.clock.now
-        if net.walk(host, ctx, host.stage(bits, ("udp", "data", IN)), "DATAGRAM", None, IN, INBOUND,
-                    flow.id) is not None:
-            net.stack(host, "datagram-dropped", "blocked at DATAGRAM_DATA", flow.id)
+            made = net.flows.add(nfid, host, UDP, stage, IN, ctx, sock, (pkt.src, pkt.sport), idle=True)
+            sock.flows[(pkt.src, pkt.sport)] = made
+            return made
+
+        flow = net.flows.admit_inbound(host, ctx, "udp", "DATAGRAM", flow, new_flow, "datagram-dropped",
+                                       "blocked at ALE_AUTH_RECV_ACCEPT")
+        if flow is None:
             return
         sock.last_peer = (pkt.src, pkt.sport)
         net.stack(host, "datagram-delivered", "", flow.id, bytes=pkt.nbytes, socket=sock.name)
