@@ -48,7 +48,7 @@ from wfptui.tui.messages import (
 from wfptui.tui.runview import RunView, find_flips
 from wfptui.tui.screens.main import MainScreen
 from wfptui.tui.settings import load_theme, save_theme
-from wfptui.tui.startup import resume_gc
+from wfptui.tui.startup import resume_gc, terminal_gone
 from wfptui.tui.state import HostPolicy
 
 if TYPE_CHECKING:  # opened on demand: imported when first needed, not at start-up
@@ -182,6 +182,12 @@ class WfpApp(FileActions):
         self._read_policy_texts()
         self.call_after_refresh(self.start_watching)  # importing watchfiles: after the first frame
         self.set_timer(STARTUP_GRACE, self._startup_over)  # in case no run ever shows
+        if not self.is_headless and not terminal_gone():  # see tui.startup.terminal_gone
+            self.set_interval(2.0, self._exit_without_terminal)
+
+    def _exit_without_terminal(self) -> None:
+        if terminal_gone():
+            self.exit(return_code=1)
 
     def _capture_note(self) -> None:
         """A capture: the status bar says where its policy file is; the notes pop up once."""
