@@ -375,10 +375,6 @@ class CompiledLayer:
         self._sl_after = [~((1 << end) - 1) for end in self._sl_end]
         self._masks: tuple[int, tuple[FieldMask, ...]] | None = None
 
-    def matched(self, values: Mapping[str, Value]) -> tuple[int, ...]:
-        """Positions of the filters whose conditions all hold, in evaluation order."""
-        return positions(self.match_mask(values))
-
     # -- decision-only path (issue 14) --------------------------------------
 
     def mask_tables(self) -> tuple[int, tuple[FieldMask, ...]]:
@@ -489,11 +485,9 @@ class CompiledLayer:
         return result
 
     def decide(self, matched: tuple[int, ...], values: Mapping[str, Value] | None = None) -> ClassifyResult:
-        """Arbitrate a given set of matched positions (ascending: evaluation order).
-
-        For callers that decide which filters match themselves (``core.triage``'s
-        unknown-field worlds); ``classify`` is ``decide(matched(values), values)``. ``values``
-        is read only by the rules of matched rule callouts (``choices``)."""
+        """Arbitrate a given set of matched positions (ascending: evaluation order), eagerly:
+        the full explanation, as ``decide_mask`` builds it lazily (the tests hold the two
+        equal). ``values`` is read only by the rules of matched rule callouts (``choices``)."""
         mask = sum(1 << p for p in matched)
         return self._arbitrate(matched, self.choices(mask, values) if mask & self._dyn_bits else None)
 
