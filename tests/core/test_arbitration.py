@@ -16,7 +16,7 @@ from wfptui.core.arbitration import (
     evaluate_filter,
 )
 from wfptui.core.datatypes import DataType
-from wfptui.core.decision import positions
+from wfptui.core.decision import bit, positions
 from wfptui.core.layers import get_layer
 from wfptui.core.match import filter_matches
 from wfptui.core.model import (
@@ -447,7 +447,8 @@ def test_address_mask_index_and_match() -> None:
     assert every == 0b11 and table.field == "IP_REMOTE_ADDRESS" and table.free == 0
     # address masks are intervals: looked up by bisection, both filters' ends as bounds
     assert table.bounds == [0x0A000000, 0x0A000001, 0x0A000002, 0x0B000000]
-    assert table.segs == [0, 0b10, 0b11, 0b10, 0]  # bit 0 = "host" (weight 2, first), bit 1 = "net"
+    # the first filter is the highest bit (core.decision.bit): bit 1 = "host" (weight 2), bit 0 = "net"
+    assert table.segs == [0, 0b01, 0b11, 0b01, 0]
 
 
 def test_masks_for_wide_ranges_and_catch_all_filters() -> None:
@@ -459,7 +460,7 @@ def test_masks_for_wide_ranges_and_catch_all_filters() -> None:
     ])
     cl = compile_policy(pol).layer(LAYER)
     assert [t.field for t in cl.mask_tables()[1]] == ["IP_LOCAL_PORT"]
-    assert cl.mask_tables()[1][0].free == 0b100  # the catch-all is in every value's mask
+    assert cl.mask_tables()[1][0].free == 0b001  # the catch-all (last) is in every value's mask
     assert both(pol, {"IP_LOCAL_PORT": 1500}).filter.key == "range"  # type: ignore[union-attr]
     r = both(pol, {"IP_LOCAL_PORT": 60001})
     assert r.action == "none" and [e.filter.key for e in r.sublayers[0].evaluated] == ["all"]
@@ -631,9 +632,9 @@ def test_decision_equals_explanations_decision(pol: Policy, pkts: list[dict[str,
     cl = CompiledPolicy(pol, cache=False).layer(LAYER)
     for values in pkts:
         mask = cl.match_mask(values)
-        assert positions(mask) == tuple(
+        assert positions(mask, len(cl.filters)) == tuple(
             i for i, f in enumerate(cl.filters) if filter_matches(f, values))
-        fast, full = cl.decide_mask(mask, values), cl.decide(positions(mask), values)
+        fast, full = cl.decide_mask(mask, values), cl.decide(positions(mask, len(cl.filters)), values)
         assert (fast.action, fast.filter, fast.sublayer, fast.hard, fast.veto, fast.silent, fast.terminating) == (
             full.action, full.filter, full.sublayer, full.hard, full.veto, full.silent, full.terminating)
         assert fast.sublayers == full.sublayers
@@ -671,7 +672,8 @@ def test_interval_tables_equal_the_conditions(groups: list[list[Condition]], val
     (table,) = cl.mask_tables()[1]
     assert table.bounds is not None
     for v in values + [b for b in table.bounds[:20]] + [b - 1 for b in table.bounds[:20]]:
-        expected = sum(1 << p for p, f in enumerate(cl.filters) if filter_matches(f, {"IP_REMOTE_ADDRESS": v}))
+        expected = sum(bit(p, len(cl.filters)) for p, f in enumerate(cl.filters)
+                       if filter_matches(f, {"IP_REMOTE_ADDRESS": v}))
         assert table.mask(v) == expected, v
 
 
@@ -688,5 +690,46 @@ def test_a_field_too_big_for_an_interval_table_uses_its_tests(monkeypatch: pytes
     (table,) = cl.mask_tables()[1]
     assert table.bounds is None
     for v in (0, 5, 10, 11, 0x0A000001, 0x0B000000):
-        assert table.mask(v) == sum(1 << p for p, f in enumerate(cl.filters)
+        assert table.mask(v) == sum(bit(p, len(cl.filters)) for p, f in enumerate(cl.filters)
                                     if filter_matches(f, {"IP_REMOTE_ADDRESS": v}))
+
+
+def test_matched_set_memo_rests_when_it_does_not_pay_and_comes_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A memo that never hits is switched off for a while (arbitration.MEMO_REST), then tried
+    again; whatever its state, every result equals the reference scan's."""
+    from wfptui.core import arbitration
+
+    monkeypatch.setattr(arbitration, "MEMO_PROBE", 8)
+    monkeypatch.setattr(arbitration, "MEMO_REST", 5)
+    pol = policy([flt(f"p{i}", A.FWP_ACTION_BLOCK if i % 3 else A.FWP_ACTION_PERMIT, weight=i, fid=i + 1,
+                      conditions=[port(1000 + i)]) for i in range(40)]
+                 + [flt("all", A.FWP_ACTION_PERMIT, weight=0, fid=99)])
+    cl = compile_policy(pol).layer(LAYER)
+    states = []
+    for v in list(range(1000, 1040)) + [1000, 1001] * 20:  # all distinct, then repeats
+        r = cl.classify({"IP_LOCAL_PORT": v, "IP_REMOTE_PORT": v})
+        ref = classify_naive(pol, LAYER, {"IP_LOCAL_PORT": v, "IP_REMOTE_PORT": v})
+        assert (r.action, r.filter, r.terminating) == (ref.action, ref.filter, ref.terminating)
+        states.append(cl._memo_payoff.seen < 0)
+    first = states.index(True)  # rested during the scan ...
+    assert first < 40 and not all(states[first:40])  # ... and was tried again
+
+
+def test_packet_cache_keeps_only_keys_while_it_does_not_pay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan (every packet new) turns the packet cache to keeping keys only; packets that
+    repeat turn it back; every result equals the reference scan's either way."""
+    from wfptui.core import arbitration
+
+    monkeypatch.setattr(arbitration, "MEMO_PROBE", 8)
+    pol = policy([flt(f"p{i}", A.FWP_ACTION_BLOCK if i % 3 else A.FWP_ACTION_PERMIT, weight=i, fid=i + 1,
+                      conditions=[port(1000 + i)]) for i in range(40)])
+    cp = compile_policy(pol)
+    cl = cp.layer(LAYER)
+    pays = []
+    for i, v in enumerate(list(range(1000, 1040)) + [1000, 1001] * 20):  # all distinct, then repeats
+        # both entry points: the policy's (inlined cache hit) and the layer's
+        r = cp.classify(LAYER, {"IP_LOCAL_PORT": v}) if i % 2 else cl.classify({"IP_LOCAL_PORT": v})
+        ref = classify_naive(pol, LAYER, {"IP_LOCAL_PORT": v})
+        assert (r.action, r.filter, r.terminating) == (ref.action, ref.filter, ref.terminating)
+        pays.append(cl._packet_payoff.pays)
+    assert not all(pays[:40]) and pays[-1]

@@ -60,15 +60,16 @@ Two classifiers give identical results:
 * :func:`classify_naive` — a straightforward scan of every filter, the reference;
 * :func:`compile_policy` → :class:`CompiledPolicy` — per layer, compiled once per policy
   version (lazily, on the layer's first packet): filters in evaluation order (sublayer
-  rank, then filter order), filter i being bit i of a Python int. **Decide fast**: per
+  rank, then filter order), filter i of n being bit n-1-i of a Python int (``core.decision.bit``:
+  the first filter is the highest bit, found in constant time). **Decide fast**: per
   referenced field, a table from the packet's value to the bitmask of the filters whose
   conditions on that field hold (or that have none) — integer values (ports, protocol,
   addresses, profiles) by bisection over the interval ends of EQUAL/RANGE/comparison/
   address-mask conditions, other values (app ids, SIDs, tokens, flags) by running the
   field's compiled tests (``core.match.compile_group``) once per distinct value, memoised.
-  The AND over the fields is the matched set; the lowest terminating bit of it is the
+  The AND over the fields is the matched set; the highest terminating bit of it is the
   first sublayer's terminating filter, and the rest of that sublayer is skipped with one
-  shift, so arbitration walks only the deciding filters (``decide_mask``). **Explain
+  AND, so arbitration walks only the deciding filters (``decide_mask``). **Explain
   lazily**: ``ClassifyResult.sublayers`` (every matching filter's FilterEval, ties,
   unreached filters, effects) is built by ``_arbitrate`` when first read — the same code
   whatever path decided, and a test holds decision == explanation's decision.
@@ -96,9 +97,9 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from wfptui.core.decision import FieldMask, field_masks, positions
+from wfptui.core.decision import FieldMask, bit, field_masks, positions
 from wfptui.core.match import compile_conditions, filter_matches
 from wfptui.core.model import (
     BLOCK,
@@ -153,6 +154,34 @@ DECIDED, OVERRODE, KEPT, VETO = "decided", "overrode", "kept", "veto"
 #: Cache bounds: cleared when full (cheaper than LRU bookkeeping on the hot path).
 PACKET_CACHE_MAX = 1 << 16
 MATCHSET_CACHE_MAX = 1 << 14
+#: Each memo is judged every MEMO_PROBE lookups: it pays when at least 1 in MEMO_MIN_HITS hit.
+#: A memo that never hits (a scan or a capture: every packet new) is pure cost: a matched set's
+#: hash is as long as the set (~0.6 µs at a 20,000-filter layer, twice per miss), and every kept
+#: result is walked by the garbage collector (~2 µs a classification at 20,000 filters). So while
+#: the packet cache does not pay it keeps only its keys (``None`` values: what would have hit),
+#: and comes back as soon as packets repeat; the matched-set memo rests for MEMO_REST
+#: classifications, then is tried again.
+MEMO_PROBE, MEMO_MIN_HITS, MEMO_REST = 4096, 4, 1 << 16
+
+#: ``dict.get`` default: a key not in the packet cache (a kept key's value is None).
+_ABSENT: Final = object()
+
+
+class _Payoff:
+    """Whether a memo pays: its lookups and hits since it was last judged; a negative
+    ``seen`` counts the classifications left while it rests."""
+
+    __slots__ = ("hits", "pays", "seen")
+
+    def __init__(self) -> None:
+        self.seen = self.hits = 0
+        self.pays = True
+
+    def judge(self) -> bool:
+        """Called when ``seen`` reaches MEMO_PROBE: whether the memo pays (counting again)."""
+        self.pays = self.hits * MEMO_MIN_HITS >= self.seen
+        self.seen = self.hits = 0
+        return self.pays
 
 
 # ----------------------------------------------------------------------------- ordering
@@ -232,6 +261,21 @@ class _Decision:
             return ClassifyResult(layer, NONE, None, None, False, False, False, sublayers, terminating)
         return ClassifyResult(layer, self.action, self.filter, self.sublayer, self.hard, self.veto,
                               self.silent, sublayers, terminating)
+
+
+class _Explain:
+    """The explanation of one decision, built when ``ClassifyResult.sublayers`` is first read:
+    one object (a lambda and its closure cells were five, each kept by the packet cache and
+    walked by the garbage collector, which cost more than the decision at 20,000 filters)."""
+
+    __slots__ = ("layer", "matched", "over")
+
+    def __init__(self, layer: CompiledLayer, matched: int, over: Mapping[int, int] | None) -> None:
+        self.layer, self.matched, self.over = layer, matched, over
+
+    def __call__(self) -> tuple[SublayerResult, ...]:
+        cl = self.layer
+        return cl._arbitrate(positions(self.matched, len(cl.filters)), self.over).sublayers
 
 
 def _ties(weights: Sequence[int]) -> list[bool]:
@@ -336,7 +380,8 @@ class CompiledLayer:
             for r in co.rules:
                 for c in r.conditions:
                     rule_fields[c.field] = None
-        self._dyn_bits = sum(1 << p for p in self._dyn)
+        n = len(order)
+        self._dyn_bits = sum(bit(p, n) for p in self._dyn)
         self._f_terminates = [o.outcome in (PERMIT, BLOCK) and p not in self._dyn for p, o in enumerate(self._f_out)]
         # FilterEval objects are immutable: build both tie variants once.
         self._f_eval = [
@@ -364,15 +409,19 @@ class CompiledLayer:
         # Position one past each sublayer's last filter, to split matches by sublayer.
         self._sl_end = [bisect_right(f_sl, rank) for rank in range(len(self.sublayers))]
         self._cache_on = cache
-        self._packet_cache: dict[object, ClassifyResult] = {}
+        self._packet_cache: dict[object, ClassifyResult | None] = {}  # None: a key kept, see _Payoff
         self._matchset_cache: dict[int, ClassifyResult] = {}
+        #: Whether the packet cache and the matched-set memo pay (``_Payoff``).
+        self._packet_payoff = _Payoff()
+        self._memo_payoff = _Payoff()
         self._sublayer_cache: dict[tuple[object, ...], SublayerResult] = {}
         self._none_result = ClassifyResult(layer, NONE, None, None, False, False, False, self._empty_results, ())
-        self._term_bits = sum(1 << p for p, t in enumerate(self._f_terminates) if t)
+        self._term_bits = sum(bit(p, n) for p, t in enumerate(self._f_terminates) if t)
         #: The filters that may end a sublayer: static terminators and rule callouts.
         self._may_end = self._term_bits | self._dyn_bits
-        #: Per sublayer rank: every bit after the sublayer's last filter (one AND skips the rest of it).
-        self._sl_after = [~((1 << end) - 1) for end in self._sl_end]
+        #: Per sublayer rank: the bits of the filters after the sublayer's last one (one AND skips
+        #: the rest of it): positions >= end are bits < n - end.
+        self._sl_after = [(1 << (n - end)) - 1 for end in self._sl_end]
         self._masks: tuple[int, tuple[FieldMask, ...]] | None = None
 
     # -- decision-only path (issue 14) --------------------------------------
@@ -385,7 +434,7 @@ class CompiledLayer:
         return t
 
     def match_mask(self, values: Mapping[str, Value]) -> int:
-        """The matching filters as a bitmask (bit = position in evaluation order)."""
+        """The matching filters as a bitmask (``core.decision.bit``: the first filter is the highest bit)."""
         m, tables = self._masks if self._masks is not None else self.mask_tables()
         get = values.get
         for t in tables:
@@ -408,7 +457,7 @@ class CompiledLayer:
             return {}
         vals: Mapping[str, Value] = {} if values is None else values
         out: dict[int, int] = {}
-        for p in positions(dyn):
+        for p in positions(dyn, len(self.filters)):
             tests = self._dyn[p][0]
             out[p] = next((i for i, t in enumerate(tests) if t(vals)), len(tests))
         return out
@@ -432,13 +481,14 @@ class CompiledLayer:
             self._f_sl, self._sl_after, self._f_out, self.filters, self.sublayers, self._f_term)
         decision = _Decision()
         terminating: list[Terminating] = []
+        n = len(filters)
         while t:
-            low = t & -t
-            p = low.bit_length() - 1  # lowest bit: the first terminating filter left
+            top = t.bit_length() - 1  # highest bit: the first terminating filter left
+            p = n - 1 - top
             if over is not None and p in over:
                 out = self._dyn[p][1][over[p]]
                 if out.outcome not in (PERMIT, BLOCK):
-                    t ^= low  # this packet's rule (or default) did not terminate
+                    t ^= 1 << top  # this packet's rule (or default) did not terminate
                     continue
                 term = self._dyn[p][3][over[p]]
             else:
@@ -447,8 +497,7 @@ class CompiledLayer:
             decision.offer(sls[rank], filters[p], out)
             terminating.append(term)
             t &= after[rank]  # the rest of this sublayer is unreached
-        return decision.result(self.layer, lambda: self._arbitrate(positions(matched), over).sublayers,
-                               tuple(terminating))
+        return decision.result(self.layer, _Explain(self, matched, over), tuple(terminating))
 
     # -- classify ------------------------------------------------------------
 
@@ -460,35 +509,58 @@ class CompiledLayer:
             key: object = self._key_of(values)  # C-level itemgetter: the hot path
         except KeyError:  # some field absent (= EMPTY): None marks it in the key
             key = tuple(map(values.get, self.relevant_fields))
+        cache = self._packet_cache
         try:
-            hit = self._packet_cache.get(key)
+            hit = cache.get(key, _ABSENT)
         except TypeError:  # an unhashable value: classify without the cache
             return self.decide_mask(self.match_mask(values), values)
-        if hit is not None:
-            return hit
-        matched = self.match_mask(values)
+        pay = self._packet_payoff
+        pay.seen += 1
+        if hit is not _ABSENT:
+            pay.hits += 1
+            if isinstance(hit, ClassifyResult):
+                return hit
+            # None: a key kept while the cache did not pay; it would have hit
+        result = self._memoised(self.match_mask(values), values)
+        if pay.seen >= MEMO_PROBE:
+            was = pay.pays
+            if pay.judge() != was:
+                cache.clear()  # results dropped when it stops paying, keys when it pays again
+        if len(cache) >= PACKET_CACHE_MAX:
+            cache.clear()
+        cache[key] = result if pay.pays else None
+        return result
+
+    def _memoised(self, matched: int, values: Mapping[str, Value]) -> ClassifyResult:
+        """``decide_mask`` through the matched-set memo while it pays."""
         if matched & self._dyn_bits:
             # A rule callout matched: the result depends on more than the matched set, so the
             # matched-set memo is not used (the packet key holds the rules' fields).
-            result = self.decide_mask(matched, values)
+            return self.decide_mask(matched, values)
+        pay = self._memo_payoff
+        pay.seen += 1
+        if pay.seen <= 0:  # the memo rests
+            return self.decide_mask(matched)
+        memo = self._matchset_cache.get(matched)
+        if memo is None:
+            memo = self.decide_mask(matched)
+            if pay.seen >= MEMO_PROBE and not pay.judge():
+                pay.seen = -MEMO_REST
+                self._matchset_cache.clear()
+                return memo
+            if len(self._matchset_cache) >= MATCHSET_CACHE_MAX:
+                self._matchset_cache.clear()
+            self._matchset_cache[matched] = memo
         else:
-            memo = self._matchset_cache.get(matched)
-            if memo is None:
-                memo = self.decide_mask(matched)
-                if len(self._matchset_cache) >= MATCHSET_CACHE_MAX:
-                    self._matchset_cache.clear()
-                self._matchset_cache[matched] = memo
-            result = memo
-        if len(self._packet_cache) >= PACKET_CACHE_MAX:
-            self._packet_cache.clear()
-        self._packet_cache[key] = result
-        return result
+            pay.hits += 1
+        return memo
 
     def decide(self, matched: tuple[int, ...], values: Mapping[str, Value] | None = None) -> ClassifyResult:
         """Arbitrate a given set of matched positions (ascending: evaluation order), eagerly:
         the full explanation, as ``decide_mask`` builds it lazily (the tests hold the two
         equal). ``values`` is read only by the rules of matched rule callouts (``choices``)."""
-        mask = sum(1 << p for p in matched)
+        n = len(self.filters)
+        mask = sum(bit(p, n) for p in matched)
         return self._arbitrate(matched, self.choices(mask, values) if mask & self._dyn_bits else None)
 
     def clear_cache(self) -> None:
@@ -609,7 +681,12 @@ class CompiledPolicy:
             hit = compiled._packet_cache.get(compiled._key_of(values))
         except (KeyError, TypeError):  # a field absent or unhashable: the full path
             hit = None
-        return hit if hit is not None else compiled.classify(values)
+        if hit is None:
+            return compiled.classify(values)
+        pay = compiled._packet_payoff  # a hit: the cache pays (counted as CompiledLayer.classify does)
+        pay.seen += 1
+        pay.hits += 1
+        return hit
 
 
 _COMPILED: dict[tuple[int, int, bool, bool], tuple[Policy, CompiledPolicy]] = {}

@@ -1,7 +1,10 @@
 """Decision tables: which filters of a compiled layer a packet satisfies, as a bitmask
 (issue 14, *decide fast*; the rules they implement are core.match's, wfp-model.md §4.1/§4.2).
 
-Filter ``i`` of a layer (in evaluation order, ``core.arbitration.CompiledLayer``) is bit ``i``.
+Filter ``i`` of a layer's ``n`` (in evaluation order, ``core.arbitration.CompiledLayer``) is
+bit ``n - 1 - i`` (``bit``): the first filter in evaluation order is the *highest* set bit, found by
+``int.bit_length`` in constant time, where the lowest set bit (``m & -m``) costs a pass over the
+whole mask — the difference between 100 and 20,000 filters (benchmarks/README.md, "classify").
 For every field some filter tests, a :class:`FieldMask` maps the packet's value to the filters
 whose conditions on that field hold — or that have none there — so the AND over the fields is
 the matched set. Integer values (ports, protocol, addresses, profiles) are looked up by
@@ -20,7 +23,7 @@ from collections.abc import Sequence
 from wfptui.core.match import ValueTest, compile_group, condition_groups
 from wfptui.core.model import EMPTY, AddrMask, Condition, Filter, MatchType, Range, Value
 
-__all__ = ["FieldMask", "field_masks", "positions"]
+__all__ = ["FieldMask", "bit", "field_masks", "position", "positions"]
 
 
 #: An integer interval, inclusive; None = unbounded on that side.
@@ -63,7 +66,7 @@ def _int_intervals(cond: Condition) -> list[_Interval] | None:
 
 
 class FieldMask:
-    """For one field of a compiled layer: value → bitmask of the filters (bit = position)
+    """For one field of a compiled layer: value → bitmask of the filters (``bit``)
     whose conditions on this field hold for that value, or that have none (§4.1: each
     field is one ANDed group). A filter matches a packet when its bit survives the AND
     of every field's mask — the decision-only path (issue 14).
@@ -159,18 +162,18 @@ def field_masks(order: Sequence[Filter], ored: bool) -> tuple[int, tuple[FieldMa
         for fld, conds in condition_groups(f.conditions, ored):
             mine.setdefault(fld, []).append(conds)
         for fld, groups in mine.items():
-            per_field.setdefault(fld, []).append((1 << pos, groups))
+            per_field.setdefault(fld, []).append((bit(pos, len(order)), groups))
     tables: list[FieldMask] = []
     for fld, entries in per_field.items():
         constrained = 0
         tests: list[tuple[int, ValueTest]] = []
         intervals: list[tuple[int, list[_Interval]]] | None = [] if ored else None
-        for bit, groups in entries:
-            constrained |= bit
+        for fbit, groups in entries:
+            constrained |= fbit
             if len(groups) == 1:
-                tests.append((bit, compile_group(groups[0])))
+                tests.append((fbit, compile_group(groups[0])))
             else:  # Vista: every condition its own ANDed group
-                tests.append((bit, _all_of([compile_group(g) for g in groups])))
+                tests.append((fbit, _all_of([compile_group(g) for g in groups])))
             if intervals is not None:
                 ivs: list[_Interval] = []
                 for c in groups[0]:
@@ -180,17 +183,27 @@ def field_masks(order: Sequence[Filter], ored: bool) -> tuple[int, tuple[FieldMa
                         break
                     ivs.extend(iv)
                 else:
-                    intervals.append((bit, ivs))
+                    intervals.append((fbit, ivs))
         tables.append(FieldMask(fld, every & ~constrained, tests, intervals, len(order)))
     tables.sort(key=lambda t: (t.free.bit_count(), t.field))
     return every, tuple(tables)
 
 
-def positions(mask: int) -> tuple[int, ...]:
-    """The set bits of ``mask``, ascending (filter positions in evaluation order)."""
+def bit(pos: int, n: int) -> int:
+    """The bit of the filter at evaluation position ``pos`` of ``n`` (the first is the highest)."""
+    return 1 << (n - 1 - pos)
+
+
+def position(mask: int, n: int) -> int:
+    """The evaluation position of ``mask``'s first filter (its highest set bit); ``mask`` != 0."""
+    return n - mask.bit_length()
+
+
+def positions(mask: int, n: int) -> tuple[int, ...]:
+    """The filters of ``mask`` (a layer of ``n``) as positions, ascending: evaluation order."""
     out: list[int] = []
     while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
+        top = mask.bit_length() - 1
+        out.append(n - 1 - top)
+        mask ^= 1 << top
     return tuple(out)

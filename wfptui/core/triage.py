@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from wfptui.core.arbitration import CompiledLayer, CompiledPolicy
-from wfptui.core.decision import FieldMask, positions
+from wfptui.core.decision import FieldMask, position, positions
 from wfptui.core.evidence import OBS_BLOCK, Observation
 from wfptui.core.layers import Layer, get_layer, layer_by_id
 from wfptui.core.match import condition_matches
@@ -435,7 +435,7 @@ class Simulator:
             sure = maybe = table.free
             assumes = 0
             for bit, _test in table.tests:
-                flt = cl.filters[bit.bit_length() - 1]
+                flt = cl.filters[position(bit, len(cl.filters))]
                 mine: set[str] = set()
                 g: bool | None = False
                 for c in flt.conditions:  # OR within the field, first True ends it (filter_matches3)
@@ -516,7 +516,7 @@ class Simulator:
         hit = self._open.get(key)
         if hit is None:
             out: set[str] = set()
-            for p in positions(open_bits):
+            for p in positions(open_bits, len(cl.filters)):
                 out |= unknown_fields_of(cl.filters[p], unknown, user)
             hit = self._open[key] = tuple(sorted(out))
             if len(self._open) >= 1 << 14:
