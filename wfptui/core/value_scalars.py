@@ -126,10 +126,15 @@ def parse_network(text: str) -> AddrMask:
 
 
 def format_address(value: int, bits: int) -> str:
-    """Dotted IPv4 (bits 32) or compressed IPv6 (bits 128) text."""
+    """Dotted IPv4 (bits 32) or compressed IPv6 (bits 128) text; an IPv4-mapped IPv6 address
+    (::ffff:0:0/96, RFC 4291 §2.5.5.2) as ``::ffff:10.0.0.2``, as Windows writes it (Python
+    before 3.13 writes ``::ffff:a00:2``)."""
     if bits == 32:
         return str(ipaddress.IPv4Address(value & 0xFFFFFFFF))
-    return str(ipaddress.IPv6Address(value & ((1 << 128) - 1)))
+    value &= (1 << 128) - 1
+    if value >> 32 == 0xFFFF:
+        return "::ffff:" + str(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    return str(ipaddress.IPv6Address(value))
 
 
 def format_mac(value: int) -> str:
