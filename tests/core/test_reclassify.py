@@ -12,10 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tests.core._scen import classify, run, seq, stack_events, two_hosts
-from wfptui.core.engine import run_scenario
+from tests.core._scen import classify, run, scenario, seq, stack_events, two_hosts
+from wfptui.core.engine import RunResult, drive, run_network, run_scenario
 from wfptui.core.fields import ConditionFlag
+from wfptui.core.sim import Network
 from wfptui.core.trace import ClassifyRecord, NetEventRecord, PolicyRecord, StackRecord
 from wfptui.io.scenario_file import load_scenario
 
@@ -207,3 +210,62 @@ add = [ { key = "v6-listen", layer = "ALE_AUTH_LISTEN_V6", action = "block" } ]
 def test_scenario_file_expectations_pass() -> None:
     r = run_scenario(load_scenario(ROOT / "scenarios" / "reclassify-listen.toml"))
     assert r.ok and len(r.expects) == 11
+
+
+_RANDOM_LAYERS = ["ALE_AUTH_RECV_ACCEPT", "ALE_AUTH_CONNECT", "ALE_AUTH_LISTEN", "ALE_RESOURCE_ASSIGNMENT", "STREAM"]
+
+
+def _step(**keys: object) -> str:
+    return "[[step]]\n" + "\n".join(
+        f"{k} = " + (f'"{v}"' if isinstance(v, str) and not v.startswith("[") else str(v).lower()
+                     if isinstance(v, bool) else str(v)) for k, v in keys.items()) + "\n"
+
+
+@st.composite
+def _scenarios(draw: st.DrawFn) -> str:
+    """Listeners (dual-stack or not), UDP binds, connects (dual-stack or not), sends, policy
+    changes at the ALE layers (V4 and V6: reauthorization and reclassification), closes."""
+    steps = [_step(do="listen", host="server", app="web", port=80, socket="l", dual_stack=draw(st.booleans())),
+             _step(do="bind", host="server", proto="udp", app="web", port=53, socket="u",
+                   dual_stack=draw(st.booleans()))]
+    socks: list[str] = []
+    for k in range(draw(st.integers(1, 10))):
+        op = draw(st.sampled_from(["connect", "send", "policy", "policy", "close", "udp"]))
+        if op == "connect" or not socks:
+            steps.append(_step(do="connect", host="client", app="browser", to="server:80", socket=f"c{k}",
+                               dual_stack=draw(st.booleans())))
+            socks.append(f"c{k}")
+        elif op == "send":
+            steps.append(_step(do="send", socket=draw(st.sampled_from(socks)), bytes=100))
+        elif op == "udp":
+            steps.append(_step(do="send", socket="u", to="client:9"))
+        elif op == "close":
+            steps.append(_step(do="close", socket=draw(st.sampled_from([*socks, "l"]))))
+        else:
+            layer = draw(st.sampled_from(_RANDOM_LAYERS)) + draw(st.sampled_from(["_V4", "_V6"]))
+            add = (f'[ {{ key = "p{k}", layer = "{layer}", action = "{draw(st.sampled_from(["permit", "block"]))}", '
+                   f'weight = {draw(st.integers(0, 15))} }} ]')
+            steps.append(_step(do="policy", host=draw(st.sampled_from(["client", "server"])), add=add))
+    return two_hosts("\n".join(steps), windows=draw(st.sampled_from(["win11", "win7", "vista"])))
+
+
+def _run_general(text: str, *, general: bool) -> RunResult:
+    sc = scenario(text)
+    net = Network(sc)
+    if general:
+        net.capture = []  # no row reuse: every classification taken again
+    return drive(run_network(net, sc))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_scenarios())
+def test_memoized_rows_equal_the_general_path(text: str) -> None:
+    """Dual-stack walks and reclassifications keep the row memo exact (test_trace_rows.py)."""
+    fast, general = _run_general(text, general=False), _run_general(text, general=True)
+    assert [r.to_dict() for r in fast.records] == [r.to_dict() for r in general.records]
+    flags = [r.fields.get("FLAGS", 0) for r in fast.records if isinstance(r, ClassifyRecord) and r.reauth]
+    for r in fast.records:  # IS_RECLASSIFY only on reclassified binds / listens, never on Vista
+        if isinstance(r, ClassifyRecord) and isinstance(r.fields.get("FLAGS"), int):
+            reclass = bool(r.fields["FLAGS"] & 0x20000)
+            assert reclass == (r.reauth and ("RESOURCE_ASSIGNMENT" in r.layer or "AUTH_LISTEN" in r.layer))
+    assert all(isinstance(f, int) for f in flags)
