@@ -269,3 +269,4 @@ def test_memoized_rows_equal_the_general_path(text: str) -> None:
             reclass = bool(r.fields["FLAGS"] & 0x20000)
             assert reclass == (r.reauth and ("RESOURCE_ASSIGNMENT" in r.layer or "AUTH_LISTEN" in r.layer))
     assert all(isinstance(f, int) for f in flags)
+
