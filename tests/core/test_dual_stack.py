@@ -270,3 +270,30 @@ def test_dual_stack_on_older_windows(windows: str) -> None:
 def test_scenario_file_expectations_pass() -> None:
     r = run_scenario(load_scenario(ROOT / "scenarios" / "dual-stack.toml"))
     assert r.ok and len(r.expects) == 13
+
+
+def test_listener_on_a_mapped_address_hears_only_that_ipv4_address() -> None:
+    policy = '''
+[host.policy]
+[[host.policy.filter]]
+key = "mapped-net"
+layer = "ALE_AUTH_RECV_ACCEPT_V6"
+action = "permit"
+condition = [ { field = "IP_REMOTE_ADDRESS", match = "equal", value = "::ffff:10.0.0.0/104" } ]
+'''
+    steps = _LISTEN_DUAL.replace("dual_stack = true", 'dual_stack = true\naddress = "::ffff:10.0.0.2"') + '''
+[[step]]
+do = "connect"
+host = "client"
+app = "browser"
+to = "[fd00::2]:8080"
+socket = "c6"
+'''
+    r = run(two_hosts(steps, server_policy=policy))
+    ra = classify(r, host="server", layer="ALE_RESOURCE_ASSIGNMENT_V6")[0]
+    assert (ra.fields["IP_LOCAL_ADDRESS"], ra.fields["FLAGS"]) == ("::ffff:10.0.0.2", 0)
+    acc = classify(r, host="server", layer="ALE_AUTH_RECV_ACCEPT_V6", packet="SYN")
+    # the IPv4 client matches the mapped network; the IPv6 client finds no listener
+    assert [(a.fields["IP_REMOTE_ADDRESS"], a.action, a.filter) for a in acc] == [
+        ("::ffff:10.0.0.1", "permit", "mapped-net")]
+    assert stack_events(r, "server").count("no-listener") == 1

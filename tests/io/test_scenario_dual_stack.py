@@ -108,3 +108,15 @@ def test_cli_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err
     assert f"{p}:13:14: dual_stack must be true or false, not 'yes'" in err
     assert "Traceback" not in err
+
+
+def test_ipv4_address_at_a_v6_layer_hints_at_the_mapped_form() -> None:
+    from wfptui.io.policy_file import parse_policy  # noqa: PLC0415
+
+    text = ('[[filter]]\nkey = "x"\nlayer = "ALE_AUTH_RECV_ACCEPT_V6"\naction = "block"\n'
+            'condition = [ { field = "IP_REMOTE_ADDRESS", match = "equal", value = "10.0.0.1" } ]\n')
+    with pytest.raises(InputError) as exc:
+        parse_policy(text, "p.toml")
+    assert [str(d) for d in exc.value.diagnostics] == [
+        "p.toml:5:71: IP_REMOTE_ADDRESS is an IPv6 address at this layer; '10.0.0.1' is an IPv4 address "
+        "(use the _V4 layer, or ::ffff:10.0.0.1 for the IPv4 traffic of a dual-stack socket)"]

@@ -359,9 +359,13 @@ def parse_addr(
 def check_family(name: str, want: int | None, got: int, text: str) -> None:
     if want is not None and want != got:
         fam, other = ("IPv4", "IPv6") if want == 32 else ("IPv6", "IPv4")
+        # A single IPv4 address at a V6 layer is also how a dual-stack socket's IPv4 peer is
+        # written wrong: its V6 ALE layers carry ::ffff:a.b.c.d (docs/decisions-engine.md).
+        mapped = (f", or ::ffff:{text.strip()} for the IPv4 traffic of a dual-stack socket"
+                  if got == 32 and "/" not in text else "")
         raise ValueParseError(
             f"{name} is an {fam} address at this layer; {short(text)} is an {other} address"
-            f" (use the _V{4 if got == 32 else 6} layer)"
+            f" (use the _V{4 if got == 32 else 6} layer{mapped})"
         )
 
 
