@@ -120,3 +120,10 @@ def test_ipv4_address_at_a_v6_layer_hints_at_the_mapped_form() -> None:
     assert [str(d) for d in exc.value.diagnostics] == [
         "p.toml:5:71: IP_REMOTE_ADDRESS is an IPv6 address at this layer; '10.0.0.1' is an IPv4 address "
         "(use the _V4 layer, or ::ffff:10.0.0.1 for the IPv4 traffic of a dual-stack socket)"]
+
+
+def test_mapped_local_address_reaches_ipv4_only() -> None:
+    text = HEAD.replace('address = ["10.0.0.1"]', 'address = ["10.0.0.1", "fd00::1"]') + (
+        'do = "connect"\nto = "[fd00::1]:80"\ndual_stack = true\naddress = "::ffff:10.0.0.2"\n')
+    assert _errors(text) == ["s.toml:13:6: a dual_stack socket bound to '::ffff:10.0.0.2' reaches IPv4 peers only, "
+                             "not '[fd00::1]:80'"]

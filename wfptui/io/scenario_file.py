@@ -448,6 +448,7 @@ class _Loader:
             port = self.get_int(t, "port", path, 0, 65535)
             sock = self.get_str(t, "socket", path)
             dual = self.get_dual(t, path)
+            mapped_local = False  # a dual-stack socket bound to ::ffff:a.b.c.d: IPv4 only
             address = self.get_str(t, "address", path)
             if address is not None:
                 try:
@@ -458,6 +459,7 @@ class _Loader:
                         v, bits = 0, 128
                     elif dual and v != 0:
                         v, bits = v & 0xFFFFFFFF, 32  # ::ffff:a.b.c.d is the host's a.b.c.d
+                        mapped_local = True
                     # 127.0.0.0/8 and ::1 exist on every host, listed or not (decisions-engine.md).
                     if host is not None and v != 0 and (v, bits) not in addr_map[host.name] \
                             and not is_loopback_address(v, bits):
@@ -477,6 +479,9 @@ class _Loader:
                             and not any(b == bits for _, b in addr_map[host.name]):
                         self.err((*path, "to"), f"host {host.name!r} has no IPv{4 if bits == 32 else 6} address "
                                  f"to reach {to!r} from", value=True)
+                    if mapped_local and bits == 128 and do == "connect":
+                        self.err((*path, "to"), f"a dual_stack socket bound to {address!r} reaches IPv4 peers only, "
+                                 f"not {to!r}", value=True)
                     if do in ("connect", "probe") and rport == 0:
                         self.err((*path, "to"), f"{to!r} needs a port (\"host:port\")", value=True)
                 except ValueError as exc:
