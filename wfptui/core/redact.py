@@ -130,6 +130,11 @@ _ENUM_KEYS = frozenset({"do", "proto", "layer", "action", "packet", "op", "kind"
                         "format", "clock", "windows", "tunnel_type", "sublayer_type", "returns"})
 
 
+def _mapped_mask(v: AddrMask) -> bool:
+    """An IPv6 network inside ::ffff:0:0/96 (IPv4-mapped addresses)."""
+    return v.bits == 128 and v.prefix >= 96 and v.addr >> 32 == 0xFFFF
+
+
 def _norm(path: str) -> str:
     try:
         return normalize_app_id(path)
@@ -221,7 +226,9 @@ class Redactor:
                     self._collect_value(c, c.value)
 
     def _collect_value(self, c: Condition, v: Value) -> None:
-        if isinstance(v, AddrMask):
+        if isinstance(v, AddrMask) and _mapped_mask(v):  # ::ffff:a.b.c.d/n: the IPv4 address's map
+            self.v4.add_mask(v.addr & 0xFFFFFFFF, v.prefix - 96)
+        elif isinstance(v, AddrMask):
             (self.v4 if v.bits == 32 else self.v6).add_mask(v.addr, v.prefix)
         elif isinstance(v, Range):
             self._collect_value(c, v.low)
@@ -229,6 +236,8 @@ class Redactor:
         elif isinstance(v, int) and not isinstance(v, bool) and c.field in _ADDRESS_FIELDS:
             if c.dtype == DataType.FWP_UINT32 or v < 1 << 32 and c.dtype != DataType.FWP_BYTE_ARRAY16_TYPE:
                 self.v4.add_point(v)
+            elif v >> 32 == 0xFFFF:  # IPv4-mapped (a dual-stack socket's peer): as its IPv4 address
+                self.v4.add_point(v & 0xFFFFFFFF)
             else:
                 self.v6.add_point(v)
         elif isinstance(v, str):
@@ -463,6 +472,9 @@ class Redactor:
                        callout=None if f.callout is None else self.key(f.callout))
 
     def _value(self, c: Condition, v: Value) -> Value:
+        if isinstance(v, AddrMask) and _mapped_mask(v):
+            net, prefix = self.v4.mask(v.addr & 0xFFFFFFFF, v.prefix - 96)
+            return AddrMask(0xFFFF << 32 | net, prefix + 96, 128)
         if isinstance(v, AddrMask):
             amap = self.v4 if v.bits == 32 else self.v6
             net, prefix = amap.mask(v.addr, v.prefix)
@@ -472,6 +484,8 @@ class Redactor:
         if isinstance(v, int) and not isinstance(v, bool) and c.field in _ADDRESS_FIELDS:
             if c.dtype == DataType.FWP_UINT32 or v < 1 << 32 and c.dtype != DataType.FWP_BYTE_ARRAY16_TYPE:
                 return self.v4.addr(v)
+            if v >> 32 == 0xFFFF:  # IPv4-mapped: the same map as the IPv4 address (as text() does)
+                return 0xFFFF << 32 | self.v4.addr(v & 0xFFFFFFFF)
             return self.v6.addr(v)
         if isinstance(v, str):
             return self.text(v, hosts=True)

@@ -177,7 +177,8 @@ class Step:
 
     Keys beyond spec §4 (documented in docs/decisions-engine.md): ``packets`` (segments
     or datagrams per ``send``, default 1), ``count`` (echo requests per ``ping``),
-    ``seconds`` (``wait``), ``remove`` (filter keys a ``policy`` step deletes).
+    ``seconds`` (``wait``), ``remove`` (filter keys a ``policy`` step deletes),
+    ``dual_stack`` (listen / bind / connect on a dual-stack IPv6 socket).
     """
 
     index: int
@@ -199,6 +200,10 @@ class Step:
     raw: JsonDict = field(default_factory=dict, compare=False)
     #: ``observe`` steps only: the observed event (``core.evidence.Observation.to_dict()``).
     event: JsonDict | None = None
+    #: listen / bind / connect: an AF_INET6 socket with IPV6_V6ONLY = 0 (a dual-stack socket:
+    #: its IPv4 traffic is classified at the V6 ALE layers with IPv4-mapped addresses;
+    #: docs/decisions-engine.md "Dual-stack sockets").
+    dual_stack: bool = False
 
     _KEYS = ("index", "do", "host", "at", "app", "proto", "port", "socket", "address", "to", "bytes",
              "packets", "count", "seconds", "event")
@@ -208,6 +213,8 @@ class Step:
         d["add"] = self._add_tables()
         d["remove"] = list(self.remove)
         d["raw"] = self.raw
+        if self.dual_stack:  # only when set: recordings of other scenarios stay byte-identical
+            d["dual_stack"] = True
         return d
 
     def _add_tables(self) -> list[JsonDict]:
@@ -241,7 +248,7 @@ class Step:
                    bytes=d.get("bytes"), packets=int(d.get("packets", 1)), count=int(d.get("count", 1)),
                    seconds=None if seconds is None else float(seconds), add=add,
                    remove=tuple(d.get("remove", ())), raw=dict(d.get("raw", {})),
-                   event=_event(d.get("event")))
+                   event=_event(d.get("event")), dual_stack=d.get("dual_stack") is True)
 
 
 def _event(v: Any) -> JsonDict | None:

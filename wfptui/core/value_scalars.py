@@ -126,10 +126,15 @@ def parse_network(text: str) -> AddrMask:
 
 
 def format_address(value: int, bits: int) -> str:
-    """Dotted IPv4 (bits 32) or compressed IPv6 (bits 128) text."""
+    """Dotted IPv4 (bits 32) or compressed IPv6 (bits 128) text; an IPv4-mapped IPv6 address
+    (::ffff:0:0/96, RFC 4291 §2.5.5.2) as ``::ffff:10.0.0.2``, as Windows writes it (Python
+    before 3.13 writes ``::ffff:a00:2``)."""
     if bits == 32:
         return str(ipaddress.IPv4Address(value & 0xFFFFFFFF))
-    return str(ipaddress.IPv6Address(value & ((1 << 128) - 1)))
+    value &= (1 << 128) - 1
+    if value >> 32 == 0xFFFF:
+        return "::ffff:" + str(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    return str(ipaddress.IPv6Address(value))
 
 
 def format_mac(value: int) -> str:
@@ -354,9 +359,13 @@ def parse_addr(
 def check_family(name: str, want: int | None, got: int, text: str) -> None:
     if want is not None and want != got:
         fam, other = ("IPv4", "IPv6") if want == 32 else ("IPv6", "IPv4")
+        # A single IPv4 address at a V6 layer is also how a dual-stack socket's IPv4 peer is
+        # written wrong: its V6 ALE layers carry ::ffff:a.b.c.d (docs/decisions-engine.md).
+        mapped = (f", or ::ffff:{text.strip()} for the IPv4 traffic of a dual-stack socket"
+                  if got == 32 and "/" not in text else "")
         raise ValueParseError(
             f"{name} is an {fam} address at this layer; {short(text)} is an {other} address"
-            f" (use the _V{4 if got == 32 else 6} layer)"
+            f" (use the _V{4 if got == 32 else 6} layer{mapped})"
         )
 
 

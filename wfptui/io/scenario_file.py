@@ -15,7 +15,8 @@ Top level: ``name``, ``[[host]]``, ``[[step]]``, ``[[expect]]``.
   (``"host:port"``, ``"10.0.0.2:80"``, ``"[fd00::2]:80"``), ``bytes``, ``at`` (seconds),
   ``add`` (filter tables, as in a policy file), ``remove`` (filter keys); extensions:
   ``packets`` (segments/datagrams per send), ``count`` (echo requests per ping),
-  ``seconds`` (wait).
+  ``seconds`` (wait), ``dual_stack`` (listen, bind, connect: an IPv6 socket with IPV6_V6ONLY
+  = 0; its ``address`` is ``::`` (the default) or ``::ffff:a.b.c.d``).
 * ``[[expect]]``: ``host``, ``layer``, ``packet``, ``op``, ``reauth``, ``action``,
   ``filter``, ``count``.
 
@@ -69,16 +70,16 @@ _IFACE_KEYS = ("index", "type", "profile_id", "luid", "tunnel_type", "quarantine
 MAX_SECONDS = 1_000_000
 
 _STEP_KEYS = ("do", "host", "app", "proto", "port", "socket", "address", "to", "bytes", "at", "add", "remove",
-              "packets", "count", "seconds")
+              "packets", "count", "seconds", "dual_stack")
 _EXPECT_KEYS = ("host", "layer", "packet", "op", "reauth", "action", "filter", "count")
 _PACKETS = ("SYN", "SYN-ACK", "ACK", "DATA", "RST", "DATAGRAM", "ICMP-ERROR", "ICMP")
 _OPS = ("bind", "listen", "connect", "close")
 _ACTIONS = ("permit", "block", "none")
 #: Keys each step kind may use (besides do, host, at).
 _STEP_ALLOWED: dict[str, tuple[str, ...]] = {
-    "listen": ("app", "proto", "port", "socket", "address"),
-    "bind": ("app", "proto", "port", "socket", "address"),
-    "connect": ("app", "proto", "port", "socket", "to", "address"),
+    "listen": ("app", "proto", "port", "socket", "address", "dual_stack"),
+    "bind": ("app", "proto", "port", "socket", "address", "dual_stack"),
+    "connect": ("app", "proto", "port", "socket", "to", "address", "dual_stack"),
     "send": ("socket", "bytes", "to", "packets"),
     "close": ("socket",),
     "probe": ("proto", "to", "bytes"),
@@ -87,6 +88,12 @@ _STEP_ALLOWED: dict[str, tuple[str, ...]] = {
     "wait": ("seconds",),
 }
 _NEEDS_HOST = ("listen", "bind", "connect", "probe", "ping", "policy")
+
+
+def _dual_address(v: int, bits: int) -> bool:
+    """The local address a dual-stack (AF_INET6, IPV6_V6ONLY = 0) socket may bind in this
+    simulator: ``::`` or an IPv4-mapped address (docs/decisions-engine.md "Dual-stack sockets")."""
+    return bits == 128 and (v == 0 or v >> 32 == 0xFFFF)
 
 
 def _hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -136,6 +143,14 @@ class _Loader:
         if not lo <= v <= hi:
             self.err((*path, key), f"{key} {v} out of range {lo}..{hi}", value=True)
             return None
+        return v
+
+    def get_dual(self, table: Mapping[str, Any], path: KeyPath) -> bool:
+        """``dual_stack``: true or false (default false)."""
+        v = table.get("dual_stack", False)
+        if not isinstance(v, bool):
+            self.err((*path, "dual_stack"), f"dual_stack must be true or false, not {v!r}", value=True)
+            return False
         return v
 
     def get_num(self, table: Mapping[str, Any], key: str, path: KeyPath) -> float | None:
@@ -432,10 +447,19 @@ class _Loader:
                     proto = None
             port = self.get_int(t, "port", path, 0, 65535)
             sock = self.get_str(t, "socket", path)
+            dual = self.get_dual(t, path)
+            mapped_local = False  # a dual-stack socket bound to ::ffff:a.b.c.d: IPv4 only
             address = self.get_str(t, "address", path)
             if address is not None:
                 try:
                     v, bits = parse_address(address)
+                    if dual and not _dual_address(v, bits):
+                        self.err((*path, "address"), f"a dual_stack socket is an IPv6 socket: its address is '::' "
+                                 f"or an IPv4-mapped address (::ffff:a.b.c.d), not {address!r}", value=True)
+                        v, bits = 0, 128
+                    elif dual and v != 0:
+                        v, bits = v & 0xFFFFFFFF, 32  # ::ffff:a.b.c.d is the host's a.b.c.d
+                        mapped_local = True
                     # 127.0.0.0/8 and ::1 exist on every host, listed or not (decisions-engine.md).
                     if host is not None and v != 0 and (v, bits) not in addr_map[host.name] \
                             and not is_loopback_address(v, bits):
@@ -448,11 +472,16 @@ class _Loader:
             if to is not None:
                 try:
                     raddr, bits, rport = resolve_target(to, addr_map)
+                    if dual and bits == 128 and raddr >> 32 == 0xFFFF:
+                        raddr, bits = raddr & 0xFFFFFFFF, 32  # the IPv4 peer of a mapped address
                     if host is not None and do in ("connect", "probe", "ping") \
                             and not is_loopback_address(raddr, bits) \
                             and not any(b == bits for _, b in addr_map[host.name]):
                         self.err((*path, "to"), f"host {host.name!r} has no IPv{4 if bits == 32 else 6} address "
                                  f"to reach {to!r} from", value=True)
+                    if mapped_local and bits == 128 and do == "connect":
+                        self.err((*path, "to"), f"a dual_stack socket bound to {address!r} reaches IPv4 peers only, "
+                                 f"not {to!r}", value=True)
                     if do in ("connect", "probe") and rport == 0:
                         self.err((*path, "to"), f"{to!r} needs a port (\"host:port\")", value=True)
                 except ValueError as exc:
@@ -522,7 +551,7 @@ class _Loader:
             steps.append(Step(index=index, do=do, host=host_name, at=at, app=app, proto=proto, port=port,
                               socket=sock, address=address, to=to, bytes=nbytes,
                               packets=1 if packets is None else packets, count=1 if count is None else count,
-                              seconds=seconds, add=add, remove=remove, raw=dict(t)))
+                              seconds=seconds, add=add, remove=remove, raw=dict(t), dual_stack=dual))
         return steps
 
     def load_expects(self, hosts: list[HostSpec]) -> list[Expect]:

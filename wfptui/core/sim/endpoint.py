@@ -26,6 +26,7 @@ from wfptui.core.sim.objects import (
     F_LOOPBACK,
     F_NON_APPCONTAINER_LOOPBACK,
     F_REAUTHORIZE,
+    F_RECLASSIFY,
     F_WILDCARD_BIND,
     INBOUND,
     LOOPBACK_FAMILIES,
@@ -33,9 +34,12 @@ from wfptui.core.sim.objects import (
     PACKAGE_ID_NONE,
     REASON_POLICY_CHANGE,
     REAUTH_FAMILIES,
+    RECLASSIFY_FAMILIES,
     Host,
     is_loopback_address,
+    is_v4_mapped,
     user_token,
+    v4_mapped,
 )
 from wfptui.core.sim.sequences import Stage
 from wfptui.core.trace import Outcome
@@ -51,7 +55,7 @@ class Ctx:
     """
 
     __slots__ = ("host", "bits", "proto", "laddr", "lport", "raddr", "rport", "app", "loopback",
-                 "wildcard", "implicit", "extra", "cache", "_info", "_dyn", "paths")
+                 "wildcard", "implicit", "extra", "cache", "_info", "_dyn", "paths", "ale")
 
     def __init__(self, host: Host, bits: int, proto: int, laddr: int | None, lport: int | None,
                  raddr: int | None, rport: int | None, app: AppSpec | None, loopback: bool,
@@ -73,6 +77,17 @@ class Ctx:
         self._dyn: dict[str, Value] | None = None
         #: The walks of this endpoint (``path``), by stage and record arguments.
         self.paths: dict[tuple[Any, ...], Path] = {}
+        #: IPv4 traffic of a dual-stack socket: this endpoint as its V6 ALE layers see it
+        #: (IPv4-mapped addresses); ``Traversal.walk`` uses it for ALE rows.
+        self.ale: Ctx | None = None
+
+    def mapped(self) -> Ctx:
+        """Set and return ``ale``: this IPv4 endpoint with IPv4-mapped IPv6 addresses."""
+        m = Ctx(self.host, 128, self.proto, None if self.laddr is None else v4_mapped(self.laddr), self.lport,
+                None if self.raddr is None else v4_mapped(self.raddr), self.rport, self.app, self.loopback,
+                self.wildcard, self.implicit, self.extra)
+        self.ale = m
+        return m
 
     @property
     def info(self) -> dict[str, Any]:
@@ -113,11 +128,14 @@ class Ctx:
     def interface(self) -> InterfaceSpec:
         """The interface the endpoint's traffic uses: loopback's, the one its local address
         is on, else the host's first."""
-        if self.loopback or (self.laddr is not None and is_loopback_address(self.laddr, self.bits)):
+        laddr, bits = self.laddr, self.bits
+        if laddr is not None and is_v4_mapped(laddr, bits):  # a dual-stack socket's IPv4 address
+            laddr, bits = laddr & 0xFFFFFFFF, 32
+        if self.loopback or (laddr is not None and is_loopback_address(laddr, bits)):
             return LOOPBACK_INTERFACE
         host = self.host
-        if host.iface_of and self.laddr is not None:
-            return host.iface_of.get((self.laddr, self.bits), host.iface)
+        if host.iface_of and laddr is not None:
+            return host.iface_of.get((laddr, bits), host.iface)
         return host.iface
 
     def _dynamic(self) -> dict[str, Value]:
@@ -221,8 +239,8 @@ class Ctx:
             flags |= F_LOOPBACK
             if host.windows >= WinVersion.WIN8:
                 flags |= F_NON_APPCONTAINER_LOOPBACK
-        if reauth:
-            flags |= F_REAUTHORIZE
+        if reauth:  # a reclassified bind / listen (Win7+), else a reauthorized flow
+            flags |= F_RECLASSIFY if fam in RECLASSIFY_FAMILIES else F_REAUTHORIZE
         if self.wildcard and fam in ("ALE_RESOURCE_ASSIGNMENT", "ALE_BIND_REDIRECT"):
             flags |= F_WILDCARD_BIND
         if self.implicit and fam == "ALE_RESOURCE_ASSIGNMENT" and host.windows == WinVersion.VISTA:

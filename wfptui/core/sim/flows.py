@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wfptui.core.datatypes import WinVersion
 from wfptui.core.events import layer_family
 from wfptui.core.layers import Layer
 from wfptui.core.model import Filter
@@ -27,6 +28,7 @@ from wfptui.core.sim.objects import (
     INBOUND,
     OUTBOUND,
     REAUTH_FAMILIES,
+    RECLASSIFY_FAMILIES,
     TCP,
     Host,
     Sock,
@@ -83,6 +85,8 @@ class Flows:
     def add(self, fid: int, host: Host, proto: int, auth_stage: Stage, origin: str, ctx: Ctx,
             sock: Sock | None, key: Any, idle: bool) -> Flow:
         net = self.net
+        if ctx.ale is not None:  # a dual-stack socket's IPv4 flow is authorized at V6 (Traversal.walk)
+            auth_stage = host.stage(128, auth_stage.key)
         flow = Flow(fid, host, proto, auth_stage, origin, ctx, sock, key)
         flow.last = net.clock.now
         host.flows[fid] = flow
@@ -191,3 +195,62 @@ class Flows:
         if marked:
             net.stack(host, "flows-marked-for-reauthorization",
                       f"{len(marked)} flow(s): next packet is reauthorized", flows=marked)
+        reclass = [name for name in changed
+                   if layer_family(name) in RECLASSIFY_FAMILIES and not name.endswith("_DISCARD")]
+        if reclass:
+            self.reclassify(host, frozenset(reclass))
+
+    def reclassify(self, host: Host, layers: frozenset[str]) -> None:
+        """A policy change at ALE_RESOURCE_ASSIGNMENT / ALE_AUTH_LISTEN reclassifies, at once,
+        the host's existing binds (listeners and UDP endpoints) and listeners at the changed
+        layer, with FWP_CONDITION_FLAG_IS_RECLASSIFY ("Filtering Condition Flags",
+        learn.microsoft.com/windows/win32/fwp/filtering-condition-flags- : "the filter engine is
+        reclassifying an earlier bind or listen request", Windows 7 and later). A block revokes
+        the endpoint: a listener accepts no new connection, a UDP socket receives and sends no
+        more; connections already accepted are flows, governed by reauthorization, and stay.
+        What Windows does after such a block is not documented: docs/decisions-engine.md
+        "Reclassification". Vista has no IS_RECLASSIFY: nothing is reclassified there."""
+        net = self.net
+        if host.windows < WinVersion.WIN7:
+            return
+        todo: list[tuple[Sock, list[tuple[Stage, str]]]] = []
+        for sock in host.bound:
+            if sock.state not in ("listening", "bound") or sock.bind_ctx is None:
+                continue
+            proto = "udp" if sock.kind == "udp" else "tcp"
+            walks = [(stage, op) for stage, op in (
+                (host.stage(sock.ale_bits, (proto, "reclassify", None)), "bind"),
+                (host.stage(sock.ale_bits, ("tcp", "listen", None)) if sock.kind == "tcp-listen" else None, "listen"))
+                if stage is not None and stage.layers[0].name in layers]
+            if walks:
+                todo.append((sock, walks))
+        if not todo:
+            return
+        net.stack(host, "endpoints-reclassified", f"{len(todo)} bind/listen endpoint(s) reclassified now, "
+                  "with IS_RECLASSIFY", sockets=[sock.name or f"port {sock.lport}" for sock, _ in todo])
+        for sock, walks in todo:
+            assert sock.bind_ctx is not None
+            for stage, op in walks:  # the bind, then the listen (a blocked bind is not listened again)
+                blocked = net.walk(host, sock.bind_ctx, stage, None, op, None, None, None, True)
+                if blocked is not None:
+                    self._revoke(sock, blocked)
+                    break
+
+    def _revoke(self, sock: Sock, blocked: Layer) -> None:
+        """A reclassification blocked ``sock``: it leaves the demultiplexing tables (the app
+        still owns it and its port; its close indicates closure and release as usual)."""
+        host = sock.host
+        sock.state = "revoked"
+        table = host.listeners if sock.kind == "tcp-listen" else host.udp
+        for b in sock.port_families():
+            lst = table.get((b, sock.lport), [])
+            if sock in lst:
+                lst.remove(sock)
+        if sock.kind == "udp":
+            for f in list(sock.flows.values()):
+                self.drop(f, "endpoint revoked by reclassification")
+            what = "the socket receives and sends nothing more"
+        else:
+            what = "new connections are refused; accepted connections stay"
+        self.net.stack(host, "endpoint-revoked", f"reclassification blocked at {blocked.name}: {what}",
+                       socket=sock.name)

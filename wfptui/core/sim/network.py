@@ -30,6 +30,7 @@ from wfptui.core.sim.objects import (
     Pkt,
     Sock,
     is_loopback_address,
+    v4_mapped,
 )
 from wfptui.core.sim.probe import Probes
 from wfptui.core.sim.sockets import Sockets
@@ -176,6 +177,10 @@ class Network(Traversal):
             host = self.hosts[step.host] if step.host in self.hosts else next(iter(self.hosts.values()))
             self.stack(host, "send-failed", f"socket {step.socket!r} does not exist (yet)")
             return
+        if sock.state == "revoked" and sock.kind == "udp":
+            self.stack(sock.host, "send-failed", "the socket's bind was revoked by a reclassification",
+                       socket=sock.name)
+            return
         if sock.kind == "tcp-listen":
             if not sock.accepted:
                 self.stack(sock.host, "send-failed", "no accepted connection on this listening socket",
@@ -198,7 +203,10 @@ class Network(Traversal):
         if dest is None:
             self.stack(sock.host, "send-failed", "no destination (give `to`)", socket=sock.name)
             return
-        self.clock.call_series(n, PACKET_GAP, self.udp.send, (sock, dest[0], dest[2], per))
+        raddr = dest[0]
+        if sock.dual and dest[1] == 32:  # a dual-stack socket names an IPv4 peer ::ffff:a.b.c.d
+            raddr = v4_mapped(raddr)
+        self.clock.call_series(n, PACKET_GAP, self.udp.send, (sock, raddr, dest[2], per))
 
     def do_policy(self, step: Step) -> None:
         self.flows.change_policy(self.host_of(step), step.add, step.remove)

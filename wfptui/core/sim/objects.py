@@ -33,6 +33,9 @@ F_NON_APPCONTAINER_LOOPBACK = 0x800000
 F_REAUTHORIZE = 0x4  # FWP_CONDITION_FLAG_IS_REAUTHORIZE
 F_WILDCARD_BIND = 0x8  # FWP_CONDITION_FLAG_IS_WILDCARD_BIND
 F_IMPLICIT_BIND = 0x200  # FWP_CONDITION_FLAG_IS_IMPLICIT_BIND (Vista only, §4.5)
+#: FWP_CONDITION_FLAG_IS_RECLASSIFY (Win7+, §4.5): "the filter engine is reclassifying an earlier
+#: bind or listen request" (Filtering Condition Flags), at ALE_RESOURCE_ASSIGNMENT / ALE_AUTH_LISTEN.
+F_RECLASSIFY = 0x20000
 REASON_POLICY_CHANGE = 0x1  # FWP_CONDITION_REAUTHORIZE_REASON_POLICY_CHANGE (§4.6)
 OUTBOUND, INBOUND = 0, 1  # FWP_DIRECTION
 NLAT_UNICAST = 1  # NL_ADDRESS_TYPE NlatUnicast
@@ -65,6 +68,8 @@ EVENT_PERMIT_FAMILIES = frozenset({
     "ALE_RESOURCE_ASSIGNMENT", "ALE_AUTH_LISTEN", "ALE_AUTH_CONNECT", "ALE_AUTH_RECV_ACCEPT",
 })
 REAUTH_FAMILIES = frozenset({"ALE_AUTH_CONNECT", "ALE_AUTH_RECV_ACCEPT"})
+#: Where an existing bind / listen is reclassified (IS_RECLASSIFY) after a policy change.
+RECLASSIFY_FAMILIES = frozenset({"ALE_RESOURCE_ASSIGNMENT", "ALE_AUTH_LISTEN"})
 EVENT_PERMIT_IDS = frozenset(get_layer(f"{fam}_V{v}").layer_id for fam in EVENT_PERMIT_FAMILIES for v in (4, 6))
 
 #: The app that answers ICMP echo requests: the kernel ("System", LocalSystem).
@@ -76,6 +81,20 @@ DEFAULT_APP = AppSpec(name="app", path="C:\\Windows\\System32\\svchost.exe")
 
 _GROUPS_USER = frozenset({"S-1-1-0", "S-1-5-11", "S-1-5-32-545"})  # Everyone, Authenticated Users, Users
 _GROUPS_SYSTEM = frozenset({"S-1-1-0", "S-1-5-11", "S-1-5-32-544"})  # ... Administrators
+
+
+#: The IPv4-mapped IPv6 prefix ::ffff:0:0/96 (RFC 4291 §2.5.5.2): how a dual-stack socket
+#: names its IPv4 peers, and the addresses the V6 ALE layers carry for its IPv4 traffic.
+V4_MAPPED = 0xFFFF << 32
+
+
+def v4_mapped(addr: int) -> int:
+    """``10.0.0.2`` → ``::ffff:10.0.0.2`` (as an int)."""
+    return V4_MAPPED | addr
+
+
+def is_v4_mapped(addr: int, bits: int) -> bool:
+    return bits == 128 and addr >> 32 == 0xFFFF
 
 
 def is_loopback_address(addr: int, bits: int) -> bool:
@@ -97,7 +116,7 @@ class Sock:
     __slots__ = ("name", "host", "kind", "app", "bits", "laddr", "lport", "wildcard", "implicit", "assigned",
                  "bind_ctx", "state", "flow", "raddr", "rport", "flows", "accepted", "last_peer",
                  "listener", "authorized", "syn_tries", "default_remote", "conn_key", "timer", "data_pkt",
-                 "ra_indicated", "auth")
+                 "ra_indicated", "auth", "dual")
 
     def __init__(self, name: str | None, host: Host, kind: str, app: AppSpec, bits: int) -> None:
         self.name = name
@@ -131,6 +150,18 @@ class Sock:
         #: endpoint and flow id), whatever happened in between.
         self.ra_indicated = False
         self.auth: tuple[Ctx, int] | None = None
+        #: A dual-stack socket (AF_INET6, IPV6_V6ONLY = 0): its port is taken in both families,
+        #: its ALE classifications are V6 (docs/decisions-engine.md "Dual-stack sockets").
+        self.dual = False
+
+    @property
+    def ale_bits(self) -> int:
+        """The IP version of the socket's ALE layers: V6 for a dual-stack socket."""
+        return 128 if self.dual else self.bits
+
+    def port_families(self) -> tuple[int, ...]:
+        """The port spaces the socket's port is taken in: both for a dual-stack socket."""
+        return (32, 128) if self.dual else (self.bits,)
 
     def segment(self, kind: str, nbytes: int = 0) -> Pkt:
         """A TCP segment from this connected socket's local end to its remote end."""
@@ -193,6 +224,9 @@ class Host:
         self.next_port = EPHEMERAL_FIRST
         self.next_icmp_id = 1
         self.ports: set[tuple[int, int, int]] = set()  # (proto, bits, port) in use
+        #: Sockets whose bind was permitted, in bind order: the endpoints a policy change at
+        #: RESOURCE_ASSIGNMENT / AUTH_LISTEN reclassifies (core.sim.flows.Flows.reclassify).
+        self.bound: dict[Sock, None] = {}
         self.listeners: dict[tuple[int, int], list[Sock]] = {}
         self.udp: dict[tuple[int, int], list[Sock]] = {}
         self.conns: dict[tuple[int, int, int, int, int], Sock] = {}
@@ -248,8 +282,11 @@ class Host:
         self._cl.clear()
         self.policy_token = object()
 
-    def alloc_port(self, proto: int, bits: int) -> int:
-        while (proto, bits, self.next_port) in self.ports:
+    def alloc_port(self, proto: int, bits: int, also: int | None = None) -> int:
+        """The next free ephemeral port for ``bits`` (and ``also``: a dual-stack socket's
+        port must be free in both families)."""
+        while (proto, bits, self.next_port) in self.ports or (
+                also is not None and (proto, also, self.next_port) in self.ports):
             self.next_port += 1
         port = self.next_port
         self.next_port += 1

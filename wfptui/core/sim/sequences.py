@@ -70,6 +70,9 @@ ROWS: tuple[Row, ...] = (
         "§2.2 successful reauthorization (receiver): tcp receive, the auth layer, then STREAM"),
     Row("tcp", "no-listener", IN, ("INBOUND_IPPACKET", "INBOUND_TRANSPORT_DISCARD"),
         "§2.2 SYN to a port with no listener 1-2 (then the RST: ip send)"),
+    Row("tcp", "reclassify", None, ("ALE_RESOURCE_ASSIGNMENT",),
+        "§4.5 IS_RECLASSIFY (Win7+): an earlier bind reclassified after a policy change (docs/decisions-engine.md "
+        "'Reclassification'); a listen reclassifies on the 'tcp listen' row"),
     Row("tcp", "closure", None, ("ALE_ENDPOINT_CLOSURE",), "§2.11; ALE Endpoint Lifetime Management"),
     Row("tcp", "closure", None, (), "§2.11: ENDPOINT_CLOSURE is Win7+", "vista"),
     Row("tcp", "release", None, ("ALE_RESOURCE_RELEASE",), "§2.11; ALE Endpoint Lifetime Management"),
@@ -90,6 +93,8 @@ ROWS: tuple[Row, ...] = (
         "§2.3 datagram to a port with no listener steps 1-2"),
     Row("udp", "port-unreachable", OUT, ("OUTBOUND_ICMP_ERROR", "OUTBOUND_TRANSPORT", "OUTBOUND_IPPACKET"),
         "§2.3 datagram to a port with no listener steps 3-5 (the ICMP error)"),
+    Row("udp", "reclassify", None, ("ALE_RESOURCE_ASSIGNMENT",),
+        "§4.5 IS_RECLASSIFY (Win7+): an earlier bind reclassified after a policy change"),
     Row("udp", "closure", None, ("ALE_ENDPOINT_CLOSURE",), "§2.11: one per non-TCP endpoint"),
     Row("udp", "closure", None, (), "§2.11: ENDPOINT_CLOSURE is Win7+", "vista"),
     Row("udp", "release", None, ("ALE_RESOURCE_RELEASE",), "§2.11"),
@@ -116,11 +121,14 @@ class Stage:
     """One row resolved for a Windows version and IP version: the layers a walk crosses.
     Hashed by identity (a key of the endpoints' path caches)."""
 
-    __slots__ = ("key", "layers")
+    __slots__ = ("key", "layers", "ale")
 
     def __init__(self, key: Key, layers: tuple[Layer, ...]) -> None:
         self.key = key
         self.layers = layers
+        #: Only ALE layers (rows never mix them with packet layers): where a dual-stack
+        #: socket's IPv4 traffic is classified at V6 (``Traversal.walk``).
+        self.ale = bool(layers) and all(layer.name.startswith("ALE_") for layer in layers)
 
     def __repr__(self) -> str:
         return f"Stage({self.key!r}, {[layer.name for layer in self.layers]!r})"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from wfptui.core.scenario import Step
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.endpoint import Ctx
-from wfptui.core.sim.objects import LATENCY, TCP, UDP, Host, Sock
+from wfptui.core.sim.objects import LATENCY, TCP, UDP, Host, Sock, v4_mapped
 from wfptui.core.values import parse_address
 
 __all__ = ["Sockets"]
@@ -23,7 +23,11 @@ class Sockets:
         self.net = net
 
     def local_bind(self, host: Host, step: Step) -> tuple[int, int | None, bool] | None:
-        """(bits, local address or None for wildcard, wildcard) of a listen/bind step."""
+        """(bits, local address or None for wildcard, wildcard) of a listen/bind step. A
+        dual-stack socket is IPv6: ``::`` (the default) or an IPv4-mapped address."""
+        if step.dual_stack:
+            v, b = parse_address(step.address) if step.address is not None else (0, 128)
+            return 128, v, v == 0
         if step.address is not None:
             v, b = parse_address(step.address)
             return b, v, v == 0
@@ -35,11 +39,12 @@ class Sockets:
     def bind(self, host: Host, sock: Sock, proto: int, port: int) -> bool:
         """The ``bind`` row: BIND_REDIRECT → RESOURCE_ASSIGNMENT (explicit or implicit bind, §2.11)."""
         net = self.net
-        bits = sock.bits
+        bits = sock.ale_bits  # a dual-stack socket binds at V6, its port taken in both families
+        families = sock.port_families()
         any_port = port == 0
         if any_port:
-            port = host.alloc_port(proto, bits)
-        elif (proto, bits, port) in host.ports:
+            port = host.alloc_port(proto, bits, 32 if sock.dual else None)
+        elif any((proto, b, port) in host.ports for b in families):
             net.stack(host, "bind-failed", f"port {port} in use (WSAEADDRINUSE)", socket=sock.name)
             return False
         sock.lport = port
@@ -48,7 +53,10 @@ class Sockets:
         # condition-flags-) for a wildcard local address. Both statements hold here: the flag is
         # set for either. An unspecified local address (implicit bind, 0.0.0.0, ::) is FWP_EMPTY
         # at RESOURCE_ASSIGNMENT and AUTH_LISTEN ("ALE Layers"). docs/decisions-engine.md.
-        ctx = Ctx(host, bits, proto, None if sock.wildcard else sock.laddr, port, None, None,
+        laddr = sock.laddr
+        if laddr is not None and sock.dual and sock.bits == 32:
+            laddr = v4_mapped(laddr)  # a dual-stack socket connecting to IPv4 binds ::ffff:a.b.c.d
+        ctx = Ctx(host, bits, proto, None if sock.wildcard else laddr, port, None, None,
                   sock.app, False, wildcard=sock.wildcard or any_port, implicit=sock.implicit)
         sock.bind_ctx = ctx
         blocked = net.walk(host, ctx, host.stage(bits, (PROTO_NAME[proto], "bind", None)), None, "bind", None,
@@ -59,7 +67,10 @@ class Sockets:
             net.stack(host, "bind-failed", f"blocked at {family(blocked)} (WSAEACCES)", socket=sock.name)
             return False
         sock.assigned = True
-        host.ports.add((proto, bits, port))
+        if sock.kind != "tcp":  # listeners and UDP endpoints: what a policy change reclassifies
+            host.bound[sock] = None
+        for b in families:
+            host.ports.add((proto, b, port))
         return True
 
     def do_bind(self, step: Step) -> None:
@@ -72,14 +83,15 @@ class Sockets:
             return
         bits, laddr, wildcard = where
         sock = Sock(step.socket, host, "udp" if proto == UDP else "tcp", net.app(host, step.app), bits)
-        sock.laddr, sock.wildcard = laddr, wildcard
+        sock.laddr, sock.wildcard, sock.dual = laddr, wildcard, step.dual_stack
         net.name_sock(sock)
         if not self.bind(host, sock, proto, step.port or 0):
             sock.state = "failed"
             return
         sock.state = "bound"
         if proto == UDP:
-            host.udp.setdefault((bits, sock.lport), []).append(sock)
+            for b in sock.port_families():  # a dual-stack socket receives IPv4 datagrams too
+                host.udp.setdefault((b, sock.lport), []).append(sock)
         net.stack(host, "bound", f"{'UDP' if proto == UDP else 'TCP'} port {sock.lport}", socket=sock.name,
                   port=sock.lport)
 
@@ -113,28 +125,33 @@ class Sockets:
         # (blocked, refused, reset, reauthorization blocked). A listen blocked at AUTH_LISTEN
         # never was a listen socket and a UDP bind blocked at RESOURCE_ASSIGNMENT never an
         # endpoint: release only (docs/decisions-engine.md).
-        endpoint = (sock.authorized or (sock.kind == "tcp-listen" and sock.state == "listening")
+        endpoint = (sock.authorized or (sock.kind == "tcp-listen" and sock.state in ("listening", "revoked"))
                     or (sock.kind == "udp" and sock.assigned))
+        abits = sock.ale_bits
         if ctx is not None and endpoint:
-            net.walk(host, ctx, host.stage(sock.bits, (PROTO_NAME[proto], "closure", None)), None, "close", None,
+            net.walk(host, ctx, host.stage(abits, (PROTO_NAME[proto], "closure", None)), None, "close", None,
                      None, fid)
         if sock.ra_indicated and sock.bind_ctx is not None:
-            net.walk(host, sock.bind_ctx, host.stage(sock.bits, (PROTO_NAME[proto], "release", None)), None,
+            net.walk(host, sock.bind_ctx, host.stage(abits, (PROTO_NAME[proto], "release", None)), None,
                      "close", None, None, fid)
         if sock.assigned:
-            host.ports.discard((proto, sock.bits, sock.lport))
+            for b in sock.port_families():
+                host.ports.discard((proto, b, sock.lport))
         prev = sock.state
         sock.state = "closed"
+        host.bound.pop(sock, None)
         if sock.timer is not None:
             sock.timer.cancel()  # a pending SYN retransmission dies with the socket
         if sock.kind == "tcp-listen":
-            lst = host.listeners.get((sock.bits, sock.lport), [])
-            if sock in lst:
-                lst.remove(sock)
+            for b in sock.port_families():
+                lst = host.listeners.get((b, sock.lport), [])
+                if sock in lst:
+                    lst.remove(sock)
         elif sock.kind == "udp":
-            lst = host.udp.get((sock.bits, sock.lport), [])
-            if sock in lst:
-                lst.remove(sock)
+            for b in sock.port_families():
+                lst = host.udp.get((b, sock.lport), [])
+                if sock in lst:
+                    lst.remove(sock)
             for f in list(sock.flows.values()):
                 net.flows.drop(f, "socket closed")
         else:

@@ -14,7 +14,18 @@ from wfptui.core.datatypes import WinVersion
 from wfptui.core.scenario import Step
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.endpoint import Ctx
-from wfptui.core.sim.objects import INBOUND, MAX_SYN_RETRANSMITS, OUTBOUND, TCP, UDP, Host, Pkt, Sock
+from wfptui.core.sim.objects import (
+    INBOUND,
+    MAX_SYN_RETRANSMITS,
+    OUTBOUND,
+    TCP,
+    UDP,
+    Host,
+    Pkt,
+    Sock,
+    is_v4_mapped,
+    v4_mapped,
+)
 from wfptui.core.sim.sockets import Sockets
 from wfptui.core.values import format_address, parse_address
 
@@ -43,7 +54,7 @@ class Tcp:
             return
         bits, laddr, wildcard = where
         sock = Sock(step.socket, host, "tcp-listen", net.app(host, step.app), bits)
-        sock.laddr, sock.wildcard = laddr, wildcard
+        sock.laddr, sock.wildcard, sock.dual = laddr, wildcard, step.dual_stack
         net.name_sock(sock)
         if not self.sockets.bind(host, sock, TCP, step.port or 0):
             sock.state = "failed"
@@ -55,7 +66,8 @@ class Tcp:
             sock.state = "failed"
             return
         sock.state = "listening"
-        host.listeners.setdefault((bits, sock.lport), []).append(sock)
+        for b in sock.port_families():  # a dual-stack listener accepts IPv4 connections too
+            host.listeners.setdefault((b, sock.lport), []).append(sock)
         net.stack(host, "listening", f"TCP port {sock.lport}", socket=sock.name, port=sock.lport)
 
     def do_connect(self, step: Step) -> None:
@@ -65,10 +77,15 @@ class Tcp:
         assert step.to is not None
         raddr, bits, rport = net.resolve(step.to)
         proto = UDP if step.proto == "udp" else TCP
+        dual = step.dual_stack
+        if dual and is_v4_mapped(raddr, bits):  # connect(::ffff:a.b.c.d): IPv4 on the wire
+            raddr, bits = raddr & 0xFFFFFFFF, 32
         loopback = host.owns(bits, raddr)
         explicit = False
         if step.address is not None:  # bind() to this local address first, then connect()
             lv, lbits = parse_address(step.address)
+            if dual and bits == 32 and (lv == 0 or is_v4_mapped(lv, lbits)):
+                lv, lbits = lv & 0xFFFFFFFF, 32  # "::" or ::ffff:a.b.c.d: the IPv4 side of the socket
             if lbits != bits:
                 net.stack(host, "connect-failed", f"local address {step.address} is not of the family of "
                           f"{step.to} (WSAEAFNOSUPPORT)")
@@ -82,8 +99,13 @@ class Tcp:
         if laddr is None:
             net.stack(host, "connect-failed", "no local address of that family (WSAENETUNREACH)")
             return
-        sock = Sock(step.socket, host, "udp" if proto == UDP else "tcp", net.app(host, step.app), bits)
+        udp_dual = dual and proto == UDP  # a UDP socket stays IPv6: its IPv4 peers are mapped addresses
+        sock = Sock(step.socket, host, "udp" if proto == UDP else "tcp", net.app(host, step.app),
+                    128 if udp_dual else bits)
         sock.laddr, sock.wildcard, sock.implicit = laddr, not explicit, not explicit
+        if udp_dual and bits == 32:
+            sock.laddr = v4_mapped(laddr)
+        sock.dual = dual
         net.name_sock(sock)
         if not self.sockets.bind(host, sock, proto, step.port or 0):
             sock.state = "failed"
@@ -91,11 +113,14 @@ class Tcp:
         if proto == UDP:
             # connect() on UDP only fixes the default remote; ALE runs at the first send (§2.3).
             sock.state = "bound"
-            sock.default_remote = (raddr, rport)
-            host.udp.setdefault((bits, sock.lport), []).append(sock)
+            sock.default_remote = (v4_mapped(raddr) if udp_dual and bits == 32 else raddr, rport)
+            for b in sock.port_families():
+                host.udp.setdefault((b, sock.lport), []).append(sock)
             net.stack(host, "connected", "UDP default remote set (no packet)", socket=sock.name)
             return
         ctx = Ctx(host, bits, TCP, laddr, sock.lport, raddr, rport, sock.app, loopback)
+        if dual and bits == 32:
+            ctx.mapped()  # its ALE layers are V6 with ::ffff:a.b.c.d (Traversal.walk)
         sock.raddr, sock.rport = raddr, rport
         if net.walk(host, ctx, host.stage(bits, ("tcp", "connect-redirect", OUT)), None, "connect", OUT, None,
                     None) is not None:
@@ -244,7 +269,7 @@ class Tcp:
 
     def _find_listener(self, host: Host, bits: int, addr: int, port: int) -> Sock | None:
         for s in host.listeners.get((bits, port), ()):
-            if s.wildcard or s.laddr == addr:
+            if s.wildcard or s.laddr == (v4_mapped(addr) if s.dual and bits == 32 else addr):
                 return s
         return None
 
@@ -276,6 +301,8 @@ class Tcp:
             return
         app = listener.app
         cctx = Ctx(host, bits, TCP, pkt.dst, pkt.dport, pkt.src, pkt.sport, app, loopback)
+        if listener.dual and bits == 32:
+            cctx.mapped()  # IPv4 to a dual-stack listener: V6 ALE layers, ::ffff:a.b.c.d
         fid = net.flows.new_id()
         stage = host.stage(bits, ("tcp", "accept", IN))
         if net.walk(host, cctx, stage, "SYN", None, IN, INBOUND, fid) is not None:

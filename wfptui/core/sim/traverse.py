@@ -32,7 +32,7 @@ from wfptui.core.layers import Layer
 from wfptui.core.model import BLOCK, ClassifyResult, Value
 from wfptui.core.sim.clock import VirtualClock
 from wfptui.core.sim.endpoint import Ctx, Path, View
-from wfptui.core.sim.objects import EVENT_PERMIT_FAMILIES, EVENT_PERMIT_IDS, Host
+from wfptui.core.sim.objects import EVENT_PERMIT_FAMILIES, EVENT_PERMIT_IDS, REAUTH_FAMILIES, Host
 from wfptui.core.sim.sequences import Stage
 from wfptui.core.trace import (
     AuditRecord,
@@ -85,7 +85,18 @@ class Traversal:
 
         ``dir_int`` is the DIRECTION value the classifications carry (None: the field is
         not set); ``stack_discard``: the stack itself discards (no listener, §2.7 — the
-        events of a discard layer differ)."""
+        events of a discard layer differ).
+
+        IPv4 traffic of a dual-stack socket: ``ctx`` is its IPv4 endpoint and ``ctx.ale`` the
+        same endpoint with IPv4-mapped addresses; an ALE row is walked at V6 with the latter
+        ("Application Layer Enforcement (ALE)", learn.microsoft.com/windows/win32/fwp/
+        application-layer-enforcement--ale- : "classifications at the IPv4 ALE layer may not
+        occur ... create filters at the V6 layer using the IPv6-mapped address"), the packet
+        rows at V4 (docs/decisions-engine.md "Dual-stack sockets")."""
+        ale = ctx.ale
+        if ale is not None and stage.ale:
+            ctx = ale
+            stage = host.stage(128, stage.key)
         return self.cross(host, ctx, ctx.path(stage, packet, op, direction, dir_int, flow, reauth), stack_discard)
 
     def cross(self, host: Host, ctx: Ctx, path: Path, stack_discard: bool = False,
@@ -170,7 +181,7 @@ class Traversal:
         if ne is not None:
             self.records.append(NetEventRecord(self.seq + 1, self.clock.now, host.name, ne, fid, layer.layer_id,
                                                direction_word(direction, fam), flow,
-                                               net_event_data(ctx.info, reauth)))
+                                               net_event_data(ctx.info, reauth and fam in REAUTH_FAMILIES)))
         for eid in audit_ids(fam, res, is_discard=layer.is_discard, stack_discard=stack_discard):
             self.records.append(AuditRecord(self.seq + 1, self.clock.now, host.name, eid, fid, layer.layer_id, flow,
                                             audit_data(eid, fam, layer.layer_id, direction, ctx.info, fid)))

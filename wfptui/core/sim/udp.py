@@ -13,7 +13,18 @@ from typing import TYPE_CHECKING
 
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.endpoint import Ctx
-from wfptui.core.sim.objects import ICMP4, ICMP6, INBOUND, OUTBOUND, UDP, Host, Pkt, Sock
+from wfptui.core.sim.objects import (
+    ICMP4,
+    ICMP6,
+    INBOUND,
+    OUTBOUND,
+    UDP,
+    Host,
+    Pkt,
+    Sock,
+    is_v4_mapped,
+    v4_mapped,
+)
 from wfptui.core.values import format_address
 
 if TYPE_CHECKING:
@@ -35,13 +46,21 @@ class Udp:
         net = self.net
         host = sock.host
         bits = sock.bits
+        v4 = sock.dual and is_v4_mapped(raddr, bits)
+        if v4:  # a dual-stack socket sending to ::ffff:a.b.c.d: IPv4 on the wire
+            raddr, bits = raddr & 0xFFFFFFFF, 32
         key = (raddr, rport)
         flow = sock.flows.get(key)
         if flow is None:
             loopback = host.owns(bits, raddr)
-            laddr = sock.laddr if (sock.laddr and not sock.wildcard) else (raddr if loopback else host.local_addr(bits))
+            own = sock.laddr if (sock.laddr and not sock.wildcard) else None
+            if v4 and own is not None:
+                own &= 0xFFFFFFFF
+            laddr = own if own is not None else (raddr if loopback else host.local_addr(bits))
             assert laddr is not None
             ctx = Ctx(host, bits, UDP, laddr, sock.lport, raddr, rport, sock.app, loopback)
+            if v4:
+                ctx.mapped()  # V6 ALE layers with ::ffff:a.b.c.d (Traversal.walk)
             if net.walk(host, ctx, host.stage(bits, ("udp", "connect-redirect", OUT)), "DATAGRAM", None, OUT,
                         OUTBOUND, None) is not None:
                 net.stack(host, "datagram-dropped", "blocked at ALE_CONNECT_REDIRECT", socket=sock.name)
@@ -80,7 +99,7 @@ class Udp:
     def find(self, host: Host, bits: int, addr: int, port: int) -> Sock | None:
         """The UDP socket bound to (addr, port), a wildcard bind included."""
         for s in host.udp.get((bits, port), ()):
-            if s.wildcard or s.laddr == addr:
+            if s.wildcard or s.laddr == (v4_mapped(addr) if s.dual and bits == 32 else addr):
                 return s
         return None
 
@@ -94,6 +113,8 @@ class Udp:
         else:
             ctx = Ctx(host, bits, pkt.proto, pkt.dst, pkt.dport, pkt.src, pkt.sport,
                       None if sock is None else sock.app, loopback)
+            if sock is not None and sock.dual and bits == 32:
+                ctx.mapped()  # IPv4 to a dual-stack socket: V6 ALE layers, ::ffff:a.b.c.d
         if sock is None:
             self._unreachable(host, pkt, ctx, loopback)
             return
@@ -112,7 +133,8 @@ class Udp:
                                        "blocked at ALE_AUTH_RECV_ACCEPT")
         if flow is None:
             return
-        sock.last_peer = (pkt.src, pkt.sport)
+        # recvfrom() on a dual-stack socket names an IPv4 peer ::ffff:a.b.c.d (Winsock "Dual-Stack Sockets")
+        sock.last_peer = (v4_mapped(pkt.src) if sock.dual and bits == 32 else pkt.src, pkt.sport)
         net.stack(host, "datagram-delivered", "", flow.id, bytes=pkt.nbytes, socket=sock.name)
 
     def _unreachable(self, host: Host, pkt: Pkt, ctx: Ctx, loopback: bool) -> None:

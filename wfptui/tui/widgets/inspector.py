@@ -187,8 +187,9 @@ def inspect_text(record: TraceRecord | None, result: Any = None, flipped: bool =
 
     out.append(f"{record.host} · {record.layer}\n", "bold")
     out.append(f"seq {record.seq}  t={record.t:.6f}s  {what_of(record)}  flow {record.flow if record.flow is not None else '—'}", "dim")
-    if record.reauth:
-        out.append("  ↻ reauthorization", "cyan")
+    if record.reauth:  # at RESOURCE_ASSIGNMENT / AUTH_LISTEN: a bind or listen reclassified (IS_RECLASSIFY)
+        reclass = record.layer.startswith(("ALE_RESOURCE_ASSIGNMENT", "ALE_AUTH_LISTEN"))
+        out.append("  ↻ reclassification (IS_RECLASSIFY)" if reclass else "  ↻ reauthorization", "cyan")
     out.append("\n")
     if flipped:
         out.append("Δ verdict flipped by the last policy change\n", "bold yellow")
