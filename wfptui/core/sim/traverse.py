@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wfptui.core.arbitration import CompiledLayer
+from wfptui.core.arbitration import CompiledLayer, FlowEffect
 from wfptui.core.events import (
     audit_data,
     audit_ids,
@@ -28,6 +28,7 @@ from wfptui.core.events import (
     net_event_data,
     net_event_type,
 )
+from wfptui.core.flowctx import DROP_CONNECTION, FlowState
 from wfptui.core.layers import Layer
 from wfptui.core.model import BLOCK, ClassifyResult, Value
 from wfptui.core.sim.clock import VirtualClock
@@ -80,18 +81,24 @@ class Traversal:
         return (stack_row, host.name, event, detail, flow, data)
 
     def walk(self, host: Host, ctx: Ctx, stage: Stage, packet: str | None, op: str | None, direction: str | None,
-             dir_int: int | None, flow: int | None, reauth: bool = False, stack_discard: bool = False) -> Layer | None:
+             dir_int: int | None, flow: int | None, reauth: bool = False, stack_discard: bool = False,
+             nbytes: int = 0) -> Layer | None:
         """Cross ``stage``'s layers with ``ctx``; the layer that blocked, or None.
 
         ``dir_int`` is the DIRECTION value the classifications carry (None: the field is
         not set); ``stack_discard``: the stack itself discards (no listener, §2.7 — the
-        events of a discard layer differ)."""
-        return self.cross(host, ctx, ctx.path(stage, packet, op, direction, dir_int, flow, reauth), stack_discard)
+        events of a discard layer differ); ``nbytes``: the stream data's size (byte counts)."""
+        return self.cross(host, ctx, ctx.path(stage, packet, op, direction, dir_int, flow, reauth), stack_discard,
+                          None, nbytes)
 
     def cross(self, host: Host, ctx: Ctx, path: Path, stack_discard: bool = False,
-              then: tuple[Any, ...] | None = None) -> Layer | None:
+              then: tuple[Any, ...] | None = None, nbytes: int = 0) -> Layer | None:
         """``walk`` along a kept ``Path`` (the memo; see the module docstring). ``then``: a
-        stack row (``stack_row``) to append after the crossing when nothing blocked."""
+        stack row (``stack_row``) to append after the crossing when nothing blocked.
+
+        On a flow, a layer where some callout reads the flow's state (``Host.flow_layers``,
+        issue 15) is classified afresh with it and never memoized; what the callouts did
+        (an association, a byte count) follows its row as stack records."""
         token = host.policy_token
         if path.token is token:
             self._items.extend(path.rows)
@@ -109,8 +116,14 @@ class Traversal:
         capture = self.capture
         built: list[tuple[Any, ...]] = []
         quiet = capture is None  # no events on the way (and no benchmark capture): rows reusable
+        fl = host.flow_layers if flow is not None else None
         for view in path.views:
-            if view.token is not token:
+            effects: tuple[FlowEffect, ...] = ()
+            if fl is not None and view.lid in fl:
+                quiet = False
+                assert flow is not None
+                effects = self._refresh_flow(host, view, flow, path.dir_int, nbytes)
+            elif view.token is not token:
                 self._refresh(host, view)
             if capture is not None:
                 assert view.cl is not None
@@ -124,10 +137,13 @@ class Traversal:
                 res = view.res
                 assert res is not None
                 self._events(host, view.layer, ctx, res, direction, flow, reauth, stack_discard)
+            if effects:
+                assert flow is not None
+                self._flow_effects(host, flow, effects, direction, path.dir_int, nbytes)
             if view.action == BLOCK:
                 twin = host.twin(view.layer)
                 if twin is not None:  # §2.7: the same packet at the discard twin, then stop
-                    self.walk(host, ctx, twin, packet, op, direction, path.dir_int, flow, reauth)
+                    self.walk(host, ctx, twin, packet, op, direction, path.dir_int, flow, reauth, False, nbytes)
                 return view.layer
         if quiet:
             path.token, path.rows, path.n = token, tuple(built), len(built)
@@ -144,7 +160,66 @@ class Traversal:
         cl = host._cl.get(lid)
         if cl is None:
             cl = host.cl(layer)
-        res = cl.classify(view.values)
+        self._keep(host, view, cl, cl.classify(view.values))
+
+    def _refresh_flow(self, host: Host, view: View, fid: int, dir_int: int | None,
+                      nbytes: int) -> tuple[FlowEffect, ...]:
+        """Classify ``view`` on flow ``fid`` with the flow's callout state (issue 15); kept
+        for this crossing only (``token`` None: the next plain crossing classifies again)."""
+        cl = host._cl.get(view.lid)
+        if cl is None:
+            cl = host.cl(view.layer)
+        flow = host.flows.get(fid)
+        res, effects = cl.classify_flow(view.values, None if flow is None else flow.state, nbytes, dir_int)
+        self._keep(host, view, cl, res)
+        view.token = None
+        return effects
+
+    def _flow_effects(self, host: Host, fid: int, effects: tuple[FlowEffect, ...], direction: str | None,
+                      dir_int: int | None, nbytes: int) -> None:
+        """Apply what flow-aware callouts did (core.arbitration ``FlowEffect``) and say so:
+        FwpsFlowAssociateContext0 (one context per callout and flow; another one is refused
+        with STATUS_OBJECT_NAME_EXISTS, learn.microsoft.com/windows-hardware/drivers/ddi/
+        fwpsk/nf-fwpsk-fwpsflowassociatecontext0), and a byte-count rule's count of the
+        flow's stream in this direction (FWPS_STREAM_CALLOUT_IO_PACKET0 countBytesEnforced)."""
+        flow = host.flows.get(fid)
+        if flow is None:
+            return
+        state = flow.state
+        if state is None:
+            state = flow.state = FlowState()
+        for e in effects:
+            if e[0] == "associate":
+                by, target, label = str(e[1]), str(e[2]), str(e[3])
+                have = state.contexts.get(target)
+                if have is None:
+                    state.contexts[target] = label
+                    self.stack(host, "flow-context-associated",
+                               f"callout {by!r} associated context {label!r} with flow {fid} for callout {target!r} "
+                               f"(FwpsFlowAssociateContext0)", fid, callout=target, context=label)
+                else:
+                    self.stack(host, "flow-context-exists",
+                               f"callout {by!r}: flow {fid} already carries context {have!r} for callout {target!r} "
+                               f"(STATUS_OBJECT_NAME_EXISTS)", fid, callout=target, context=have)
+                continue
+            key, rule_no, limit, then, over = str(e[1]), e[2], e[3], str(e[4]), bool(e[5])
+            k = (key, 0 if dir_int is None else dir_int)
+            total = state.counts.get(k, 0) + nbytes
+            state.counts[k] = total
+            past = ""
+            if over:
+                past = f": past the limit, {then}"
+                if then == DROP_CONNECTION and state.dropped is None:
+                    state.dropped = (f"callout {key!r} rule {rule_no}: FWPS_STREAM_ACTION_DROP_CONNECTION "
+                                     f"past {limit} bytes")
+            way = f" {direction}" if direction else ""
+            self.stack(host, "stream-bytes", f"callout {key!r} rule {rule_no}: {total} of {limit} bytes{way}{past}",
+                       fid, callout=key, bytes=nbytes, total=total, limit=limit)
+
+    def _keep(self, host: Host, view: View, cl: CompiledLayer, res: ClassifyResult) -> None:
+        """Keep classification ``res`` of ``view`` (the record's copies, events, layer order)."""
+        layer = view.layer
+        lid = view.lid
         f = res.filter
         sl = res.sublayer
         view.token = host.policy_token
