@@ -318,9 +318,9 @@ def _parse_rules(ctx: TableContext, table: Mapping[str, Any], path: KeyPath) -> 
         get_str(ctx, item, "description", rpath)
         flow = _rule_flow_keys(ctx, item, rpath)
         action: str | None = None
-        if flow.permit_bytes is not None:
+        if "permit_bytes" in item:
             # stream inspection by byte count: permit within the count, ``then`` past it
-            action = "permit"
+            action = "permit" if flow.permit_bytes is not None else None
             if "action" in item:
                 ctx.error((*rpath, "action"), "give either action or permit_bytes (which permits the first N bytes, "
                           "then does `then`), not both", value=False)
