@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from wfptui.core.fields import CONDITION_FIELDS, FIELD_ALIASES  # noqa: E402
-from wfptui.core.flowctx import THEN_ACTIONS  # noqa: E402
+from wfptui.core.flowctx import REINJECT, THEN_ACTIONS  # noqa: E402
 from wfptui.core.layers import LAYERS  # noqa: E402
 from wfptui.core.model import ActionType, FilterFlag, MatchType  # noqa: E402
 from wfptui.io import policy_file, scenario_file  # noqa: E402
@@ -82,7 +82,7 @@ def policy_schema() -> dict[str, Any]:
             "oneOf": [{"required": ["action"]}, {"required": ["permit_bytes"]}],
             "properties": {k: ANY_VALUE for k in policy_file.RULE_KEYS}
             | {"condition": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
-               "action": {"enum": list(policy_file.RULE_ACTIONS)}, "hard": {"type": "boolean"},
+               "action": {"enum": [*policy_file.RULE_ACTIONS, REINJECT]}, "hard": {"type": "boolean"},
                "description": {"type": "string"}, "flow_context": label, "flow_context_callout": label,
                "when_flow_context": label, "permit_bytes": {"type": "integer", "minimum": 0},
                "then": {"enum": list(THEN_ACTIONS)}}}

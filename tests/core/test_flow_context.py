@@ -204,3 +204,36 @@ def test_without_a_flow_compiled_and_naive_agree() -> None:
 def test_flow_layer_ids_only_where_a_flow_aware_callout_is_used() -> None:
     assert flow_layer_ids(_policy()) == frozenset({get_layer("STREAM_V4").layer_id})
     assert flow_layer_ids(Policy(sublayers={}, callouts={"plain": PLAIN}, filters=())) is None
+
+
+# ----------------------------------------------------------------------------- inject-after-absorb
+
+def test_reinject_scenario_absorb_reinject_permit() -> None:
+    res = _run("callout-reinject.toml")
+    rows = _rows(res, "laptop")
+    i = rows.index(("DATAGRAM_DATA_V4", "DATAGRAM", "outbound", "none", None, 1))
+    assert rows[i:i + 5] == [
+        ("DATAGRAM_DATA_V4", "DATAGRAM", "outbound", "none", None, 1),
+        ("OUTBOUND_TRANSPORT_V4", "DATAGRAM", "outbound", "block", "dpi-transport", 1),
+        ("packet-reinjected", "callout 'dns-dpi' absorbed the DATAGRAM and injected a clone back "
+         "(FwpsInjectTransportSendAsync0); the clone is classified again at OUTBOUND_TRANSPORT_V4", 1),
+        ("OUTBOUND_TRANSPORT_V4", "DATAGRAM", "outbound", "permit", "dpi-transport", 1),
+        ("OUTBOUND_IPPACKET_V4", "DATAGRAM", "outbound", "none", None, 1),
+    ]
+    # The other datagram: the callout continues, one classification, nothing absorbed.
+    assert ("OUTBOUND_TRANSPORT_V4", "DATAGRAM", "outbound", "none", None, 3) in rows
+    assert sum(1 for r in rows if r[0] == "packet-reinjected") == 1
+    # The absorb is silent: no net event, no audit on the laptop.
+    kinds = {type(r).__name__ for r in res.records if getattr(r, "host", None) == "laptop"}
+    assert kinds == {"ClassifyRecord", "StackRecord"}
+    notes = [fe.note for r in res.records if isinstance(r, ClassifyRecord) and r.filter == "dpi-transport"
+             for sl in res.results[r.seq].sublayers for fe in sl.evaluated]
+    assert notes == [
+        "callout 'dns-dpi' rule 1 (IP_REMOTE_PORT = 53): reinject: the packet is absorbed (FWP_ACTION_BLOCK, "
+        "FWPS_CLASSIFY_OUT_FLAG_ABSORB, FWPS_RIGHT_ACTION_WRITE cleared) and a clone injected back, hard",
+        "callout 'dns-dpi': its own clone (FwpsQueryPacketInjectionState0 = FWPS_PACKET_INJECTED_BY_SELF): "
+        "permit, soft",
+    ]
+    dns = _rows(res, "dns")
+    assert [r for r in dns if r[0] == "datagram-delivered"] == [("datagram-delivered", "", 2),
+                                                                 ("datagram-delivered", "", 4)]

@@ -227,3 +227,44 @@ def test_bad_permit_bytes_is_one_message_at_its_place(value: object) -> None:
         shown += ".0"
     errs = errors_of(f'[[callout]]\nkey = "c"\n\n[[callout.rule]]\npermit_bytes = {shown}\n')
     assert len(errs) == 1 and errs[0].startswith("p.toml:5:16: permit_bytes must be a byte count"), errs
+
+
+# ----------------------------------------------------------------------------- inject-after-absorb
+
+REINJECT = """\
+[[callout]]
+key = "dpi"
+default = "continue"
+
+[[callout.rule]]
+condition = [ {{ field = "IP_REMOTE_PORT", value = 53 }} ]
+action = "reinject"
+
+[[filter]]
+key = "f"
+layer = "{layer}"
+action = "{action}"
+callout = "dpi"
+"""
+
+
+def test_reinject_parses_and_writes_back() -> None:
+    p = parse_policy(REINJECT.format(layer="OUTBOUND_TRANSPORT_V4", action="callout_terminating"), "p.toml")
+    assert p.callouts["dpi"].rules[0].action == "reinject"
+    text = dump_policy(p)
+    assert 'action = "reinject"\n' in text
+    q = parse_policy(text, "again.toml")
+    assert (q.callouts, q.filters) == (p.callouts, p.filters)
+
+
+def test_reinject_refused_off_the_transport_layers_and_under_inspection() -> None:
+    assert errors_of(REINJECT.format(layer="STREAM_V4", action="callout_terminating")) == [
+        "p.toml:5:1: callout 'dpi' rule 1: reinject (clone, absorb, FwpsInjectTransportSendAsync0 / ReceiveAsync0) "
+        "works at the transport and datagram-data layers, not at FWPM_LAYER_STREAM_V4, where filter 'f' uses the "
+        "callout"]
+    assert errors_of(REINJECT.format(layer="DATAGRAM_DATA_V6", action="callout_inspection")) == [
+        "p.toml:5:1: callout 'dpi' rule 1: reinject needs a terminating callout filter (\"Types of Callouts\": "
+        "FWP_ACTION_CALLOUT_TERMINATING), not callout_inspection (filter 'f')"]
+    # a callout's default cannot be reinject (only a rule's action)
+    assert errors_of('[[callout]]\nkey = "c"\ndefault = "reinject"\n') == [
+        "p.toml:3:11: callout default must be permit, block, continue or absorb, not 'reinject'"]

@@ -99,7 +99,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from wfptui.core.decision import FieldMask, field_masks, positions
-from wfptui.core.flowctx import FlowState, flow_aware
+from wfptui.core.flowctx import REINJECT, FlowState, flow_aware
 from wfptui.core.match import compile_conditions, filter_matches
 from wfptui.core.model import (
     BLOCK,
@@ -121,6 +121,7 @@ from wfptui.core.outcome import (
     FilterOutcome,
     callout_outcome,
     evaluate_filter,
+    injected_by_self,
     not_called,
     rule_choice,
     rule_text,
@@ -418,12 +419,13 @@ class CompiledLayer:
         return m
 
     def choices(self, matched: int, values: Mapping[str, Value] | None, flow: FlowState | None = None,
-                nbytes: int = 0, direction: int | None = None) -> dict[int, int]:
+                nbytes: int = 0, direction: int | None = None, injected: str | None = None) -> dict[int, int]:
         """For each matched filter whose callout has rules: which rule decides (its index, or
         the number of rules: the default), by ``values`` (None: no values, every field
         FWP_EMPTY). Empty when no such filter matched. A flow-aware callout's choice also
         reads ``flow`` (its context label, its byte count in ``direction`` with this
-        segment's ``nbytes``; None: no flow) and indexes an outcome variant (``_variant``)."""
+        segment's ``nbytes``; None: no flow) and ``injected`` (the callout whose reinjected clone
+        this is), and indexes an outcome variant (``_variant``)."""
         dyn = matched & self._dyn_bits
         if not dyn:
             return {}
@@ -433,18 +435,21 @@ class CompiledLayer:
         for p in positions(dyn):
             tests = self._dyn[p][0]
             if flowing and p in self._flowinfo:
-                out[p] = self._flow_choice(p, tests, vals, flow, nbytes, direction)
+                out[p] = self._flow_choice(p, tests, vals, flow, nbytes, direction, injected)
             else:
                 out[p] = next((i for i, t in enumerate(tests) if t(vals)), len(tests))
         return out
 
     def _flow_choice(self, p: int, tests: Sequence[Callable[[Mapping[str, Value]], bool]],
-                     vals: Mapping[str, Value], flow: FlowState | None, nbytes: int, direction: int | None) -> int:
+                     vals: Mapping[str, Value], flow: FlowState | None, nbytes: int, direction: int | None,
+                     injected: str | None = None) -> int:
         """A flow-aware callout's choice (issue 15; core.flowctx): not called when
         FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW and the flow has no context for it; else its
         first rule that holds -- ``when_flow_context`` against the flow's label, a
         ``permit_bytes`` rule within or past its count -- else its default."""
         co = self._flowinfo[p][0]
+        if injected is not None and injected == co.key:
+            return self._variant(p, ("self",))  # FwpsQueryPacketInjectionState0 first
         label = None if flow is None else flow.contexts.get(co.key)
         if co.conditional_on_flow and label is None:
             return self._variant(p, ("skip",))
@@ -472,6 +477,8 @@ class CompiledLayer:
         kind = key[0]
         if kind == "skip":
             o = not_called(f, co)
+        elif kind == "self":
+            o = injected_by_self(f, co)
         else:
             label = key[2]
             assert label is None or isinstance(label, str)
@@ -489,23 +496,31 @@ class CompiledLayer:
         return i
 
     def classify_flow(self, values: Mapping[str, Value], flow: FlowState | None, nbytes: int,
-                      direction: int | None) -> tuple[ClassifyResult, tuple[FlowEffect, ...]]:
+                      direction: int | None, injected: str | None = None,
+                      ) -> tuple[ClassifyResult, tuple[FlowEffect, ...]]:
         """Classify one packet of a flow (issue 15): as ``classify`` when no flow-aware
         callout's filter matched (cached); otherwise decided with the flow's state, uncached,
         with what the callouts did to the flow (``FlowEffect``s: associations at
-        ALE_FLOW_ESTABLISHED, byte counts at STREAM) for the simulator to apply."""
+        ALE_FLOW_ESTABLISHED, byte counts at STREAM, a reinjection) for the simulator to apply.
+        ``injected``: the callout whose reinjected clone this packet is."""
         matched = self.match_mask(values)
         if not matched & self._flow_bits:
             return self.classify(values), ()
-        over = self.choices(matched, values, flow, nbytes, direction)
+        over = self.choices(matched, values, flow, nbytes, direction, injected)
         effects: list[FlowEffect] = []
         for p in positions(matched & self._flow_bits):
             co, _index, keys = self._flowinfo[p]
             key = keys[over[p]]
             kind, i = key[0], key[1] if len(key) > 1 else None
-            if kind == "skip" or kind == "static" or not isinstance(i, int) or i >= len(co.rules):
+            if kind in ("skip", "self") or not isinstance(i, int):
+                continue
+            if kind == "static" or i >= len(co.rules):
+                if co.returns == REINJECT:
+                    effects.append(("reinject", co.key, self.filters[p].key))
                 continue
             rule = co.rules[i]
+            if rule.action == REINJECT and kind == "rule":
+                effects.append(("reinject", co.key, self.filters[p].key))
             if rule.flow_context is not None and self._established:
                 effects.append(("associate", co.key, rule.flow_context_callout or co.key, rule.flow_context))
             if kind in ("within", "over"):

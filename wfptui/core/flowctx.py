@@ -30,13 +30,23 @@ from __future__ import annotations
 
 from wfptui.core.model import Callout, Policy
 
-__all__ = ["DROP_CONNECTION", "FLOW_LAYER_FAMILIES", "STREAM_FAMILIES", "THEN_ACTIONS", "FlowState",
+__all__ = ["DROP_CONNECTION", "FLOW_LAYER_FAMILIES", "REINJECT", "REINJECT_FAMILIES", "STREAM_FAMILIES",
+           "THEN_ACTIONS", "FlowState",
            "flow_aware", "flow_layer_ids"]
 
 #: ``then`` of a ``permit_bytes`` rule: FWP_ACTION_BLOCK of the data, or
 #: FWPS_STREAM_ACTION_DROP_CONNECTION.
 DROP_CONNECTION = "drop_connection"
 THEN_ACTIONS = ("block", DROP_CONNECTION)
+#: A rule action: clone the packet, absorb the original (FWP_ACTION_BLOCK with
+#: FWPS_CLASSIFY_OUT_FLAG_ABSORB, FWPS_RIGHT_ACTION_WRITE cleared) and inject the clone back
+#: (FwpsInjectTransportSendAsync0 / ...ReceiveAsync0); the clone is classified again and the
+#: callout, seeing FWPS_PACKET_INJECTED_BY_SELF, permits it.
+REINJECT = "reinject"
+#: Where the transport injection functions take a clone back: the layers whose callouts get
+#: the endpoint handle and send parameters (FwpsInjectTransportSendAsync0 remarks) and their
+#: inbound twins.
+REINJECT_FAMILIES = frozenset({"INBOUND_TRANSPORT", "OUTBOUND_TRANSPORT", "DATAGRAM_DATA"})
 
 #: Layer families whose classifications carry FWPS_METADATA_FIELD_FLOW_HANDLE ("Metadata
 #: fields at each filtering layer", learn.microsoft.com/windows-hardware/drivers/network/
@@ -56,7 +66,7 @@ def flow_aware(callout: Callout) -> bool:
     if callout.conditional_on_flow:
         return True
     return any(r.flow_context is not None or r.when_flow_context is not None or r.permit_bytes is not None
-               for r in callout.rules)
+               or r.action == REINJECT for r in callout.rules)
 
 
 def flow_layer_ids(policy: Policy) -> frozenset[int] | None:

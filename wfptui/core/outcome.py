@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from wfptui.core.flowctx import DROP_CONNECTION
+from wfptui.core.flowctx import DROP_CONNECTION, REINJECT
 from wfptui.core.match import condition_groups, conditions_match
 from wfptui.core.model import (
     BLOCK,
@@ -29,8 +29,8 @@ from wfptui.core.model import (
 )
 from wfptui.core.values import format_value
 
-__all__ = ["ABSORB", "FilterOutcome", "callout_outcome", "evaluate_filter", "not_called", "rule_choice",
-           "rule_text"]
+__all__ = ["ABSORB", "FilterOutcome", "callout_outcome", "evaluate_filter", "injected_by_self", "not_called",
+           "rule_choice", "rule_text"]
 
 _A = ActionType
 # Plain ints: IntFlag arithmetic builds a new enum member on every ``&``.
@@ -98,6 +98,16 @@ def evaluate_filter(f: Filter, callouts: Mapping[str, Callout],
     if values is None:
         return callout_outcome(f, callout, len(callout.rules), static_view=True)
     return callout_outcome(f, callout, rule_choice(callout, values))
+
+
+def injected_by_self(f: Filter, callout: Callout) -> FilterOutcome:
+    """A callout's own reinjected clone, classified again: FwpsQueryPacketInjectionState0
+    returns FWPS_PACKET_INJECTED_BY_SELF and the callout permits it
+    (learn.microsoft.com/windows-hardware/drivers/ddi/fwpsk/nf-fwpsk-fwpsinjecttransportsendasync0:
+    "permit packets that have the injection state ... FWPS_PACKET_INJECTED_BY_SELF")."""
+    name = callout.key if f.callout is None else f.callout
+    return FilterOutcome(PERMIT, False, f"callout {name!r}: its own clone (FwpsQueryPacketInjectionState0 = "
+                                        f"FWPS_PACKET_INJECTED_BY_SELF): permit, soft")
 
 
 def not_called(f: Filter, callout: Callout) -> FilterOutcome:
@@ -178,13 +188,20 @@ def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view
     clear = bool(f.flags & _CLEAR_ACTION_RIGHT)
     rules = choice is not None
     if f.action == _A.FWP_ACTION_CALLOUT_INSPECTION:
-        if returns in (PERMIT, BLOCK, ABSORB):
+        if returns in (PERMIT, BLOCK, ABSORB, REINJECT):
             return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns} under an inspection action: treated as continue")
         return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns}")
     if returns == PERMIT:
         hard = clear or hard_decl
         why = " (CLEAR_ACTION_RIGHT)" if clear else " (hard callout)" if hard_decl and not rules else ""
         return FilterOutcome(PERMIT, hard, f"{who}{sep}permit{', ' if rules else ': '}{_hardness(hard)}{why}")
+    if returns == REINJECT:
+        # "Types of Callouts" (learn.microsoft.com/windows-hardware/drivers/network/types-of-callouts):
+        # clone, return FWP_ACTION_BLOCK with FWPS_CLASSIFY_OUT_FLAG_ABSORB after clearing
+        # FWPS_RIGHT_ACTION_WRITE ("hard"-drop the original), inject the clone.
+        note = (f"{who}{sep}reinject: the packet is absorbed (FWP_ACTION_BLOCK, FWPS_CLASSIFY_OUT_FLAG_ABSORB, "
+                f"FWPS_RIGHT_ACTION_WRITE cleared) and a clone injected back, hard")
+        return FilterOutcome(BLOCK, True, note, can_veto=True, silent=True)
     if returns in (BLOCK, ABSORB):
         absorb = returns == ABSORB
         silent = callout.silent or absorb

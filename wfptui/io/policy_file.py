@@ -92,7 +92,7 @@ from typing import Any, NamedTuple
 
 from wfptui.core.builtins import get_callout, get_sublayer
 from wfptui.core.fields import normalize_guid
-from wfptui.core.flowctx import THEN_ACTIONS
+from wfptui.core.flowctx import REINJECT, THEN_ACTIONS
 from wfptui.core.model import Callout, CalloutRule, Condition, Filter, Policy, Sublayer
 from wfptui.io.errors import Diagnostic, InputError
 from wfptui.io.policy_filters import (
@@ -282,15 +282,17 @@ def _parse_callout(ctx: TableContext, table: Mapping[str, Any], path: KeyPath, c
     )
 
 
-def _rule_action(ctx: TableContext, raw: object, path: KeyPath, what: str) -> str | None:
-    """A rule's ``action`` (or a callout's ``default``): permit, block, continue or absorb."""
+def _rule_action(ctx: TableContext, raw: object, path: KeyPath, what: str,
+                 allowed: tuple[str, ...] = RULE_ACTIONS) -> str | None:
+    """A rule's ``action`` (permit, block, continue, absorb or reinject) or a callout's
+    ``default`` (the same without reinject)."""
     if isinstance(raw, str):
         word = raw.strip().lower().removeprefix("fwp_action_")
-        if word in RULE_ACTIONS:
+        if word in allowed:
             return word
     shown = repr(raw) if isinstance(raw, str) else describe(raw)
-    hint = did_you_mean(raw, RULE_ACTIONS) if isinstance(raw, str) else ""
-    ctx.error(path, f"{what} must be permit, block, continue or absorb, not {shown}{hint}")
+    hint = did_you_mean(raw, allowed) if isinstance(raw, str) else ""
+    ctx.error(path, f"{what} must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {shown}{hint}")
     return None
 
 
@@ -329,7 +331,7 @@ def _parse_rules(ctx: TableContext, table: Mapping[str, Any], path: KeyPath) -> 
         elif "action" not in item:
             ctx.error(rpath, "missing required key 'action' (permit, block, continue or absorb)", value=False)
         else:
-            action = _rule_action(ctx, item["action"], (*rpath, "action"), "rule action")
+            action = _rule_action(ctx, item["action"], (*rpath, "action"), "rule action", (*RULE_ACTIONS, REINJECT))
         hard = get_bool(ctx, item, "hard", rpath) if "hard" in item else None
         conditions: list[Condition] = []
         raw_conds = item.get("condition", [])

@@ -16,7 +16,14 @@ from wfptui.core.builtins import get_callout
 from wfptui.core.datatypes import DataType
 from wfptui.core.events import layer_family
 from wfptui.core.fields import UnknownNameError, get_field, normalize_guid
-from wfptui.core.flowctx import DROP_CONNECTION, FLOW_LAYER_FAMILIES, STREAM_FAMILIES, flow_aware
+from wfptui.core.flowctx import (
+    DROP_CONNECTION,
+    FLOW_LAYER_FAMILIES,
+    REINJECT,
+    REINJECT_FAMILIES,
+    STREAM_FAMILIES,
+    flow_aware,
+)
 from wfptui.core.layers import Layer, get_layer
 from wfptui.core.model import (
     ActionType,
@@ -404,6 +411,12 @@ def _check_flow_features(ctx: TableContext, callout: Callout, layer: Layer, acti
             problems.append(f"when_flow_context needs a layer with a data flow, not {where}")
         if rule.permit_bytes is not None and fam not in STREAM_FAMILIES:
             problems.append(f"permit_bytes counts stream data: FWPM_LAYER_STREAM_V4/V6 only, not {where}")
+        if rule.action == REINJECT and fam not in REINJECT_FAMILIES:
+            problems.append("reinject (clone, absorb, FwpsInjectTransportSendAsync0 / ReceiveAsync0) works at "
+                            f"the transport and datagram-data layers, not {where}")
+        if rule.action == REINJECT and action == ActionType.FWP_ACTION_CALLOUT_INSPECTION:
+            problems.append(f"reinject needs a terminating callout filter (\"Types of Callouts\": "
+                            f"FWP_ACTION_CALLOUT_TERMINATING), not callout_inspection (filter {key!r})")
         if rule.then == DROP_CONNECTION and action != ActionType.FWP_ACTION_CALLOUT_UNKNOWN:
             problems.append(f"then = \"drop_connection\" (FWPS_STREAM_ACTION_DROP_CONNECTION) needs a "
                             f"callout_unknown filter, not {action.short} (filter {key!r})")

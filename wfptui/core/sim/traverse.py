@@ -33,7 +33,7 @@ from wfptui.core.layers import Layer
 from wfptui.core.model import BLOCK, ClassifyResult, Value
 from wfptui.core.sim.clock import VirtualClock
 from wfptui.core.sim.endpoint import Ctx, Path, View
-from wfptui.core.sim.objects import EVENT_PERMIT_FAMILIES, EVENT_PERMIT_IDS, Host
+from wfptui.core.sim.objects import EVENT_PERMIT_FAMILIES, EVENT_PERMIT_IDS, INBOUND, Host
 from wfptui.core.sim.sequences import Stage
 from wfptui.core.trace import (
     AuditRecord,
@@ -116,12 +116,11 @@ class Traversal:
         capture = self.capture
         built: list[tuple[Any, ...]] = []
         quiet = capture is None  # no events on the way (and no benchmark capture): rows reusable
-        fl = host.flow_layers if flow is not None else None
+        fl = host.flow_layers
         for view in path.views:
             effects: tuple[FlowEffect, ...] = ()
             if fl is not None and view.lid in fl:
                 quiet = False
-                assert flow is not None
                 effects = self._refresh_flow(host, view, flow, path.dir_int, nbytes)
             elif view.token is not token:
                 self._refresh(host, view)
@@ -138,8 +137,9 @@ class Traversal:
                 assert res is not None
                 self._events(host, view.layer, ctx, res, direction, flow, reauth, stack_discard)
             if effects:
-                assert flow is not None
                 self._flow_effects(host, flow, effects, direction, path.dir_int, nbytes)
+                if view.action == BLOCK and self._reinject(host, ctx, view, path, effects, stack_discard, nbytes):
+                    continue  # the callout's clone passed this layer: on to the next one
             if view.action == BLOCK:
                 twin = host.twin(view.layer)
                 if twin is not None:  # §2.7: the same packet at the discard twin, then stop
@@ -162,33 +162,65 @@ class Traversal:
             cl = host.cl(layer)
         self._keep(host, view, cl, cl.classify(view.values))
 
-    def _refresh_flow(self, host: Host, view: View, fid: int, dir_int: int | None,
-                      nbytes: int) -> tuple[FlowEffect, ...]:
-        """Classify ``view`` on flow ``fid`` with the flow's callout state (issue 15); kept
-        for this crossing only (``token`` None: the next plain crossing classifies again)."""
+    def _refresh_flow(self, host: Host, view: View, fid: int | None, dir_int: int | None,
+                      nbytes: int, injected: str | None = None) -> tuple[FlowEffect, ...]:
+        """Classify ``view`` on flow ``fid`` (None: no flow) with the flow's callout state
+        (issue 15); ``injected``: the callout whose reinjected clone this is. Kept for this
+        crossing only (``token`` None: the next plain crossing classifies again)."""
         cl = host._cl.get(view.lid)
         if cl is None:
             cl = host.cl(view.layer)
-        flow = host.flows.get(fid)
-        res, effects = cl.classify_flow(view.values, None if flow is None else flow.state, nbytes, dir_int)
+        flow = None if fid is None else host.flows.get(fid)
+        res, effects = cl.classify_flow(view.values, None if flow is None else flow.state, nbytes, dir_int,
+                                        injected)
         self._keep(host, view, cl, res)
         view.token = None
         return effects
 
-    def _flow_effects(self, host: Host, fid: int, effects: tuple[FlowEffect, ...], direction: str | None,
+    def _reinject(self, host: Host, ctx: Ctx, view: View, path: Path, effects: tuple[FlowEffect, ...],
+                  stack_discard: bool, nbytes: int) -> bool:
+        """Inject-after-absorb (issue 15): when the standing block is a callout's ``reinject``
+        (absorb, FWPS_RIGHT_ACTION_WRITE cleared, clone injected back), the clone is classified
+        again at the same layer -- "the injected packet can be indicated to the callout driver
+        again" (FwpsInjectTransportSendAsync0 remarks) -- where the callout permits its own
+        injection. True: the clone passed; the walk goes on. An absorbed packet reaches no
+        discard layer ("Types of Callouts")."""
+        res = view.res
+        f = None if res is None else res.filter
+        by = next((str(e[1]) for e in effects if e[0] == "reinject" and f is not None and e[2] == f.key), None)
+        if by is None:
+            return False
+        inbound = path.dir_int == INBOUND
+        fn = "FwpsInjectTransportReceiveAsync0" if inbound else "FwpsInjectTransportSendAsync0"
+        flow = path.flow
+        self.stack(host, "packet-reinjected", f"callout {by!r} absorbed the {path.packet or 'packet'} and injected "
+                   f"a clone back ({fn}); the clone is classified again at {view.name}", flow, callout=by)
+        more = self._refresh_flow(host, view, flow, path.dir_int, nbytes, injected=by)
+        self._items.append((classify_row, view.out, host.name, path.packet, path.op, path.direction, flow,
+                            path.reauth))
+        self._times.append(self.clock.now)
+        if view.events:
+            res2 = view.res
+            assert res2 is not None
+            self._events(host, view.layer, ctx, res2, path.direction, flow, path.reauth, stack_discard)
+        if more:
+            self._flow_effects(host, flow, more, path.direction, path.dir_int, nbytes)
+        return view.action != BLOCK
+
+    def _flow_effects(self, host: Host, fid: int | None, effects: tuple[FlowEffect, ...], direction: str | None,
                       dir_int: int | None, nbytes: int) -> None:
         """Apply what flow-aware callouts did (core.arbitration ``FlowEffect``) and say so:
         FwpsFlowAssociateContext0 (one context per callout and flow; another one is refused
         with STATUS_OBJECT_NAME_EXISTS, learn.microsoft.com/windows-hardware/drivers/ddi/
         fwpsk/nf-fwpsk-fwpsflowassociatecontext0), and a byte-count rule's count of the
         flow's stream in this direction (FWPS_STREAM_CALLOUT_IO_PACKET0 countBytesEnforced)."""
-        flow = host.flows.get(fid)
-        if flow is None:
-            return
-        state = flow.state
-        if state is None:
-            state = flow.state = FlowState()
+        flow = None if fid is None else host.flows.get(fid)
+        state = None if flow is None else flow.state
         for e in effects:
+            if e[0] == "reinject" or flow is None:
+                continue  # a reinjection is the traversal's (``_reinject``); the rest needs a flow
+            if state is None:
+                state = flow.state = FlowState()
             if e[0] == "associate":
                 by, target, label = str(e[1]), str(e[2]), str(e[3])
                 have = state.contexts.get(target)
