@@ -21,7 +21,12 @@ Tables and keys (anything else is an error, with "did you mean"):
   callout at), ``action`` (``permit | block | continue | absorb``), ``hard`` (clears
   FWPS_RIGHT_ACTION_WRITE; default: the callout's ``hard``), ``description``: the first rule
   whose conditions hold decides; none: ``default`` (another name for ``returns``, without
-  ``unregistered``). A built-in callout's key changes that built-in.
+  ``unregistered``). A built-in callout's key changes that built-in. Flow context and stream
+  inspection (issue 15, docs/decisions-engine.md): ``conditional_on_flow`` on the callout
+  (FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW); on a rule ``flow_context`` (+ ``flow_context_callout``,
+  a callout of this file: associate at ALE_FLOW_ESTABLISHED), ``when_flow_context``,
+  ``permit_bytes`` + ``then`` (``block | drop_connection``; instead of ``action``, STREAM only),
+  and ``action = "reinject"`` (clone, absorb, inject back; transport / datagram-data layers).
 * ``[[filter]]``: ``key`` (required, unique; name or GUID -- a GUID key also fills
   ``guid``), ``layer`` and ``action`` (required), ``name``, ``description``, ``sublayer``
   (default ``UNIVERSAL``), ``weight`` (``0..15`` = FWP_UINT8 weight range; ``{ uint64 =
