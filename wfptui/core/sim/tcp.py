@@ -160,11 +160,14 @@ class Tcp:
         if path is None:
             path = flow.out_path = flow.ctx.path(host.stage(sock.bits, ("tcp", "data", OUT)), "DATA", None, OUT,
                                                  OUTBOUND, flow.id, False)
-        blocked = net.cross(host, flow.ctx, path, nbytes=nbytes)
-        if flow.state is not None and flow.state.dropped is not None:  # FWPS_STREAM_ACTION_DROP_CONNECTION
-            net.stack(host, "data-dropped", "blocked at STREAM", flow.id, bytes=nbytes)
-            net.flows.stream_dropped(flow)
-            return
+        if host.flow_layers is None:  # no callout reads flows here (the usual case): the plain crossing
+            blocked = net.cross(host, flow.ctx, path)
+        else:
+            blocked = net.cross(host, flow.ctx, path, False, None, nbytes)
+            if flow.state is not None and flow.state.dropped is not None:  # FWPS_STREAM_ACTION_DROP_CONNECTION
+                net.stack(host, "data-dropped", "blocked at STREAM", flow.id, bytes=nbytes)
+                net.flows.stream_dropped(flow)
+                return
         if blocked is None:
             pkt = sock.data_pkt  # packets are immutable: a segment of the same size is reused
             if pkt is None or pkt.nbytes != nbytes:
@@ -196,12 +199,15 @@ class Tcp:
             if delivered is None or delivered[0] != pkt.nbytes:
                 delivered = flow.delivered = (pkt.nbytes, net.stack_row(host, "data-delivered", "", fid,
                                                                         bytes=pkt.nbytes))
-            blocked = net.cross(host, ctx, path, False, delivered[1], pkt.nbytes)  # then data-delivered
-            if flow.state is not None and flow.state.dropped is not None:  # FWPS_STREAM_ACTION_DROP_CONNECTION
-                if blocked is not None:
-                    net.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=pkt.nbytes)
-                net.flows.stream_dropped(flow)
-                return
+            if host.flow_layers is None:
+                blocked = net.cross(host, ctx, path, False, delivered[1])  # then data-delivered
+            else:
+                blocked = net.cross(host, ctx, path, False, delivered[1], pkt.nbytes)
+                if flow.state is not None and flow.state.dropped is not None:  # FWPS_STREAM_ACTION_DROP_CONNECTION
+                    if blocked is not None:
+                        net.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=pkt.nbytes)
+                    net.flows.stream_dropped(flow)
+                    return
             if blocked is not None and family(blocked) == "STREAM":
                 net.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=pkt.nbytes)
             return
