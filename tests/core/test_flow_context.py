@@ -237,3 +237,71 @@ def test_reinject_scenario_absorb_reinject_permit() -> None:
     dns = _rows(res, "dns")
     assert [r for r in dns if r[0] == "datagram-delivered"] == [("datagram-delivered", "", 2),
                                                                  ("datagram-delivered", "", 4)]
+
+
+# ----------------------------------------------------------------------------- UDP, policy change, idle
+
+UDP = '''
+name = "udp flow context"
+[[host]]
+name = "a"
+address = ["10.0.0.1"]
+[host.policy]
+callout = [
+  { key = "tag", default = "continue", rule = [ { action = "continue", flow_context = "dns",
+    flow_context_callout = "dgram" } ] },
+  { key = "dgram", default = "block", conditional_on_flow = true },
+]
+filter = [ { key = "tag-flow", layer = "ALE_FLOW_ESTABLISHED_V4", action = "callout_inspection",
+             callout = "tag" } ]
+[[host]]
+name = "b"
+address = ["10.0.0.2"]
+[[step]]
+host = "b"
+do = "bind"
+port = 53
+[[step]]
+host = "a"
+do = "bind"
+socket = "q"
+[[step]]
+host = "a"
+do = "send"
+socket = "q"
+to = "b:53"
+[[step]]
+host = "a"
+do = "policy"
+add = [ { key = "dgram-data", layer = "DATAGRAM_DATA_V4", action = "callout_terminating", callout = "dgram" } ]
+[[step]]
+host = "a"
+do = "send"
+socket = "q"
+to = "b:53"
+[[step]]
+host = "a"
+do = "wait"
+seconds = 61
+'''
+
+
+def test_udp_context_seen_after_a_policy_change_and_removed_at_idle_timeout() -> None:
+    from wfptui.io.scenario_file import parse_scenario
+
+    res = run_scenario(parse_scenario(UDP, "udp.toml", ROOT / "scenarios"))
+    rows = _rows(res, "a")
+    data = [r for r in rows if r[0] == "DATAGRAM_DATA_V4"]
+    # Before the policy step no filter reads the flow; after it, the tagged flow's datagram
+    # reaches the conditional callout, which blocks (its static returns).
+    assert data == [("DATAGRAM_DATA_V4", "DATAGRAM", "outbound", "none", None, 1),
+                    ("DATAGRAM_DATA_V4", "DATAGRAM", "outbound", "block", "dgram-data", 1)]
+    assert ("flow-context-associated", "callout 'tag' associated context 'dns' with flow 1 for callout 'dgram' "
+            "(FwpsFlowAssociateContext0)", 1) in rows
+    assert rows[-2:] == [
+        ("flow-idle-timeout", "no traffic for 60 s", 1),
+        ("flow-context-removed", "flowDeleteFn: callout 'dgram', context 'dns' removed (the flow ended)", 1),
+    ]
+    note = [fe.note for r in res.records if isinstance(r, ClassifyRecord) and r.filter == "dgram-data"
+            for sl in res.results[r.seq].sublayers for fe in sl.evaluated]
+    assert note == ["callout 'dgram' [flow context 'dns'] returned block: soft"]

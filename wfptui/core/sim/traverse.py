@@ -13,6 +13,13 @@ benchmark capture, with the host's policy generation. While the policy stays, th
 crossing appends the same rows (each classification is a pure function of values and
 policy; a record's seq and time come from its place in the trace). A policy change
 (``Host.policy_token``) sends the next crossing through the classifications again.
+
+Flow-aware callouts (issue 15: flow contexts, stream byte counts, reinjection;
+``core.flowctx``) break the purity at the layers where they are used
+(``Host.flow_layers``): there each crossing is classified with the flow's state
+(``CompiledLayer.classify_flow``) and never memoized; what the callouts did follows the
+classification row as stack records (``_flow_effects``, ``_reinject``). A host whose
+policy has none (``flow_layers`` None) crosses exactly as before.
 """
 
 from __future__ import annotations
