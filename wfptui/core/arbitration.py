@@ -76,6 +76,12 @@ Two classifiers give identical results:
 
   Filters whose callout has rules are the only ones decided per packet (``choices``: the
   rule each matched one takes); every other filter keeps its precomputed outcome.
+  Flow-aware callouts (issue 15, ``core.flowctx``: conditional on flow, flow contexts, byte
+  counts, reinjection) also read the flow's state: without a flow (``classify``, ``explain``,
+  triage) a conditional callout is skipped and a ``when_flow_context`` rule never holds;
+  ``classify_flow`` decides with the flow (uncached when such a filter matched) and reports
+  what the callouts did to it. Their outcome variants (rule x context label x within/past the
+  byte count, not called, own clone) are built on first use.
 
   Three *exact* memo caches per layer (results are immutable and a pure function of
   their inputs, so a hit returns exactly what a recomputation would):
