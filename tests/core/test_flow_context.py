@@ -9,6 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from wfptui.core.arbitration import classify_naive, compile_policy
 from wfptui.core.datatypes import DataType
 from wfptui.core.engine import run_scenario
@@ -305,3 +308,52 @@ def test_udp_context_seen_after_a_policy_change_and_removed_at_idle_timeout() ->
     note = [fe.note for r in res.records if isinstance(r, ClassifyRecord) and r.filter == "dgram-data"
             for sl in res.results[r.seq].sublayers for fe in sl.evaluated]
     assert note == ["callout 'dgram' [flow context 'dns'] returned block: soft"]
+
+
+# ----------------------------------------------------------------------------- compiled == naive
+
+@st.composite
+def flow_policies(draw: st.DrawFn) -> Policy:
+    """Random STREAM_V4 policies of flow-aware and plain callouts and static filters."""
+    callouts: list[Callout] = []
+    for i in range(draw(st.integers(1, 3))):
+        rules = []
+        for _ in range(draw(st.integers(0, 3))):
+            conds = tuple(Condition("IP_REMOTE_PORT", MatchType.FWP_MATCH_EQUAL, draw(st.sampled_from([80, 443])),
+                                    DataType.FWP_UINT16) for _ in range(draw(st.integers(0, 1))))
+            if draw(st.booleans()):
+                rules.append(CalloutRule(conds, "permit", draw(st.sampled_from([None, True])),
+                                         permit_bytes=draw(st.integers(0, 50)), then="block",
+                                         when_flow_context=draw(st.sampled_from([None, "x"]))))
+            else:
+                rules.append(CalloutRule(conds, draw(st.sampled_from(["permit", "block", "continue", "absorb"])),
+                                         when_flow_context=draw(st.sampled_from([None, None, "x"]))))
+        callouts.append(Callout(f"c{i}", returns=draw(st.sampled_from(["permit", "block", "continue"])),
+                                conditional_on_flow=draw(st.booleans()), rules=tuple(rules)))
+    filters = []
+    for j in range(draw(st.integers(1, 5))):
+        if draw(st.booleans()):
+            filters.append(Filter(key=f"f{j}", layer="STREAM_V4", action=A.FWP_ACTION_CALLOUT_UNKNOWN,
+                                  sublayer=draw(st.sampled_from(["UNIVERSAL", "low"])),
+                                  callout=draw(st.sampled_from([c.key for c in callouts])), filter_id=j + 1,
+                                  effective_weight=draw(st.integers(0, 3))))
+        else:
+            filters.append(Filter(key=f"f{j}", layer="STREAM_V4", action=draw(st.sampled_from(
+                [A.FWP_ACTION_PERMIT, A.FWP_ACTION_BLOCK])), sublayer="low", filter_id=j + 1,
+                effective_weight=draw(st.integers(0, 3))))
+    return Policy(sublayers={"UNIVERSAL": Sublayer("UNIVERSAL", 0x8000), "low": Sublayer("low", 1)},
+                  callouts={c.key: c for c in callouts}, filters=tuple(filters))
+
+
+@settings(max_examples=150)
+@given(flow_policies(), st.sampled_from([80, 443, 8080]))
+def test_no_flow_compiled_equals_naive(p: Policy, port: int) -> None:
+    values = {"IP_REMOTE_PORT": port}
+    got = compile_policy(p).classify("STREAM_V4", values)
+    ref = classify_naive(p, "STREAM_V4", values)
+    assert (got.action, got.filter, got.terminating, got.veto) == (ref.action, ref.filter, ref.terminating, ref.veto)
+    assert [(fe.filter.key, fe.outcome, fe.note) for sl in got.sublayers for fe in sl.evaluated] == \
+        [(fe.filter.key, fe.outcome, fe.note) for sl in ref.sublayers for fe in sl.evaluated]
+    # a flow without state decides as no flow at all
+    res, _ = compile_policy(p).layer("STREAM_V4").classify_flow(values, FlowState(), 0, 0)
+    assert (res.action, res.filter, res.terminating) == (got.action, got.filter, got.terminating)

@@ -97,7 +97,10 @@ def evaluate_filter(f: Filter, callouts: Mapping[str, Callout],
         return callout_outcome(f, callout, None)
     if values is None:
         return callout_outcome(f, callout, len(callout.rules), static_view=True)
-    return callout_outcome(f, callout, rule_choice(callout, values))
+    i = rule_choice(callout, values)
+    # a byte-count rule without a flow: nothing counted yet, within its count (issue 15)
+    within = i < len(callout.rules) and callout.rules[i].permit_bytes is not None
+    return callout_outcome(f, callout, i, stream="within" if within else None)
 
 
 def injected_by_self(f: Filter, callout: Callout) -> FilterOutcome:
