@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from wfptui.core.fields import CONDITION_FIELDS, FIELD_ALIASES  # noqa: E402
+from wfptui.core.flowctx import REINJECT, THEN_ACTIONS  # noqa: E402
 from wfptui.core.layers import LAYERS  # noqa: E402
 from wfptui.core.model import ActionType, FilterFlag, MatchType  # noqa: E402
 from wfptui.io import policy_file, scenario_file  # noqa: E402
@@ -75,17 +76,22 @@ def policy_schema() -> dict[str, Any]:
     filt = {"type": "object", "additionalProperties": False, "properties": props}
     sub = {"type": "object", "additionalProperties": False,
            "properties": {k: ANY_VALUE for k in policy_file.SUBLAYER_KEYS} | {"key": key}}
-    rule = {"type": "object", "additionalProperties": False, "required": ["action"],  # issue 15
+    label = {"type": "string", "minLength": 1}
+    # issue 15: an action, or a byte count (permit the first N bytes, then `then`)
+    rule = {"type": "object", "additionalProperties": False,
+            "oneOf": [{"required": ["action"]}, {"required": ["permit_bytes"]}],
             "properties": {k: ANY_VALUE for k in policy_file.RULE_KEYS}
             | {"condition": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
-               "action": {"enum": list(policy_file.RULE_ACTIONS)}, "hard": {"type": "boolean"},
-               "description": {"type": "string"}}}
+               "action": {"enum": [*policy_file.RULE_ACTIONS, REINJECT]}, "hard": {"type": "boolean"},
+               "description": {"type": "string"}, "flow_context": label, "flow_context_callout": label,
+               "when_flow_context": label, "permit_bytes": {"type": "integer", "minimum": 0},
+               "then": {"enum": list(THEN_ACTIONS)}}}
     call = {"type": "object", "additionalProperties": False,
             "properties": {k: ANY_VALUE for k in policy_file.CALLOUT_KEYS}
             | {"key": key, "returns": {"enum": list(policy_file.CALLOUT_RETURNS)},
                "default": {"enum": list(policy_file.RULE_ACTIONS)},
                "rule": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
-               "hard": {"type": "boolean"}}}
+               "hard": {"type": "boolean"}, "conditional_on_flow": {"type": "boolean"}}}
     return _doc("policy.schema.json", "wfptui policy file (TOML, spec §3)", {
         "type": "object", "additionalProperties": False,
         "properties": {"sublayer": {"type": "array", "items": sub}, "callout": {"type": "array", "items": call},

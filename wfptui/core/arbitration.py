@@ -77,6 +77,12 @@ Two classifiers give identical results:
 
   Filters whose callout has rules are the only ones decided per packet (``choices``: the
   rule each matched one takes); every other filter keeps its precomputed outcome.
+  Flow-aware callouts (issue 15, ``core.flowctx``: conditional on flow, flow contexts, byte
+  counts, reinjection) also read the flow's state: without a flow (``classify``, ``explain``,
+  triage) a conditional callout is skipped and a ``when_flow_context`` rule never holds;
+  ``classify_flow`` decides with the flow (uncached when such a filter matched) and reports
+  what the callouts did to it. Their outcome variants (rule x context label x within/past the
+  byte count, not called, own clone) are built on first use.
 
   Three *exact* memo caches per layer (results are immutable and a pure function of
   their inputs, so a hit returns exactly what a recomputation would):
@@ -100,12 +106,14 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Final
 
 from wfptui.core.decision import FieldMask, bit, field_masks, positions
+from wfptui.core.flowctx import REINJECT, FlowState, flow_aware
 from wfptui.core.match import compile_conditions, filter_matches
 from wfptui.core.model import (
     BLOCK,
     EMPTY,
     NONE,
     PERMIT,
+    Callout,
     ClassifyResult,
     Filter,
     FilterEval,
@@ -120,6 +128,8 @@ from wfptui.core.outcome import (
     FilterOutcome,
     callout_outcome,
     evaluate_filter,
+    injected_by_self,
+    not_called,
     rule_choice,
     rule_text,
 )
@@ -129,6 +139,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CompiledLayer",
+    "FlowEffect",
     "CompiledPolicy",
     "FieldMask",
     "FilterOutcome",
@@ -150,6 +161,11 @@ _DISABLED = int(FilterFlag.DISABLED)
 
 #: Effects of a sublayer on the layer's decision (see the module docstring).
 DECIDED, OVERRODE, KEPT, VETO = "decided", "overrode", "kept", "veto"
+
+#: What a flow-aware callout did to the flow during a classification (issue 15), for the
+#: simulator to apply: ("associate", by callout, for callout, label) at ALE_FLOW_ESTABLISHED;
+#: ("bytes", callout, rule number, permit_bytes, then, past the limit) at STREAM.
+FlowEffect = tuple[object, ...]
 
 #: Cache bounds: cleared when full (cheaper than LRU bookkeeping on the hot path).
 PACKET_CACHE_MAX = 1 << 16
@@ -365,10 +381,17 @@ class CompiledLayer:
                                    list[FilterOutcome], list[tuple[FilterEval, FilterEval]],
                                    list[Terminating]]] = {}
         rule_fields: dict[str, None] = {}
+        #: Filters whose callout depends on a flow's state (issue 15: flow context, byte
+        #: counts): per position the callout, its outcome variants by key (kind, rule,
+        #: context label) -> index into the ``_dyn`` lists (built on first use), and back.
+        self._flowinfo: dict[int, tuple[Callout, dict[tuple[object, ...], int], dict[int, tuple[object, ...]]]] = {}
+        self._established = layer.name in ("ALE_FLOW_ESTABLISHED_V4", "ALE_FLOW_ESTABLISHED_V6")
         for p, f in enumerate(order):
             co = policy.callouts.get(f.callout or "") if f.action.is_callout else None
-            if co is None or not co.rules or co.returns == "unregistered":
+            if co is None or co.returns == "unregistered" or not (co.rules or flow_aware(co)):
                 continue
+            if flow_aware(co):
+                self._flowinfo[p] = (co, {}, {})
             outs = [callout_outcome(f, co, i) for i in range(len(co.rules) + 1)]
             self._dyn[p] = (
                 tuple(compile_conditions(r.conditions) for r in co.rules),
@@ -382,6 +405,8 @@ class CompiledLayer:
                     rule_fields[c.field] = None
         n = len(order)
         self._dyn_bits = sum(bit(p, n) for p in self._dyn)
+        #: The filters whose outcome depends on the flow (a subset of the rule callouts').
+        self._flow_bits = sum(bit(p, n) for p in self._flowinfo)
         self._f_terminates = [o.outcome in (PERMIT, BLOCK) and p not in self._dyn for p, o in enumerate(self._f_out)]
         # FilterEval objects are immutable: build both tie variants once.
         self._f_eval = [
@@ -448,19 +473,114 @@ class CompiledLayer:
                 break
         return m
 
-    def choices(self, matched: int, values: Mapping[str, Value] | None) -> dict[int, int]:
+    def choices(self, matched: int, values: Mapping[str, Value] | None, flow: FlowState | None = None,
+                nbytes: int = 0, direction: int | None = None, injected: str | None = None) -> dict[int, int]:
         """For each matched filter whose callout has rules: which rule decides (its index, or
         the number of rules: the default), by ``values`` (None: no values, every field
-        FWP_EMPTY). Empty when no such filter matched."""
+        FWP_EMPTY). Empty when no such filter matched. A flow-aware callout's choice also
+        reads ``flow`` (its context label, its byte count in ``direction`` with this
+        segment's ``nbytes``; None: no flow) and ``injected`` (the callout whose reinjected clone
+        this is), and indexes an outcome variant (``_variant``)."""
         dyn = matched & self._dyn_bits
         if not dyn:
             return {}
         vals: Mapping[str, Value] = {} if values is None else values
         out: dict[int, int] = {}
+        flowing = dyn & self._flow_bits
         for p in positions(dyn, len(self.filters)):
             tests = self._dyn[p][0]
-            out[p] = next((i for i, t in enumerate(tests) if t(vals)), len(tests))
+            if flowing and p in self._flowinfo:
+                out[p] = self._flow_choice(p, tests, vals, flow, nbytes, direction, injected)
+            else:
+                out[p] = next((i for i, t in enumerate(tests) if t(vals)), len(tests))
         return out
+
+    def _flow_choice(self, p: int, tests: Sequence[Callable[[Mapping[str, Value]], bool]],
+                     vals: Mapping[str, Value], flow: FlowState | None, nbytes: int, direction: int | None,
+                     injected: str | None = None) -> int:
+        """A flow-aware callout's choice (issue 15; core.flowctx): not called when
+        FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW and the flow has no context for it; else its
+        first rule that holds -- ``when_flow_context`` against the flow's label, a
+        ``permit_bytes`` rule within or past its count -- else its default."""
+        co = self._flowinfo[p][0]
+        if injected is not None and injected == co.key:
+            return self._variant(p, ("self",))  # FwpsQueryPacketInjectionState0 first
+        label = None if flow is None else flow.contexts.get(co.key)
+        if co.conditional_on_flow and label is None:
+            return self._variant(p, ("skip",))
+        if not co.rules:
+            return self._variant(p, ("static", 0, label))
+        for i, rule in enumerate(co.rules):
+            if rule.when_flow_context is not None and rule.when_flow_context != label:
+                continue
+            if not tests[i](vals):
+                continue
+            if rule.permit_bytes is not None:
+                used = 0 if flow is None or direction is None else flow.counts.get((co.key, direction), 0)
+                return self._variant(p, ("over" if used + nbytes > rule.permit_bytes else "within", i, label))
+            return self._variant(p, ("rule", i, label))
+        return self._variant(p, ("default", len(co.rules), label))
+
+    def _variant(self, p: int, key: tuple[object, ...]) -> int:
+        """The index of outcome variant ``key`` of flow-aware filter ``p`` in its ``_dyn``
+        lists, built (outcome, both FilterEval tie variants, Terminating) on first use."""
+        co, index, keys = self._flowinfo[p]
+        i = index.get(key)
+        if i is not None:
+            return i
+        f = self.filters[p]
+        kind = key[0]
+        if kind == "skip":
+            o = not_called(f, co)
+        elif kind == "self":
+            o = injected_by_self(f, co)
+        else:
+            label = key[2]
+            assert label is None or isinstance(label, str)
+            choice = key[1]
+            assert isinstance(choice, int)
+            stream = kind if kind in ("within", "over") else None
+            o = callout_outcome(f, co, None if kind == "static" else choice, label=label, stream=stream)
+        _tests, outs, evals, terms = self._dyn[p]
+        i = len(outs)
+        outs.append(o)
+        evals.append((FilterEval(f, o.outcome, o.hard, o.note, False), FilterEval(f, o.outcome, o.hard, o.note, True)))
+        terms.append(Terminating(f.key, f.filter_id, self.sublayers[self._f_sl[p]].key, o.outcome, o.hard))
+        index[key] = i
+        keys[i] = key
+        return i
+
+    def classify_flow(self, values: Mapping[str, Value], flow: FlowState | None, nbytes: int,
+                      direction: int | None, injected: str | None = None,
+                      ) -> tuple[ClassifyResult, tuple[FlowEffect, ...]]:
+        """Classify one packet of a flow (issue 15): as ``classify`` when no flow-aware
+        callout's filter matched (cached); otherwise decided with the flow's state, uncached,
+        with what the callouts did to the flow (``FlowEffect``s: associations at
+        ALE_FLOW_ESTABLISHED, byte counts at STREAM, a reinjection) for the simulator to apply.
+        ``injected``: the callout whose reinjected clone this packet is."""
+        matched = self.match_mask(values)
+        if not matched & self._flow_bits:
+            return self.classify(values), ()
+        over = self.choices(matched, values, flow, nbytes, direction, injected)
+        effects: list[FlowEffect] = []
+        for p in positions(matched & self._flow_bits, len(self.filters)):
+            co, _index, keys = self._flowinfo[p]
+            key = keys[over[p]]
+            kind, i = key[0], key[1] if len(key) > 1 else None
+            if kind in ("skip", "self") or not isinstance(i, int):
+                continue
+            if kind == "static" or i >= len(co.rules):
+                if co.returns == REINJECT:
+                    effects.append(("reinject", co.key, self.filters[p].key))
+                continue
+            rule = co.rules[i]
+            if rule.action == REINJECT and kind == "rule":
+                effects.append(("reinject", co.key, self.filters[p].key))
+            if rule.flow_context is not None and self._established:
+                effects.append(("associate", co.key, rule.flow_context_callout or co.key, rule.flow_context))
+            if kind in ("within", "over"):
+                effects.append(("bytes", co.key, i + 1, rule.permit_bytes, rule.then or "block", kind == "over"))
+        return self._decide(matched, over), tuple(effects)
 
     def _out(self, p: int, over: Mapping[int, int] | None) -> FilterOutcome:
         if over is not None and p in over:
@@ -475,7 +595,12 @@ class CompiledLayer:
         packet, read only by the rules of matched callouts (issue 15; see ``choices``)."""
         if not matched:
             return self._none_result
-        over = self.choices(matched, values) if matched & self._dyn_bits else None
+        return self._decide(matched, self.choices(matched, values) if matched & self._dyn_bits else None)
+
+    def _decide(self, matched: int, over: dict[int, int] | None) -> ClassifyResult:
+        """``decide_mask`` with the rules already chosen (``choices``)."""
+        if not matched:
+            return self._none_result
         t = matched & self._may_end
         f_sl, after, f_out, filters, sls, f_term = (
             self._f_sl, self._sl_after, self._f_out, self.filters, self.sublayers, self._f_term)

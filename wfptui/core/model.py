@@ -317,12 +317,25 @@ class CalloutRule:
 
     ``hard``: the callout clears FWPS_RIGHT_ACTION_WRITE with its permit/block (the
     "clear-write-right" of the issue); None = as the callout's ``hard``.
+
+    Flow context (issue 15; docs/decisions-engine.md "Flow context and stream inspection"):
+    ``flow_context``: at ALE_FLOW_ESTABLISHED the callout associates this context label with
+    the flow (FwpsFlowAssociateContext0) for callout ``flow_context_callout`` (None: itself);
+    ``when_flow_context``: the rule holds only on a flow carrying that label for this callout;
+    ``permit_bytes``: at STREAM, the first N bytes of the flow (per direction) are permitted
+    (``action`` is then ``permit``), later ones get ``then`` (``block`` or
+    ``drop_connection`` = FWPS_STREAM_ACTION_DROP_CONNECTION).
     """
 
     conditions: tuple[Condition, ...]
     action: str
     hard: bool | None = None
     loc: SourceLoc | None = dc_field(default=None, compare=False)
+    flow_context: str | None = None
+    flow_context_callout: str | None = None
+    when_flow_context: str | None = None
+    permit_bytes: int | None = None
+    then: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +348,8 @@ class Callout:
     ``silent``: its block drops without RST, ICMP error, net event or audit (the transport
     silent-drop callouts, §2.4; ``absorb`` is always silent).
     ``assumed``: the behaviour was not known and was assumed (imported policies).
+    ``conditional_on_flow``: FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW -- its classifyFn is called
+    only for flows that carry a context for it (its filters are skipped otherwise).
     """
 
     key: str
@@ -347,6 +362,7 @@ class Callout:
     builtin: bool = False
     loc: SourceLoc | None = dc_field(default=None, compare=False)
     rules: tuple[CalloutRule, ...] = ()
+    conditional_on_flow: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from wfptui.core.flowctx import DROP_CONNECTION, REINJECT
 from wfptui.core.match import condition_groups, conditions_match
 from wfptui.core.model import (
     BLOCK,
@@ -28,7 +29,8 @@ from wfptui.core.model import (
 )
 from wfptui.core.values import format_value
 
-__all__ = ["ABSORB", "FilterOutcome", "callout_outcome", "evaluate_filter", "rule_choice", "rule_text"]
+__all__ = ["ABSORB", "FilterOutcome", "callout_outcome", "evaluate_filter", "injected_by_self", "not_called",
+           "rule_choice", "rule_text"]
 
 _A = ActionType
 # Plain ints: IntFlag arithmetic builds a new enum member on every ``&``.
@@ -89,11 +91,35 @@ def evaluate_filter(f: Filter, callouts: Mapping[str, Callout],
                 f"callout {name!r} {why}: permit (PERMIT_IF_CALLOUT_UNREGISTERED), {_hardness(clear)}",
             )
         return FilterOutcome(BLOCK, True, f"callout {name!r} {why}: treated as a static block, hard")
+    if callout.conditional_on_flow and values is not None:
+        return not_called(f, callout)  # a packet without a flow: no context (issue 15)
     if not callout.rules:
         return callout_outcome(f, callout, None)
     if values is None:
         return callout_outcome(f, callout, len(callout.rules), static_view=True)
-    return callout_outcome(f, callout, rule_choice(callout, values))
+    i = rule_choice(callout, values)
+    # a byte-count rule without a flow: nothing counted yet, within its count (issue 15)
+    within = i < len(callout.rules) and callout.rules[i].permit_bytes is not None
+    return callout_outcome(f, callout, i, stream="within" if within else None)
+
+
+def injected_by_self(f: Filter, callout: Callout) -> FilterOutcome:
+    """A callout's own reinjected clone, classified again: FwpsQueryPacketInjectionState0
+    returns FWPS_PACKET_INJECTED_BY_SELF and the callout permits it
+    (learn.microsoft.com/windows-hardware/drivers/ddi/fwpsk/nf-fwpsk-fwpsinjecttransportsendasync0:
+    "permit packets that have the injection state ... FWPS_PACKET_INJECTED_BY_SELF")."""
+    name = callout.key if f.callout is None else f.callout
+    return FilterOutcome(PERMIT, False, f"callout {name!r}: its own clone (FwpsQueryPacketInjectionState0 = "
+                                        f"FWPS_PACKET_INJECTED_BY_SELF): permit, soft")
+
+
+def not_called(f: Filter, callout: Callout) -> FilterOutcome:
+    """A FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW callout on a flow without its context: the
+    filter engine does not call its classifyFn (FWPS_CALLOUT0,
+    learn.microsoft.com/windows-hardware/drivers/ddi/fwpsk/ns-fwpsk-fwps_callout0_): skipped."""
+    name = callout.key if f.callout is None else f.callout
+    return FilterOutcome(SKIPPED, False, f"callout {name!r} not called: FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW "
+                                         f"and the flow carries no context for it")
 
 
 def rule_choice(callout: Callout, values: Mapping[str, Value]) -> int:
@@ -101,7 +127,8 @@ def rule_choice(callout: Callout, values: Mapping[str, Value]) -> int:
     (``core.match``: ORed within a field, ANDed across fields -- the callout's own code,
     whatever the host's Windows), or ``len(callout.rules)``: the default applies."""
     for i, rule in enumerate(callout.rules):
-        if conditions_match(rule.conditions, values):
+        # Without a flow no rule that asks for a flow context holds (issue 15).
+        if rule.when_flow_context is None and conditions_match(rule.conditions, values):
             return i
     return len(callout.rules)
 
@@ -116,16 +143,25 @@ def _condition_text(c: Condition) -> str:
 
 def rule_text(rule: CalloutRule) -> str:
     """A rule's conditions in words: ``IP_REMOTE_PORT = 443 and IP_REMOTE_ADDRESS = 10.0.0.0/8``."""
-    if not rule.conditions:
-        return "no conditions"
-    return " and ".join(" or ".join(_condition_text(c) for c in conds)
-                        for _fld, conds in condition_groups(rule.conditions))
+    parts = [" or ".join(_condition_text(c) for c in conds) for _fld, conds in condition_groups(rule.conditions)]
+    if rule.when_flow_context is not None:
+        parts.append(f"flow context = {rule.when_flow_context!r}")
+    if rule.permit_bytes is not None:
+        parts.append(f"permit_bytes = {rule.permit_bytes}, then {rule.then or 'block'}")
+    text = " and ".join(parts) if parts else "no conditions"
+    if rule.flow_context is not None:
+        target = f" for callout {rule.flow_context_callout!r}" if rule.flow_context_callout else ""
+        text += f"; associates flow context {rule.flow_context!r}{target}"
+    return text
 
 
-def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view: bool = False) -> FilterOutcome:
+def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view: bool = False, *,
+                    label: str | None = None, stream: str | None = None) -> FilterOutcome:
     """What a registered callout's classifyFn returns for filter ``f``: its static ``returns``
     (``choice`` None: a callout without rules), rule ``choice`` (0-based), or its default
-    (``choice == len(callout.rules)``). Hardness (§3.4, D-CLASSIFYOUT): a permit is hard with
+    (``choice == len(callout.rules)``). ``label``: the flow context the callout was handed
+    (named in the note); ``stream``: for a ``permit_bytes`` rule, ``within`` (permit) or
+    ``over`` (its ``then``) the byte count (issue 15). Hardness (§3.4, D-CLASSIFYOUT): a permit is hard with
     the filter's CLEAR_ACTION_RIGHT or a hard rule/callout; a block (or absorb) is hard with a
     hard rule/callout; ``absorb`` is a block with FWPS_CLASSIFY_OUT_FLAG_ABSORB: silent, no net
     event or audit (learn.microsoft.com/windows-hardware/drivers/ddi/fwpstypes/ns-fwpstypes-fwps_classify_out0_,
@@ -143,16 +179,32 @@ def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view
         returns = rule.action
         hard_decl = callout.hard if rule.hard is None else rule.hard
         who, sep = f"callout {name!r} rule {choice + 1} ({rule_text(rule)})", ": "
+        if stream == "within":
+            who += f", within the first {rule.permit_bytes} bytes"
+        elif stream == "over":
+            returns = BLOCK
+            who += f", past the first {rule.permit_bytes} bytes"
+            if rule.then == DROP_CONNECTION:
+                sep = ": FWPS_STREAM_ACTION_DROP_CONNECTION (the connection is dropped), data "
+    if label is not None:
+        who += f" [flow context {label!r}]"
     clear = bool(f.flags & _CLEAR_ACTION_RIGHT)
     rules = choice is not None
     if f.action == _A.FWP_ACTION_CALLOUT_INSPECTION:
-        if returns in (PERMIT, BLOCK, ABSORB):
+        if returns in (PERMIT, BLOCK, ABSORB, REINJECT):
             return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns} under an inspection action: treated as continue")
         return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns}")
     if returns == PERMIT:
         hard = clear or hard_decl
         why = " (CLEAR_ACTION_RIGHT)" if clear else " (hard callout)" if hard_decl and not rules else ""
         return FilterOutcome(PERMIT, hard, f"{who}{sep}permit{', ' if rules else ': '}{_hardness(hard)}{why}")
+    if returns == REINJECT:
+        # "Types of Callouts" (learn.microsoft.com/windows-hardware/drivers/network/types-of-callouts):
+        # clone, return FWP_ACTION_BLOCK with FWPS_CLASSIFY_OUT_FLAG_ABSORB after clearing
+        # FWPS_RIGHT_ACTION_WRITE ("hard"-drop the original), inject the clone.
+        note = (f"{who}{sep}reinject: the packet is absorbed (FWP_ACTION_BLOCK, FWPS_CLASSIFY_OUT_FLAG_ABSORB, "
+                f"FWPS_RIGHT_ACTION_WRITE cleared) and a clone injected back, hard")
+        return FilterOutcome(BLOCK, True, note, can_veto=True, silent=True)
     if returns in (BLOCK, ABSORB):
         absorb = returns == ABSORB
         silent = callout.silent or absorb

@@ -21,7 +21,12 @@ Tables and keys (anything else is an error, with "did you mean"):
   callout at), ``action`` (``permit | block | continue | absorb``), ``hard`` (clears
   FWPS_RIGHT_ACTION_WRITE; default: the callout's ``hard``), ``description``: the first rule
   whose conditions hold decides; none: ``default`` (another name for ``returns``, without
-  ``unregistered``). A built-in callout's key changes that built-in.
+  ``unregistered``). A built-in callout's key changes that built-in. Flow context and stream
+  inspection (issue 15, docs/decisions-engine.md): ``conditional_on_flow`` on the callout
+  (FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW); on a rule ``flow_context`` (+ ``flow_context_callout``,
+  a callout of this file: associate at ALE_FLOW_ESTABLISHED), ``when_flow_context``,
+  ``permit_bytes`` + ``then`` (``block | drop_connection``; instead of ``action``, STREAM only),
+  and ``action = "reinject"`` (clone, absorb, inject back; transport / datagram-data layers).
 * ``[[filter]]``: ``key`` (required, unique; name or GUID -- a GUID key also fills
   ``guid``), ``layer`` and ``action`` (required), ``name``, ``description``, ``sublayer``
   (default ``UNIVERSAL``), ``weight`` (``0..15`` = FWP_UINT8 weight range; ``{ uint64 =
@@ -87,10 +92,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 from wfptui.core.builtins import get_callout, get_sublayer
 from wfptui.core.fields import normalize_guid
+from wfptui.core.flowctx import REINJECT, THEN_ACTIONS
 from wfptui.core.model import Callout, CalloutRule, Condition, Filter, Policy, Sublayer
 from wfptui.io.errors import Diagnostic, InputError
 from wfptui.io.policy_filters import (
@@ -233,6 +240,7 @@ def _parse_callout(ctx: TableContext, table: Mapping[str, Any], path: KeyPath, c
     hard = get_bool(ctx, table, "hard", path)
     silent = get_bool(ctx, table, "silent", path)
     assumed = get_bool(ctx, table, "assumed", path)
+    conditional = get_bool(ctx, table, "conditional_on_flow", path)
     guid: str | None = None
     if guid_text is not None:
         guid = normalize_guid(guid_text)
@@ -256,6 +264,7 @@ def _parse_callout(ctx: TableContext, table: Mapping[str, Any], path: KeyPath, c
             builtin=True,
             loc=ctx.loc(path),
             rules=rules,
+            conditional_on_flow=conditional,
         )
         return
     if resolve_callout(key, {k: c for k, c in callouts.items() if not c.builtin}) is not None:
@@ -274,18 +283,21 @@ def _parse_callout(ctx: TableContext, table: Mapping[str, Any], path: KeyPath, c
         builtin=False,
         loc=ctx.loc(path),
         rules=rules,
+        conditional_on_flow=conditional,
     )
 
 
-def _rule_action(ctx: TableContext, raw: object, path: KeyPath, what: str) -> str | None:
-    """A rule's ``action`` (or a callout's ``default``): permit, block, continue or absorb."""
+def _rule_action(ctx: TableContext, raw: object, path: KeyPath, what: str,
+                 allowed: tuple[str, ...] = RULE_ACTIONS) -> str | None:
+    """A rule's ``action`` (permit, block, continue, absorb or reinject) or a callout's
+    ``default`` (the same without reinject)."""
     if isinstance(raw, str):
         word = raw.strip().lower().removeprefix("fwp_action_")
-        if word in RULE_ACTIONS:
+        if word in allowed:
             return word
     shown = repr(raw) if isinstance(raw, str) else describe(raw)
-    hint = did_you_mean(raw, RULE_ACTIONS) if isinstance(raw, str) else ""
-    ctx.error(path, f"{what} must be permit, block, continue or absorb, not {shown}{hint}")
+    hint = did_you_mean(raw, allowed) if isinstance(raw, str) else ""
+    ctx.error(path, f"{what} must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {shown}{hint}")
     return None
 
 
@@ -311,11 +323,20 @@ def _parse_rules(ctx: TableContext, table: Mapping[str, Any], path: KeyPath) -> 
             continue
         check_keys(ctx, item, RULE_KEYS, "[[callout.rule]]", rpath)
         get_str(ctx, item, "description", rpath)
+        flow = _rule_flow_keys(ctx, item, rpath)
         action: str | None = None
-        if "action" not in item:
+        if "permit_bytes" in item:
+            # stream inspection by byte count: permit within the count, ``then`` past it
+            action = "permit" if flow.permit_bytes is not None else None
+            if "action" in item:
+                ctx.error((*rpath, "action"), "give either action or permit_bytes (which permits the first N bytes, "
+                          "then does `then`), not both", value=False)
+        elif "then" in item:
+            ctx.error((*rpath, "then"), "then is only for a permit_bytes rule", value=False)
+        elif "action" not in item:
             ctx.error(rpath, "missing required key 'action' (permit, block, continue or absorb)", value=False)
         else:
-            action = _rule_action(ctx, item["action"], (*rpath, "action"), "rule action")
+            action = _rule_action(ctx, item["action"], (*rpath, "action"), "rule action", (*RULE_ACTIONS, REINJECT))
         hard = get_bool(ctx, item, "hard", rpath) if "hard" in item else None
         conditions: list[Condition] = []
         raw_conds = item.get("condition", [])
@@ -327,8 +348,82 @@ def _parse_rules(ctx: TableContext, table: Mapping[str, Any], path: KeyPath) -> 
                 if c is not None:
                     conditions.append(c)
         if action is not None:
-            out.append(CalloutRule(tuple(conditions), action, hard, loc=ctx.loc(rpath)))
+            out.append(CalloutRule(tuple(conditions), action, hard, loc=ctx.loc(rpath), flow_context=flow.flow_context,
+                                   flow_context_callout=flow.flow_context_callout,
+                                   when_flow_context=flow.when_flow_context, permit_bytes=flow.permit_bytes,
+                                   then=flow.then))
     return out
+
+
+class _FlowKeys(NamedTuple):
+    flow_context: str | None
+    flow_context_callout: str | None
+    when_flow_context: str | None
+    permit_bytes: int | None
+    then: str | None
+
+
+def _label(ctx: TableContext, item: Mapping[str, Any], key: str, path: KeyPath) -> str | None:
+    """A flow context label or callout name: a non-empty string."""
+    raw = item.get(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        ctx.error((*path, key), f"{key} must be a non-empty string, not {describe(raw)}")
+        return None
+    return raw.strip()
+
+
+def _rule_flow_keys(ctx: TableContext, item: Mapping[str, Any], path: KeyPath) -> _FlowKeys:
+    """A rule's flow-context and byte-count keys (issue 15; their layers are checked where a
+    filter uses the callout, ``io.policy_filters``)."""
+    flow_context = _label(ctx, item, "flow_context", path)
+    target = _label(ctx, item, "flow_context_callout", path)
+    if target is not None and "flow_context" not in item:
+        ctx.error((*path, "flow_context_callout"), "flow_context_callout names the callout a flow_context is for: "
+                  "give flow_context too", value=False)
+    when = _label(ctx, item, "when_flow_context", path)
+    permit_bytes: int | None = None
+    if "permit_bytes" in item:
+        raw = item["permit_bytes"]
+        permit_bytes = raw if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= 2**63 - 1 else None
+        if permit_bytes is None:
+            ctx.error((*path, "permit_bytes"), f"permit_bytes must be a byte count (an integer >= 0), not {describe(raw)}")
+    then: str | None = None
+    if "then" in item:
+        raw = item["then"]
+        word = raw.strip().lower() if isinstance(raw, str) else None
+        if word not in THEN_ACTIONS:
+            shown = repr(raw) if isinstance(raw, str) else describe(raw)
+            hint = did_you_mean(raw, THEN_ACTIONS) if isinstance(raw, str) else ""
+            ctx.error((*path, "then"), f"then must be block or drop_connection, not {shown}{hint}")
+        else:
+            then = word
+    if permit_bytes is not None and then is None and "then" not in item:
+        then = "block"
+    return _FlowKeys(flow_context, target, when, permit_bytes, then)
+
+
+def _check_flow_targets(ctx: TableContext, tables: list[tuple[KeyPath, Any]], callouts: dict[str, Callout]) -> None:
+    """Each ``flow_context_callout`` names a callout of the policy (the calloutId of
+    FwpsFlowAssociateContext0); rewritten to its key."""
+    for path, table in tables:
+        rules = table.get("rule")
+        if not isinstance(rules, list):
+            continue
+        for i, item in enumerate(rules):
+            name = item.get("flow_context_callout") if isinstance(item, dict) else None
+            if isinstance(name, str) and name.strip() and resolve_callout(name, callouts) is None:
+                ctx.error((*path, "rule", i, "flow_context_callout"),
+                          f"flow_context_callout names no callout of this policy: {name!r}"
+                          f"{did_you_mean(name, [k for k, c in callouts.items() if not c.builtin])}")
+    for key, c in list(callouts.items()):
+        if not any(r.flow_context_callout for r in c.rules):
+            continue
+        rules = tuple(
+            replace(r, flow_context_callout=resolve_callout(r.flow_context_callout, callouts) or r.flow_context_callout)
+            if r.flow_context_callout else r for r in c.rules)
+        callouts[key] = replace(c, rules=rules)
 
 
 
@@ -371,8 +466,10 @@ def _build_policy(ctx: TableContext, doc: Mapping[str, Any], prefix: KeyPath) ->
     sublayers, callouts = builtin_objects()
     for path, table in _array_of_tables(ctx, doc, "sublayer", prefix):
         _parse_sublayer(ctx, table, path, sublayers)
-    for path, table in _array_of_tables(ctx, doc, "callout", prefix):
+    callout_tables = _array_of_tables(ctx, doc, "callout", prefix)
+    for path, table in callout_tables:
         _parse_callout(ctx, table, path, callouts)
+    _check_flow_targets(ctx, callout_tables, callouts)
 
     tables = _array_of_tables(ctx, doc, "filter", prefix)
     explicit: dict[int, KeyPath] = {}

@@ -14,7 +14,16 @@ from typing import Any
 
 from wfptui.core.builtins import get_callout
 from wfptui.core.datatypes import DataType
+from wfptui.core.events import layer_family
 from wfptui.core.fields import UnknownNameError, get_field, normalize_guid
+from wfptui.core.flowctx import (
+    DROP_CONNECTION,
+    FLOW_LAYER_FAMILIES,
+    REINJECT,
+    REINJECT_FAMILIES,
+    STREAM_FAMILIES,
+    flow_aware,
+)
 from wfptui.core.layers import Layer, get_layer
 from wfptui.core.model import (
     ActionType,
@@ -320,6 +329,8 @@ def parse_filter(
 
     if known is not None and known.rules and layer is not None and action is not None and action.is_callout:
         _check_rule_fields(ctx, known, layer, key, path)
+    if known is not None and layer is not None and action is not None and action.is_callout and flow_aware(known):
+        _check_flow_features(ctx, known, layer, action, key, path)
 
     conditions: list[Condition] = []
     if "condition" in table:
@@ -376,6 +387,47 @@ def parse_filter(
         guid=guid,
         loc=ctx.loc(path),
     )
+
+
+def _check_flow_features(ctx: TableContext, callout: Callout, layer: Layer, action: ActionType, key: str | None,
+                         path: KeyPath) -> None:
+    """Flow context and byte counts only where Windows has them (issue 15): a flow handle
+    (FWPS_METADATA_FIELD_FLOW_HANDLE, "Metadata fields at each filtering layer") for
+    ``conditional_on_flow`` and ``when_flow_context``; ALE_FLOW_ESTABLISHED for
+    ``flow_context`` (what wfptui models); STREAM for ``permit_bytes``;
+    FWP_ACTION_CALLOUT_UNKNOWN for ``then = "drop_connection"`` (FWPS_STREAM_CALLOUT_IO_PACKET0:
+    "should only set the streamAction member to this value if ... FWP_ACTION_CALLOUT_UNKNOWN")."""
+    fam = layer_family(layer.name)
+    where = f"at {layer.fwpm_name}, where filter {key!r} uses the callout"
+    if callout.conditional_on_flow and fam not in FLOW_LAYER_FAMILIES:
+        ctx.error((*path, "callout"), f"callout {callout.key!r} is conditional_on_flow "
+                  f"(FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW) but {layer.fwpm_name} carries no data flow", value=False)
+    for i, rule in enumerate(callout.rules, 1):
+        problems: list[str] = []
+        if rule.flow_context is not None and layer.name not in ("ALE_FLOW_ESTABLISHED_V4", "ALE_FLOW_ESTABLISHED_V6"):
+            problems.append("flow_context (FwpsFlowAssociateContext0) is modelled at FWPM_LAYER_ALE_FLOW_ESTABLISHED "
+                            "only, not " + where)
+        if rule.when_flow_context is not None and fam not in FLOW_LAYER_FAMILIES:
+            problems.append(f"when_flow_context needs a layer with a data flow, not {where}")
+        if rule.permit_bytes is not None and fam not in STREAM_FAMILIES:
+            problems.append(f"permit_bytes counts stream data: FWPM_LAYER_STREAM_V4/V6 only, not {where}")
+        if rule.action == REINJECT and fam not in REINJECT_FAMILIES:
+            problems.append("reinject (clone, absorb, FwpsInjectTransportSendAsync0 / ReceiveAsync0) works at "
+                            f"the transport and datagram-data layers, not {where}")
+        if rule.action == REINJECT and action == ActionType.FWP_ACTION_CALLOUT_INSPECTION:
+            problems.append(f"reinject needs a terminating callout filter (\"Types of Callouts\": "
+                            f"FWP_ACTION_CALLOUT_TERMINATING), not callout_inspection (filter {key!r})")
+        if rule.then == DROP_CONNECTION and action != ActionType.FWP_ACTION_CALLOUT_UNKNOWN:
+            problems.append(f"then = \"drop_connection\" (FWPS_STREAM_ACTION_DROP_CONNECTION) needs a "
+                            f"callout_unknown filter, not {action.short} (filter {key!r})")
+        for why in problems:
+            msg = f"callout {callout.key!r} rule {i}: {why}"
+            if rule.loc is not None and rule.loc.line:
+                d = Diagnostic(rule.loc.file, rule.loc.line, rule.loc.col, msg)
+                if d not in ctx.diags:
+                    ctx.diags.append(d)
+            else:
+                ctx.error((*path, "callout"), msg, value=False)
 
 
 def _check_rule_fields(ctx: TableContext, callout: Callout, layer: Layer, key: str | None, path: KeyPath) -> None:

@@ -32,9 +32,12 @@ INT64_MAX = (1 << 63) - 1
 
 TOP_KEYS = ("sublayer", "callout", "filter")
 SUBLAYER_KEYS = ("key", "weight", "name", "guid", "description")
-CALLOUT_KEYS = ("key", "returns", "default", "rule", "hard", "silent", "name", "guid", "assumed", "description")
-#: Keys of a callout's ``[[callout.rule]]`` (issue 15): conditions as in a filter, an action, hardness.
-RULE_KEYS = ("condition", "action", "hard", "description")
+CALLOUT_KEYS = ("key", "returns", "default", "rule", "hard", "silent", "name", "guid", "assumed", "description",
+                "conditional_on_flow")
+#: Keys of a callout's ``[[callout.rule]]`` (issue 15): conditions as in a filter, an action, hardness;
+#: flow context (associate, test) and stream inspection by byte count.
+RULE_KEYS = ("condition", "action", "hard", "description", "flow_context", "flow_context_callout",
+             "when_flow_context", "permit_bytes", "then")
 #: What a rule (or a callout's ``default``) may return: core.model.CALLOUT_ACTIONS.
 RULE_ACTIONS = ("permit", "block", "continue", "absorb")
 FILTER_KEYS = (

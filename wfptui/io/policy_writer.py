@@ -217,6 +217,8 @@ def dump_policy(
             lines.append("silent = false")
         if c.assumed:
             lines.append("assumed = true")
+        if c.conditional_on_flow:
+            lines.append("conditional_on_flow = true")
         if c.builtin:
             cbase = default_callouts.get(c.key)
             if cbase is not None and c.name != cbase.name:
@@ -258,9 +260,19 @@ def _dump_rule(rule: CalloutRule) -> list[str]:
     out = ["[[callout.rule]]"]
     if rule.conditions:
         out += _conditions_toml(rule.conditions, None)
-    out.append(f"action = {toml_literal(rule.action)}")
+    if rule.permit_bytes is not None:  # its action is implied (permit, then `then`)
+        out.append(f"permit_bytes = {rule.permit_bytes}")
+        out.append(f"then = {toml_literal(rule.then or 'block')}")
+    else:
+        out.append(f"action = {toml_literal(rule.action)}")
     if rule.hard is not None:
         out.append(f"hard = {toml_literal(rule.hard)}")
+    if rule.when_flow_context is not None:
+        out.append(f"when_flow_context = {toml_literal(rule.when_flow_context)}")
+    if rule.flow_context is not None:
+        out.append(f"flow_context = {toml_literal(rule.flow_context)}")
+    if rule.flow_context_callout is not None:
+        out.append(f"flow_context_callout = {toml_literal(rule.flow_context_callout)}")
     return out
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from wfptui.core.datatypes import WinVersion
 from wfptui.core.events import layer_family
+from wfptui.core.flowctx import FlowState
 from wfptui.core.layers import Layer
 from wfptui.core.model import Filter
 from wfptui.core.scenario import apply_change
@@ -43,7 +44,7 @@ class Flow:
     """An ALE flow on one host (§2.6): authorized once, then carries both directions."""
 
     __slots__ = ("id", "host", "proto", "auth_stage", "auth_layer", "origin", "ctx", "reply_ctx", "needs_reauth",
-                 "alive", "last", "sock", "key", "out_path", "in_path", "delivered")
+                 "alive", "last", "sock", "key", "out_path", "in_path", "delivered", "state")
 
     def __init__(self, fid: int, host: Host, proto: int, auth_stage: Stage, origin: str, ctx: Ctx,
                  sock: Sock | None, key: Any) -> None:
@@ -65,6 +66,8 @@ class Flow:
         self.in_path: Path | None = None
         #: (segment size, its data-delivered stack row): rows are shared, records copy.
         self.delivered: tuple[int, tuple[Any, ...]] | None = None
+        #: What callouts keep with the flow (issue 15: contexts, stream byte counts), or None.
+        self.state: FlowState | None = None
 
     @property
     def origin_dir(self) -> int:
@@ -117,6 +120,30 @@ class Flows:
             flow.sock.flows.pop(flow.key, None)
         if reason is not None:
             self.net.stack(host, "flow-torn-down", reason, flow.id)
+        state = flow.state
+        if state is not None:
+            # flowDeleteFn (learn.microsoft.com/windows-hardware/drivers/ddi/fwpsk/
+            # nc-fwpsk-fwps_callout_flow_delete_notify_fn0): called for each callout that
+            # associated a context; the filter engine removes the context.
+            for callout, label in sorted(state.contexts.items()):
+                self.net.stack(host, "flow-context-removed",
+                               f"flowDeleteFn: callout {callout!r}, context {label!r} removed (the flow ended)",
+                               flow.id, callout=callout, context=label)
+            state.contexts.clear()
+
+    def stream_dropped(self, flow: Flow) -> bool:
+        """After a STREAM classification: did a callout ask for
+        FWPS_STREAM_ACTION_DROP_CONNECTION (issue 15)? Then the connection is aborted here."""
+        state = flow.state
+        if state is None or state.dropped is None:
+            return False
+        why, state.dropped = state.dropped, None
+        sock = flow.sock
+        if sock is not None and sock.kind == "tcp":
+            self.abort_conn(sock, "connection-dropped", why)
+        else:
+            self.drop(flow, why)
+        return True
 
     def reauthorize(self, flow: Flow, packet: str, direction: str, dir_int: int) -> bool:
         """§2.5: the packet walks the stage that authorized the flow, IS_REAUTHORIZE set."""

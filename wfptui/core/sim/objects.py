@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from wfptui.core.arbitration import CompiledLayer, CompiledPolicy, compile_policy
+from wfptui.core.flowctx import flow_layer_ids
 from wfptui.core.layers import Layer, get_layer
 from wfptui.core.match import same_field_ored
 from wfptui.core.model import Policy, Token
@@ -213,6 +214,8 @@ class Host:
         self.policy = policy
         self._compiled: CompiledPolicy = compile_policy(policy, ored=same_field_ored(spec.windows))
         self._cl: dict[int, CompiledLayer] = {}
+        #: Layer ids whose classifications read a flow's callout state (issue 15), or None.
+        self.flow_layers = flow_layer_ids(policy)
         #: Identifies the policy generation: a new object at every policy change, so a
         #: View's cached classification is valid while its token is this one.
         self.policy_token = object()
@@ -280,6 +283,7 @@ class Host:
         self.policy = policy
         self._compiled = compile_policy(policy, ored=same_field_ored(self.windows))
         self._cl.clear()
+        self.flow_layers = flow_layer_ids(policy)
         self.policy_token = object()
 
     def alloc_port(self, proto: int, bits: int, also: int | None = None) -> int:

@@ -185,7 +185,14 @@ class Tcp:
         if path is None:
             path = flow.out_path = flow.ctx.path(host.stage(sock.bits, ("tcp", "data", OUT)), "DATA", None, OUT,
                                                  OUTBOUND, flow.id, False)
-        blocked = net.cross(host, flow.ctx, path)
+        if host.flow_layers is None:  # no callout reads flows here (the usual case): the plain crossing
+            blocked = net.cross(host, flow.ctx, path)
+        else:
+            blocked = net.cross(host, flow.ctx, path, False, None, nbytes)
+            if flow.state is not None and flow.state.dropped is not None:  # FWPS_STREAM_ACTION_DROP_CONNECTION
+                net.stack(host, "data-dropped", "blocked at STREAM", flow.id, bytes=nbytes)
+                net.flows.stream_dropped(flow)
+                return
         if blocked is None:
             pkt = sock.data_pkt  # packets are immutable: a segment of the same size is reused
             if pkt is None or pkt.nbytes != nbytes:
@@ -217,7 +224,15 @@ class Tcp:
             if delivered is None or delivered[0] != pkt.nbytes:
                 delivered = flow.delivered = (pkt.nbytes, net.stack_row(host, "data-delivered", "", fid,
                                                                         bytes=pkt.nbytes))
-            blocked = net.cross(host, ctx, path, False, delivered[1])  # then data-delivered
+            if host.flow_layers is None:
+                blocked = net.cross(host, ctx, path, False, delivered[1])  # then data-delivered
+            else:
+                blocked = net.cross(host, ctx, path, False, delivered[1], pkt.nbytes)
+                if flow.state is not None and flow.state.dropped is not None:  # FWPS_STREAM_ACTION_DROP_CONNECTION
+                    if blocked is not None:
+                        net.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=pkt.nbytes)
+                    net.flows.stream_dropped(flow)
+                    return
             if blocked is not None and family(blocked) == "STREAM":
                 net.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=pkt.nbytes)
             return
@@ -262,8 +277,9 @@ class Tcp:
             net.stack(host, "listen-completed", "connection ready for accept()", fid, socket=conn.name)
         elif kind == "DATA":  # after a reauthorization: the rest of the receiver's row (§2.2)
             if net.walk(host, ctx, host.stage(pkt.bits, ("tcp", "stream", IN)), "DATA", None, IN, INBOUND,
-                        fid) is not None:
+                        fid, nbytes=pkt.nbytes) is not None:
                 net.stack(host, "data-dropped", "blocked at STREAM", fid, bytes=pkt.nbytes)
+                net.flows.stream_dropped(flow)
                 return
             net.stack(host, "data-delivered", "", fid, bytes=pkt.nbytes)
 

@@ -13,13 +13,20 @@ benchmark capture, with the host's policy generation. While the policy stays, th
 crossing appends the same rows (each classification is a pure function of values and
 policy; a record's seq and time come from its place in the trace). A policy change
 (``Host.policy_token``) sends the next crossing through the classifications again.
+
+Flow-aware callouts (issue 15: flow contexts, stream byte counts, reinjection;
+``core.flowctx``) break the purity at the layers where they are used
+(``Host.flow_layers``): there each crossing is classified with the flow's state
+(``CompiledLayer.classify_flow``) and never memoized; what the callouts did follows the
+classification row as stack records (``_flow_effects``, ``_reinject``). A host whose
+policy has none (``flow_layers`` None) crosses exactly as before.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from wfptui.core.arbitration import CompiledLayer
+from wfptui.core.arbitration import CompiledLayer, FlowEffect
 from wfptui.core.events import (
     audit_data,
     audit_ids,
@@ -28,11 +35,12 @@ from wfptui.core.events import (
     net_event_data,
     net_event_type,
 )
+from wfptui.core.flowctx import DROP_CONNECTION, FlowState
 from wfptui.core.layers import Layer
 from wfptui.core.model import BLOCK, ClassifyResult, Value
 from wfptui.core.sim.clock import VirtualClock
 from wfptui.core.sim.endpoint import Ctx, Path, View
-from wfptui.core.sim.objects import EVENT_PERMIT_FAMILIES, EVENT_PERMIT_IDS, REAUTH_FAMILIES, Host
+from wfptui.core.sim.objects import EVENT_PERMIT_FAMILIES, EVENT_PERMIT_IDS, INBOUND, REAUTH_FAMILIES, Host
 from wfptui.core.sim.sequences import Stage
 from wfptui.core.trace import (
     AuditRecord,
@@ -80,12 +88,13 @@ class Traversal:
         return (stack_row, host.name, event, detail, flow, data)
 
     def walk(self, host: Host, ctx: Ctx, stage: Stage, packet: str | None, op: str | None, direction: str | None,
-             dir_int: int | None, flow: int | None, reauth: bool = False, stack_discard: bool = False) -> Layer | None:
+             dir_int: int | None, flow: int | None, reauth: bool = False, stack_discard: bool = False,
+             nbytes: int = 0) -> Layer | None:
         """Cross ``stage``'s layers with ``ctx``; the layer that blocked, or None.
 
         ``dir_int`` is the DIRECTION value the classifications carry (None: the field is
         not set); ``stack_discard``: the stack itself discards (no listener, §2.7 — the
-        events of a discard layer differ).
+        events of a discard layer differ); ``nbytes``: the stream data's size (byte counts).
 
         IPv4 traffic of a dual-stack socket: ``ctx`` is its IPv4 endpoint and ``ctx.ale`` the
         same endpoint with IPv4-mapped addresses; an ALE row is walked at V6 with the latter
@@ -97,12 +106,17 @@ class Traversal:
         if ale is not None and stage.ale:
             ctx = ale
             stage = host.stage(128, stage.key)
-        return self.cross(host, ctx, ctx.path(stage, packet, op, direction, dir_int, flow, reauth), stack_discard)
+        return self.cross(host, ctx, ctx.path(stage, packet, op, direction, dir_int, flow, reauth), stack_discard,
+                          None, nbytes)
 
     def cross(self, host: Host, ctx: Ctx, path: Path, stack_discard: bool = False,
-              then: tuple[Any, ...] | None = None) -> Layer | None:
+              then: tuple[Any, ...] | None = None, nbytes: int = 0) -> Layer | None:
         """``walk`` along a kept ``Path`` (the memo; see the module docstring). ``then``: a
-        stack row (``stack_row``) to append after the crossing when nothing blocked."""
+        stack row (``stack_row``) to append after the crossing when nothing blocked.
+
+        On a flow, a layer where some callout reads the flow's state (``Host.flow_layers``,
+        issue 15) is classified afresh with it and never memoized; what the callouts did
+        (an association, a byte count) follows its row as stack records."""
         token = host.policy_token
         if path.token is token:
             self._items.extend(path.rows)
@@ -120,8 +134,13 @@ class Traversal:
         capture = self.capture
         built: list[tuple[Any, ...]] = []
         quiet = capture is None  # no events on the way (and no benchmark capture): rows reusable
+        fl = host.flow_layers
         for view in path.views:
-            if view.token is not token:
+            effects: tuple[FlowEffect, ...] = ()
+            if fl is not None and view.lid in fl:
+                quiet = False
+                effects = self._refresh_flow(host, view, flow, path.dir_int, nbytes)
+            elif view.token is not token:
                 self._refresh(host, view)
             if capture is not None:
                 assert view.cl is not None
@@ -135,10 +154,14 @@ class Traversal:
                 res = view.res
                 assert res is not None
                 self._events(host, view.layer, ctx, res, direction, flow, reauth, stack_discard)
+            if effects:
+                self._flow_effects(host, flow, effects, direction, path.dir_int, nbytes)
+                if view.action == BLOCK and self._reinject(host, ctx, view, path, effects, stack_discard, nbytes):
+                    continue  # the callout's clone passed this layer: on to the next one
             if view.action == BLOCK:
                 twin = host.twin(view.layer)
                 if twin is not None:  # §2.7: the same packet at the discard twin, then stop
-                    self.walk(host, ctx, twin, packet, op, direction, path.dir_int, flow, reauth)
+                    self.walk(host, ctx, twin, packet, op, direction, path.dir_int, flow, reauth, False, nbytes)
                 return view.layer
         if quiet:
             path.token, path.rows, path.n = token, tuple(built), len(built)
@@ -155,7 +178,98 @@ class Traversal:
         cl = host._cl.get(lid)
         if cl is None:
             cl = host.cl(layer)
-        res = cl.classify(view.values)
+        self._keep(host, view, cl, cl.classify(view.values))
+
+    def _refresh_flow(self, host: Host, view: View, fid: int | None, dir_int: int | None,
+                      nbytes: int, injected: str | None = None) -> tuple[FlowEffect, ...]:
+        """Classify ``view`` on flow ``fid`` (None: no flow) with the flow's callout state
+        (issue 15); ``injected``: the callout whose reinjected clone this is. Kept for this
+        crossing only (``token`` None: the next plain crossing classifies again)."""
+        cl = host._cl.get(view.lid)
+        if cl is None:
+            cl = host.cl(view.layer)
+        flow = None if fid is None else host.flows.get(fid)
+        res, effects = cl.classify_flow(view.values, None if flow is None else flow.state, nbytes, dir_int,
+                                        injected)
+        self._keep(host, view, cl, res)
+        view.token = None
+        return effects
+
+    def _reinject(self, host: Host, ctx: Ctx, view: View, path: Path, effects: tuple[FlowEffect, ...],
+                  stack_discard: bool, nbytes: int) -> bool:
+        """Inject-after-absorb (issue 15): when the standing block is a callout's ``reinject``
+        (absorb, FWPS_RIGHT_ACTION_WRITE cleared, clone injected back), the clone is classified
+        again at the same layer -- "the injected packet can be indicated to the callout driver
+        again" (FwpsInjectTransportSendAsync0 remarks) -- where the callout permits its own
+        injection. True: the clone passed; the walk goes on. An absorbed packet reaches no
+        discard layer ("Types of Callouts")."""
+        res = view.res
+        f = None if res is None else res.filter
+        by = next((str(e[1]) for e in effects if e[0] == "reinject" and f is not None and e[2] == f.key), None)
+        if by is None:
+            return False
+        inbound = path.dir_int == INBOUND
+        fn = "FwpsInjectTransportReceiveAsync0" if inbound else "FwpsInjectTransportSendAsync0"
+        flow = path.flow
+        self.stack(host, "packet-reinjected", f"callout {by!r} absorbed the {path.packet or 'packet'} and injected "
+                   f"a clone back ({fn}); the clone is classified again at {view.name}", flow, callout=by)
+        more = self._refresh_flow(host, view, flow, path.dir_int, nbytes, injected=by)
+        self._items.append((classify_row, view.out, host.name, path.packet, path.op, path.direction, flow,
+                            path.reauth))
+        self._times.append(self.clock.now)
+        if view.events:
+            res2 = view.res
+            assert res2 is not None
+            self._events(host, view.layer, ctx, res2, path.direction, flow, path.reauth, stack_discard)
+        if more:
+            self._flow_effects(host, flow, more, path.direction, path.dir_int, nbytes)
+        return view.action != BLOCK
+
+    def _flow_effects(self, host: Host, fid: int | None, effects: tuple[FlowEffect, ...], direction: str | None,
+                      dir_int: int | None, nbytes: int) -> None:
+        """Apply what flow-aware callouts did (core.arbitration ``FlowEffect``) and say so:
+        FwpsFlowAssociateContext0 (one context per callout and flow; another one is refused
+        with STATUS_OBJECT_NAME_EXISTS, learn.microsoft.com/windows-hardware/drivers/ddi/
+        fwpsk/nf-fwpsk-fwpsflowassociatecontext0), and a byte-count rule's count of the
+        flow's stream in this direction (FWPS_STREAM_CALLOUT_IO_PACKET0 countBytesEnforced)."""
+        flow = None if fid is None else host.flows.get(fid)
+        state = None if flow is None else flow.state
+        for e in effects:
+            if e[0] == "reinject" or flow is None:
+                continue  # a reinjection is the traversal's (``_reinject``); the rest needs a flow
+            if state is None:
+                state = flow.state = FlowState()
+            if e[0] == "associate":
+                by, target, label = str(e[1]), str(e[2]), str(e[3])
+                have = state.contexts.get(target)
+                if have is None:
+                    state.contexts[target] = label
+                    self.stack(host, "flow-context-associated",
+                               f"callout {by!r} associated context {label!r} with flow {fid} for callout {target!r} "
+                               f"(FwpsFlowAssociateContext0)", fid, callout=target, context=label)
+                else:
+                    self.stack(host, "flow-context-exists",
+                               f"callout {by!r}: flow {fid} already carries context {have!r} for callout {target!r} "
+                               f"(STATUS_OBJECT_NAME_EXISTS)", fid, callout=target, context=have)
+                continue
+            key, rule_no, limit, then, over = str(e[1]), e[2], e[3], str(e[4]), bool(e[5])
+            k = (key, 0 if dir_int is None else dir_int)
+            total = state.counts.get(k, 0) + nbytes
+            state.counts[k] = total
+            past = ""
+            if over:
+                past = f": past the limit, {then}"
+                if then == DROP_CONNECTION and state.dropped is None:
+                    state.dropped = (f"callout {key!r} rule {rule_no}: FWPS_STREAM_ACTION_DROP_CONNECTION "
+                                     f"past {limit} bytes")
+            way = f" {direction}" if direction else ""
+            self.stack(host, "stream-bytes", f"callout {key!r} rule {rule_no}: {total} of {limit} bytes{way}{past}",
+                       fid, callout=key, bytes=nbytes, total=total, limit=limit)
+
+    def _keep(self, host: Host, view: View, cl: CompiledLayer, res: ClassifyResult) -> None:
+        """Keep classification ``res`` of ``view`` (the record's copies, events, layer order)."""
+        layer = view.layer
+        lid = view.lid
         f = res.filter
         sl = res.sublayer
         view.token = host.policy_token
