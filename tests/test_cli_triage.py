@@ -165,3 +165,18 @@ def test_explain_event_lists_near_misses_on_fields_the_evidence_gives() -> None:
     misses = json.loads(r.stdout)["explain"]["near_misses"]
     assert {m["field"] for m in misses} == {"IP_REMOTE_ADDRESS"} and len(misses) >= 3
     assert misses[0]["filter"] == "privatenetwork-outbound-default-rule-129656" and misses[0]["got"] == "10.1.1.1"
+
+
+def test_explain_event_marks_user_conditions_by_the_evidence_token() -> None:
+    """An ALE_USER_ID condition is decided by triage's access check of the event's token
+    (core.triage.user_matches), not by the packet values (which carry no token): a filter the
+    event matched shows it held, in text and JSON."""
+    case1 = EVIDENCE / "wfpdiag-case-1.xml"
+    r = wfptui("explain", "--event", case1)
+    assert r.returncode == 0, r.stderr
+    assert "      [x] ALE_USER_ID equal O:LSD:(A;;CC;;;S-1-15-3-1)(A;;CC;;;WD)(A;;CC;;;AN)\n" in r.stdout
+    assert "[ ] ALE_USER_ID" not in r.stdout
+    r = wfptui("explain", "--event", case1, "--format", "json")
+    conds = [c for sl in json.loads(r.stdout)["explain"]["sublayers"] for f in sl["filters"]
+             for c in f["conditions"] if c["field"] == "ALE_USER_ID"]
+    assert conds and all(c["matched"] for c in conds)

@@ -76,7 +76,7 @@ def run_event(args: argparse.Namespace) -> int:
     from wfptui.commands.triage import event_fields, load_evidence
     from wfptui.core.cases import first_drop
     from wfptui.core.explain import explain, explain_json, observed_near_misses, render_text
-    from wfptui.core.triage import Simulator, judge
+    from wfptui.core.triage import Simulator, evidence_held, judge
     from wfptui.io.errors import InputError
     from wfptui.io.jsonout import document, needs_ascii
 
@@ -100,7 +100,8 @@ def run_event(args: argparse.Namespace) -> int:
     if args.format == "json":
         body = {"event": index, "time": ev.obs.time, **fields, "notes": notes,
                 "unknown": sorted(sim.unknown) if sim is not None else None,
-                "explain": explain_json(sim.result, sim.values, near) if sim is not None else None}
+                "explain": explain_json(sim.result, sim.values, near, evidence_held(ev.obs)) if sim is not None
+                else None}
         sys.stdout.write(json.dumps(document("wfptui-explain", body), ensure_ascii=needs_ascii(sys.stdout),
                                     indent=2) + "\n")
         return 0
@@ -124,7 +125,7 @@ def run_event(args: argparse.Namespace) -> int:
         out.append("The decision hangs on fields the evidence lacks: " + ", ".join(sim.unknown_fields))
     out.append("Not in the evidence (unknown, not empty): " + (", ".join(sorted(sim.unknown)) or "nothing"))
     out.append("")
-    text = render_text(explain(sim.result, sim.values, near),
+    text = render_text(explain(sim.result, sim.values, near, evidence_held(ev.obs)),
                        others="(the fields above are the evidence's; the others are unknown: conditions on them "
                               "are taken as not matching here)")
     sys.stdout.write("\n".join(out) + "\n" + text)

@@ -22,7 +22,7 @@ builds a :class:`Decision` from a recorded verdict when the full arbitration was
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -314,15 +314,25 @@ class Explanation:
 
 
 def explain(result: ClassifyResult, values: Mapping[str, Value] | None = None,
-            near: Sequence[NearMiss] | None = None) -> Explanation:
+            near: Sequence[NearMiss] | None = None,
+            held: Callable[[Condition], bool | None] | None = None) -> Explanation:
     """The model of ``result`` (``values``: what was classified; None: not known, so no
-    condition checks; ``near``: :func:`near_misses`, when wanted)."""
+    condition checks; ``near``: :func:`near_misses`, when wanted). ``held``: how a condition
+    was decided where the values do not say (a captured event's ALE_USER_ID, which triage
+    decides by an access check of the evidence's token, ``core.triage.evidence_held``);
+    None from it: by the values, as for every other condition."""
     walk = _Walk()
     steps = []
+
+    def check(c: Condition) -> bool:
+        assert values is not None
+        h = held(c) if held is not None else None
+        return condition_matches(c, values.get(c.field, EMPTY)) if h is None else h
+
     for sr in result.sublayers:
         filters = tuple(
             FilterStep(fe, () if values is None else tuple(
-                ConditionCheck(c, condition_matches(c, values.get(c.field, EMPTY))) for c in fe.filter.conditions),
+                ConditionCheck(c, check(c)) for c in fe.filter.conditions),
                 fe is sr.deciding)
             for fe in sr.evaluated)
         steps.append(SublayerStep(sr, filters, walk.effect_text(sr)))
@@ -450,10 +460,12 @@ def _filter_json(step: FilterStep) -> dict[str, Any]:
 
 
 def explain_json(result: ClassifyResult, values: Mapping[str, Value],
-                 near: Sequence[NearMiss] | None = None) -> dict[str, Any]:
+                 near: Sequence[NearMiss] | None = None,
+                 held: Callable[[Condition], bool | None] | None = None) -> dict[str, Any]:
     """The same explanation as a JSON-able dict (``action``/``filter`` as in the trace, spec §5);
-    with ``near``, every near miss as ``near_misses`` (not capped: a machine reads it)."""
-    return render_json(explain(result, values, near))
+    with ``near``, every near miss as ``near_misses`` (not capped: a machine reads it);
+    ``held`` as for :func:`explain`."""
+    return render_json(explain(result, values, near, held))
 
 
 def render_json(ex: Explanation) -> dict[str, Any]:

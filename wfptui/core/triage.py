@@ -27,7 +27,7 @@ Decisions and the tables are in docs/decisions-triage.md.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from wfptui.core.arbitration import CompiledLayer, CompiledPolicy
@@ -254,6 +254,20 @@ def _app_value(app: str | None) -> str | None:
 
 
 # ----------------------------------------------------------------------------- three-valued matching
+
+
+def evidence_held(obs: Observation) -> Callable[[Condition], bool | None]:
+    """For ``core.explain``: how an event's ALE_USER_ID conditions were decided — by the access
+    check of the evidence's token (``user_matches``; unknown counts as not holding, as in
+    world F) — and None for every other condition (decided by the values)."""
+    user = UserEvidence(obs.user_id, obs.package_sid, obs.capabilities)
+
+    def held(c: Condition) -> bool | None:
+        if c.field != "ALE_USER_ID":
+            return None
+        return user_matches(c, user) is True
+
+    return held
 
 
 def user_matches(cond: Condition, user: UserEvidence, assumed: set[str] | None = None) -> bool | None:
