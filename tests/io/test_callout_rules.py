@@ -236,3 +236,67 @@ def test_rule_value_must_fit_the_layer_where_the_callout_is_used() -> None:
         "'10.1.0.0/16' is an IPv4 address (use the _V4 layer), at FWPM_LAYER_ALE_AUTH_CONNECT_V6 where filter "
         "'guard' uses the callout",
     ]
+
+
+ABSORB_SCENARIO = """\
+name = "absorb reaches no discard layer"
+[[host]]
+name = "laptop"
+address = ["192.168.1.10"]
+app = [ { name = "browser", path = 'C:\\\\b.exe' } ]
+[host.policy]
+[[host.policy.callout]]
+key = "swallow"
+default = "continue"
+[[host.policy.callout.rule]]
+condition = [{ field = "IP_REMOTE_PORT", value = 443 }]
+action = "absorb"
+[[host.policy.callout.rule]]
+condition = [{ field = "IP_REMOTE_PORT", value = 80 }]
+action = "block"
+[[host.policy.filter]]
+key = "swallow-connect"
+layer = "ALE_AUTH_CONNECT_V4"
+action = "callout_terminating"
+callout = "swallow"
+[[host]]
+name = "web"
+address = ["10.0.0.5"]
+app = [ { name = "srv", path = 'C:\\\\srv.exe' } ]
+[[step]]
+host = "laptop"
+do = "connect"
+app = "browser"
+to = "web:443"
+[[step]]
+host = "laptop"
+do = "connect"
+app = "browser"
+to = "web:80"
+"""
+
+
+def test_an_absorbed_block_reaches_no_discard_layer_and_logs_nothing(tmp_path: Path) -> None:
+    """FWPS_CLASSIFY_OUT_FLAG_ABSORB: "the packet will not hit any of the WFP discard layers, nor
+    will it cause audit events" ("Types of Callouts"); a plain callout block goes on to the
+    discard twin and logs its drop."""
+    from wfptui.core.engine import run_scenario
+    from wfptui.core.trace import ClassifyRecord
+    from wfptui.io.scenario_file import load_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(ABSORB_SCENARIO)
+    res = run_scenario(load_scenario(path))
+    rows = [(r.kind, getattr(r, "layer", None) or getattr(r, "event", None) or getattr(r, "type", None),
+             getattr(r, "action", None))
+            for r in res.records if r.host == "laptop" and not (isinstance(r, ClassifyRecord) and r.action == "none"
+                                                               and not r.layer.endswith("_DISCARD"))]
+    assert rows == [
+        ("classify", "ALE_AUTH_CONNECT_V4", "block"),  # 443: absorbed -- no discard layer, no event
+        ("stack", "connect-failed", None),
+        ("classify", "ALE_AUTH_CONNECT_V4", "block"),  # 80: a plain block
+        ("net_event", "CLASSIFY_DROP", None),
+        ("audit", None, None),
+        ("classify", "ALE_AUTH_CONNECT_V4_DISCARD", "none"),
+        ("stack", "connect-failed", None),
+    ]

@@ -242,7 +242,7 @@ def _sublayer_of(policy: Policy, f: Filter) -> Sublayer:
 class _Decision:
     """The layer's running decision while sublayers are walked (§3.6)."""
 
-    __slots__ = ("action", "filter", "hard", "silent", "sublayer", "veto")
+    __slots__ = ("absorbed", "action", "filter", "hard", "silent", "sublayer", "veto")
 
     def __init__(self) -> None:
         self.action: str | None = None
@@ -251,6 +251,7 @@ class _Decision:
         self.sublayer: Sublayer | None = None
         self.veto = False
         self.silent = False
+        self.absorbed = False
 
     def offer(self, sl: Sublayer, f: Filter, out: FilterOutcome) -> str:
         """A sublayer's terminating filter offers its decision; return its effect."""
@@ -262,12 +263,13 @@ class _Decision:
             effect = OVERRODE
         elif self.action == PERMIT and out.outcome == BLOCK and out.can_veto:
             self.action, self.filter, self.sublayer = BLOCK, f, sl
-            self.hard, self.veto, self.silent = True, True, out.silent
+            self.hard, self.veto, self.silent, self.absorbed = True, True, out.silent, out.absorb
             return VETO
         else:
             return KEPT
         self.action, self.filter, self.sublayer = out.outcome, f, sl
         self.hard, self.silent = out.hard, out.silent and out.outcome == BLOCK
+        self.absorbed = out.absorb and out.outcome == BLOCK
         return effect
 
     def result(self, layer: Layer,
@@ -276,7 +278,7 @@ class _Decision:
         if self.action is None:
             return ClassifyResult(layer, NONE, None, None, False, False, False, sublayers, terminating)
         return ClassifyResult(layer, self.action, self.filter, self.sublayer, self.hard, self.veto,
-                              self.silent, sublayers, terminating)
+                              self.silent, sublayers, terminating, self.absorbed)
 
 
 class _Explain:

@@ -489,13 +489,13 @@ class ClassifyResult:
     convention (slots, no setters).
     """
 
-    __slots__ = ("_explain", "_sublayers", "action", "filter", "hard", "layer", "silent", "sublayer",
+    __slots__ = ("_explain", "_sublayers", "absorbed", "action", "filter", "hard", "layer", "silent", "sublayer",
                  "terminating", "veto")
 
     def __init__(self, layer: Layer, action: str, filter: Filter | None, sublayer: Sublayer | None,  # noqa: A002
                  hard: bool, veto: bool, silent: bool,
                  sublayers: tuple[SublayerResult, ...] | Callable[[], tuple[SublayerResult, ...]],
-                 terminating: tuple[Terminating, ...]) -> None:
+                 terminating: tuple[Terminating, ...], absorbed: bool = False) -> None:
         self.layer = layer
         self.action = action
         self.filter = filter
@@ -503,6 +503,9 @@ class ClassifyResult:
         self.hard = hard
         self.veto = veto
         self.silent = silent  # the standing block came from a silent-drop callout
+        #: ... that returned FWPS_CLASSIFY_OUT_FLAG_ABSORB: the packet reaches no discard layer
+        #: ("Types of Callouts", learn.microsoft.com/windows-hardware/drivers/network/types-of-callouts)
+        self.absorbed = absorbed
         self.terminating = terminating
         if callable(sublayers):
             self._sublayers: tuple[SublayerResult, ...] | None = None
@@ -522,7 +525,7 @@ class ClassifyResult:
 
     def _decision(self) -> tuple[object, ...]:
         return (self.layer, self.action, self.filter, self.sublayer, self.hard, self.veto, self.silent,
-                self.terminating)
+                self.terminating, self.absorbed)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ClassifyResult):

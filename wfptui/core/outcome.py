@@ -47,14 +47,17 @@ ABSORB = "absorb"
 class FilterOutcome:
     """What one filter returns, independent of the packet (callout behaviour is static)."""
 
-    __slots__ = ("can_veto", "hard", "note", "outcome", "silent")
+    __slots__ = ("absorb", "can_veto", "hard", "note", "outcome", "silent")
 
-    def __init__(self, outcome: str, hard: bool, note: str, can_veto: bool = False, silent: bool = False):
+    def __init__(self, outcome: str, hard: bool, note: str, can_veto: bool = False, silent: bool = False,
+                 absorb: bool = False):
         self.outcome = outcome  # permit | block | continue | skipped
         self.hard = hard
         self.note = note
         self.can_veto = can_veto  # a callout returned block: may veto a hard permit
         self.silent = silent  # ... and that callout drops silently
+        #: ... with FWPS_CLASSIFY_OUT_FLAG_ABSORB: the packet reaches no discard layer either
+        self.absorb = absorb
 
     def __repr__(self) -> str:
         return f"FilterOutcome({self.outcome!r}, hard={self.hard}, note={self.note!r})"
@@ -204,12 +207,12 @@ def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view
         # FWPS_RIGHT_ACTION_WRITE ("hard"-drop the original), inject the clone.
         note = (f"{who}{sep}reinject: the packet is absorbed (FWP_ACTION_BLOCK, FWPS_CLASSIFY_OUT_FLAG_ABSORB, "
                 f"FWPS_RIGHT_ACTION_WRITE cleared) and a clone injected back, hard")
-        return FilterOutcome(BLOCK, True, note, can_veto=True, silent=True)
+        return FilterOutcome(BLOCK, True, note, can_veto=True, silent=True, absorb=True)
     if returns in (BLOCK, ABSORB):
         absorb = returns == ABSORB
         silent = callout.silent or absorb
         extra = (" (FWPS_CLASSIFY_OUT_FLAG_ABSORB: dropped silently, no net event or audit)" if absorb
                  else ", silent drop" if silent else "")
         note = f"{who}{sep}{returns}{', ' if rules else ': '}{_hardness(hard_decl)}{extra}"
-        return FilterOutcome(BLOCK, hard_decl, note, can_veto=True, silent=silent)
+        return FilterOutcome(BLOCK, hard_decl, note, can_veto=True, silent=silent, absorb=absorb)
     return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns}")

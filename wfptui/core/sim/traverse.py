@@ -159,7 +159,9 @@ class Traversal:
                 if view.action == BLOCK and self._reinject(host, ctx, view, path, effects, stack_discard, nbytes):
                     continue  # the callout's clone passed this layer: on to the next one
             if view.action == BLOCK:
-                twin = host.twin(view.layer)
+                # An absorbed packet "will not hit any of the WFP discard layers" ("Types of
+                # Callouts", learn.microsoft.com/windows-hardware/drivers/network/types-of-callouts)
+                twin = None if view.res is not None and view.res.absorbed else host.twin(view.layer)
                 if twin is not None:  # §2.7: the same packet at the discard twin, then stop
                     self.walk(host, ctx, twin, packet, op, direction, path.dir_int, flow, reauth, False, nbytes)
                 return view.layer
