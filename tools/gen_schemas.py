@@ -25,6 +25,7 @@ from wfptui.core.fields import CONDITION_FIELDS, FIELD_ALIASES  # noqa: E402
 from wfptui.core.flowctx import REINJECT, THEN_ACTIONS  # noqa: E402
 from wfptui.core.layers import LAYERS  # noqa: E402
 from wfptui.core.model import ActionType, FilterFlag, MatchType  # noqa: E402
+from wfptui.core.pend import PEND, PEND_THEN  # noqa: E402
 from wfptui.io import policy_file, scenario_file  # noqa: E402
 
 BASE = "https://wfptui.invalid/schemas/"
@@ -82,10 +83,12 @@ def policy_schema() -> dict[str, Any]:
             "oneOf": [{"required": ["action"]}, {"required": ["permit_bytes"]}],
             "properties": {k: ANY_VALUE for k in policy_file.RULE_KEYS}
             | {"condition": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
-               "action": {"enum": [*policy_file.RULE_ACTIONS, REINJECT]}, "hard": {"type": "boolean"},
+               "action": {"enum": [*policy_file.RULE_ACTIONS, REINJECT, PEND]}, "hard": {"type": "boolean"},
                "description": {"type": "string"}, "flow_context": label, "flow_context_callout": label,
                "when_flow_context": label, "permit_bytes": {"type": "integer", "minimum": 0},
-               "then": {"enum": list(THEN_ACTIONS)}}}
+               # then: a permit_bytes rule's (block, drop_connection) or a pend rule's (permit, block)
+               "then": {"enum": list(dict.fromkeys([*THEN_ACTIONS, *PEND_THEN]))},
+               "complete_after": {"type": "number", "minimum": 0, "maximum": 86400}}}
     call = {"type": "object", "additionalProperties": False,
             "properties": {k: ANY_VALUE for k in policy_file.CALLOUT_KEYS}
             | {"key": key, "returns": {"enum": list(policy_file.CALLOUT_RETURNS)},

@@ -557,12 +557,14 @@ _SUBLAYERS = [Sublayer("s1", 300), Sublayer("s2", 200), Sublayer("s2b", 200), Su
 @st.composite
 def rule_callouts(draw: st.DrawFn, key: str) -> Callout:
     """A declared callout with rules (issue 15): conditions as filters', any action."""
-    rules = tuple(
-        CalloutRule(tuple(draw(st.lists(conditions(), max_size=3))), draw(st.sampled_from(CALLOUT_ACTIONS)),
-                    draw(st.sampled_from([None, True, False])))
-        for _ in range(draw(st.integers(0, 3))))
+    rules = []
+    for _ in range(draw(st.integers(0, 3))):
+        action = draw(st.sampled_from([*CALLOUT_ACTIONS, "pend"]))
+        pend = {"complete_after": 0.5, "then": draw(st.sampled_from(["permit", "block"]))} if action == "pend" else {}
+        rules.append(CalloutRule(tuple(draw(st.lists(conditions(), max_size=3))), action,
+                                 draw(st.sampled_from([None, True, False])), **pend))  # type: ignore[arg-type]
     return Callout(key, returns=draw(st.sampled_from([*CALLOUT_ACTIONS, "unregistered"])),
-                   hard=draw(st.booleans()), silent=draw(st.booleans()), rules=rules)
+                   hard=draw(st.booleans()), silent=draw(st.booleans()), rules=tuple(rules))
 
 
 @st.composite

@@ -109,7 +109,7 @@ action = "block"
         "p.toml:12:8: then must be block or drop_connection, not 'reset'",
         "p.toml:15:1: give either action or permit_bytes (which permits the first N bytes, then does `then`), "
         "not both",
-        "p.toml:20:1: then is only for a permit_bytes rule",
+        "p.toml:20:1: then is only for a permit_bytes or a pend rule",
         "p.toml:23:1: flow_context_callout names the callout a flow_context is for: give flow_context too",
     ]
 

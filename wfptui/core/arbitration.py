@@ -133,6 +133,7 @@ from wfptui.core.outcome import (
     rule_choice,
     rule_text,
 )
+from wfptui.core.pend import PEND, Pend, is_reauthorize
 
 if TYPE_CHECKING:
     from wfptui.core.layers import Layer
@@ -242,7 +243,7 @@ def _sublayer_of(policy: Policy, f: Filter) -> Sublayer:
 class _Decision:
     """The layer's running decision while sublayers are walked (§3.6)."""
 
-    __slots__ = ("absorbed", "action", "filter", "hard", "silent", "sublayer", "veto")
+    __slots__ = ("absorbed", "action", "filter", "hard", "pended", "silent", "sublayer", "veto")
 
     def __init__(self) -> None:
         self.action: str | None = None
@@ -252,6 +253,7 @@ class _Decision:
         self.veto = False
         self.silent = False
         self.absorbed = False
+        self.pended: Pend | None = None
 
     def offer(self, sl: Sublayer, f: Filter, out: FilterOutcome) -> str:
         """A sublayer's terminating filter offers its decision; return its effect."""
@@ -264,12 +266,14 @@ class _Decision:
         elif self.action == PERMIT and out.outcome == BLOCK and out.can_veto:
             self.action, self.filter, self.sublayer = BLOCK, f, sl
             self.hard, self.veto, self.silent, self.absorbed = True, True, out.silent, out.absorb
+            self.pended = out.pend
             return VETO
         else:
             return KEPT
         self.action, self.filter, self.sublayer = out.outcome, f, sl
         self.hard, self.silent = out.hard, out.silent and out.outcome == BLOCK
         self.absorbed = out.absorb and out.outcome == BLOCK
+        self.pended = out.pend if out.outcome == BLOCK else None
         return effect
 
     def result(self, layer: Layer,
@@ -278,7 +282,7 @@ class _Decision:
         if self.action is None:
             return ClassifyResult(layer, NONE, None, None, False, False, False, sublayers, terminating)
         return ClassifyResult(layer, self.action, self.filter, self.sublayer, self.hard, self.veto,
-                              self.silent, sublayers, terminating, self.absorbed)
+                              self.silent, sublayers, terminating, self.absorbed, self.pended)
 
 
 class _Explain:
@@ -388,6 +392,9 @@ class CompiledLayer:
         #: context label) -> index into the ``_dyn`` lists (built on first use), and back.
         self._flowinfo: dict[int, tuple[Callout, dict[tuple[object, ...], int], dict[int, tuple[object, ...]]]] = {}
         self._established = layer.name in ("ALE_FLOW_ESTABLISHED_V4", "ALE_FLOW_ESTABLISHED_V6")
+        #: Filters whose callout has ``pend`` rules: rule index -> the index of its outcome on a
+        #: reauthorization (IS_REAUTHORIZE set: it cannot pend again and answers ``then``).
+        self._pend_then: dict[int, dict[int, int]] = {}
         for p, f in enumerate(order):
             co = policy.callouts.get(f.callout or "") if f.action.is_callout else None
             if co is None or co.returns == "unregistered" or not (co.rules or flow_aware(co)):
@@ -395,6 +402,14 @@ class CompiledLayer:
             if flow_aware(co):
                 self._flowinfo[p] = (co, {}, {})
             outs = [callout_outcome(f, co, i) for i in range(len(co.rules) + 1)]
+            # A pend rule answers its ``then`` in the reauthorization that completes it (core.pend):
+            # one more outcome per such rule, chosen by FLAGS (``choices``).
+            pends = {i: len(co.rules) + 1 + k for k, i in
+                     enumerate(i for i, r in enumerate(co.rules) if r.action == PEND)}
+            if pends:
+                self._pend_then[p] = pends
+                outs += [callout_outcome(f, co, i, reauth=True) for i in pends]
+                rule_fields["FLAGS"] = None
             self._dyn[p] = (
                 tuple(compile_conditions(r.conditions) for r in co.rules),
                 outs,
@@ -494,7 +509,11 @@ class CompiledLayer:
             if flowing and p in self._flowinfo:
                 out[p] = self._flow_choice(p, tests, vals, flow, nbytes, direction, injected)
             else:
-                out[p] = next((i for i, t in enumerate(tests) if t(vals)), len(tests))
+                i = next((i for i, t in enumerate(tests) if t(vals)), len(tests))
+                pends = self._pend_then.get(p)
+                if pends is not None and i in pends and is_reauthorize(vals.get("FLAGS")):
+                    i = pends[i]
+                out[p] = i
         return out
 
     def _flow_choice(self, p: int, tests: Sequence[Callable[[Mapping[str, Value]], bool]],

@@ -142,12 +142,12 @@ def audit_data(event_id: int, family: str, layer_id: int, direction: str | None,
     return d
 
 
-def net_event_data(info: Mapping[str, Any], reauth: bool) -> JsonDict:
+def net_event_data(info: Mapping[str, Any], reauth: int) -> JsonDict:
     """Header fields of a net event (FWPM_NET_EVENT_HEADER-like)."""
     return {"localAddr": info.get("local_address"), "remoteAddr": info.get("remote_address"),
             "localPort": info.get("local_port"), "remotePort": info.get("remote_port"),
             "ipProtocol": info.get("protocol"), "appId": info.get("app"),
-            "isLoopback": bool(info.get("loopback")), "reauthReason": 1 if reauth else 0}
+            "isLoopback": bool(info.get("loopback")), "reauthReason": reauth}
 
 
 def direction_word(direction: str | None, family: str) -> str:

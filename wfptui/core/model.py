@@ -15,6 +15,7 @@ from enum import IntEnum, IntFlag
 from typing import TYPE_CHECKING, Union
 
 from wfptui.core.datatypes import DataType
+from wfptui.core.pend import Pend
 
 if TYPE_CHECKING:
     from wfptui.core.layers import Layer
@@ -325,6 +326,10 @@ class CalloutRule:
     ``permit_bytes``: at STREAM, the first N bytes of the flow (per direction) are permitted
     (``action`` is then ``permit``), later ones get ``then`` (``block`` or
     ``drop_connection`` = FWPS_STREAM_ACTION_DROP_CONNECTION).
+
+    Pending (issue 15; core.pend): ``action = "pend"`` suspends an ALE_AUTH_CONNECT /
+    ALE_AUTH_RECV_ACCEPT classification and completes it ``complete_after`` virtual seconds
+    later; the reauthorization that follows gets ``then`` (``permit`` or ``block``).
     """
 
     conditions: tuple[Condition, ...]
@@ -336,6 +341,7 @@ class CalloutRule:
     when_flow_context: str | None = None
     permit_bytes: int | None = None
     then: str | None = None
+    complete_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,13 +495,13 @@ class ClassifyResult:
     convention (slots, no setters).
     """
 
-    __slots__ = ("_explain", "_sublayers", "absorbed", "action", "filter", "hard", "layer", "silent", "sublayer",
-                 "terminating", "veto")
+    __slots__ = ("_explain", "_sublayers", "absorbed", "action", "filter", "hard", "layer", "pended", "silent",
+                 "sublayer", "terminating", "veto")
 
     def __init__(self, layer: Layer, action: str, filter: Filter | None, sublayer: Sublayer | None,  # noqa: A002
                  hard: bool, veto: bool, silent: bool,
                  sublayers: tuple[SublayerResult, ...] | Callable[[], tuple[SublayerResult, ...]],
-                 terminating: tuple[Terminating, ...], absorbed: bool = False) -> None:
+                 terminating: tuple[Terminating, ...], absorbed: bool = False, pended: Pend | None = None) -> None:
         self.layer = layer
         self.action = action
         self.filter = filter
@@ -506,6 +512,8 @@ class ClassifyResult:
         #: ... that returned FWPS_CLASSIFY_OUT_FLAG_ABSORB: the packet reaches no discard layer
         #: ("Types of Callouts", learn.microsoft.com/windows-hardware/drivers/network/types-of-callouts)
         self.absorbed = absorbed
+        #: ... because a callout pended the classification (a ``core.pend.Pend``: what it asked for)
+        self.pended = pended
         self.terminating = terminating
         if callable(sublayers):
             self._sublayers: tuple[SublayerResult, ...] | None = None
@@ -525,7 +533,7 @@ class ClassifyResult:
 
     def _decision(self) -> tuple[object, ...]:
         return (self.layer, self.action, self.filter, self.sublayer, self.hard, self.veto, self.silent,
-                self.terminating, self.absorbed)
+                self.terminating, self.absorbed, self.pended)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ClassifyResult):

@@ -27,6 +27,7 @@ from wfptui.core.model import (
     MatchType,
     Value,
 )
+from wfptui.core.pend import PEND, Pend, is_reauthorize
 from wfptui.core.values import format_value
 
 __all__ = ["ABSORB", "FilterOutcome", "callout_outcome", "evaluate_filter", "injected_by_self", "not_called",
@@ -47,10 +48,10 @@ ABSORB = "absorb"
 class FilterOutcome:
     """What one filter returns, independent of the packet (callout behaviour is static)."""
 
-    __slots__ = ("absorb", "can_veto", "hard", "note", "outcome", "silent")
+    __slots__ = ("absorb", "can_veto", "hard", "note", "outcome", "pend", "silent")
 
     def __init__(self, outcome: str, hard: bool, note: str, can_veto: bool = False, silent: bool = False,
-                 absorb: bool = False):
+                 absorb: bool = False, pend: Pend | None = None):
         self.outcome = outcome  # permit | block | continue | skipped
         self.hard = hard
         self.note = note
@@ -58,6 +59,8 @@ class FilterOutcome:
         self.silent = silent  # ... and that callout drops silently
         #: ... with FWPS_CLASSIFY_OUT_FLAG_ABSORB: the packet reaches no discard layer either
         self.absorb = absorb
+        #: ... because the callout pended the classification (FwpsPendOperation0; core.pend)
+        self.pend = pend
 
     def __repr__(self) -> str:
         return f"FilterOutcome({self.outcome!r}, hard={self.hard}, note={self.note!r})"
@@ -103,7 +106,8 @@ def evaluate_filter(f: Filter, callouts: Mapping[str, Callout],
     i = rule_choice(callout, values)
     # a byte-count rule without a flow: nothing counted yet, within its count (issue 15)
     within = i < len(callout.rules) and callout.rules[i].permit_bytes is not None
-    return callout_outcome(f, callout, i, stream="within" if within else None)
+    return callout_outcome(f, callout, i, stream="within" if within else None,
+                           reauth=is_reauthorize(values.get("FLAGS")))
 
 
 def injected_by_self(f: Filter, callout: Callout) -> FilterOutcome:
@@ -151,6 +155,8 @@ def rule_text(rule: CalloutRule) -> str:
         parts.append(f"flow context = {rule.when_flow_context!r}")
     if rule.permit_bytes is not None:
         parts.append(f"permit_bytes = {rule.permit_bytes}, then {rule.then or 'block'}")
+    if rule.action == PEND:
+        parts.append(f"pend {rule.complete_after:g} s, then {rule.then}")
     text = " and ".join(parts) if parts else "no conditions"
     if rule.flow_context is not None:
         target = f" for callout {rule.flow_context_callout!r}" if rule.flow_context_callout else ""
@@ -159,12 +165,13 @@ def rule_text(rule: CalloutRule) -> str:
 
 
 def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view: bool = False, *,
-                    label: str | None = None, stream: str | None = None) -> FilterOutcome:
+                    label: str | None = None, stream: str | None = None, reauth: bool = False) -> FilterOutcome:
     """What a registered callout's classifyFn returns for filter ``f``: its static ``returns``
     (``choice`` None: a callout without rules), rule ``choice`` (0-based), or its default
     (``choice == len(callout.rules)``). ``label``: the flow context the callout was handed
     (named in the note); ``stream``: for a ``permit_bytes`` rule, ``within`` (permit) or
-    ``over`` (its ``then``) the byte count (issue 15). Hardness (§3.4, D-CLASSIFYOUT): a permit is hard with
+    ``over`` (its ``then``) the byte count (issue 15); ``reauth``: FLAGS has IS_REAUTHORIZE, so a
+    ``pend`` rule cannot pend (STATUS_FWP_CANNOT_PEND) and answers its ``then`` (core.pend). Hardness (§3.4, D-CLASSIFYOUT): a permit is hard with
     the filter's CLEAR_ACTION_RIGHT or a hard rule/callout; a block (or absorb) is hard with a
     hard rule/callout; ``absorb`` is a block with FWPS_CLASSIFY_OUT_FLAG_ABSORB: silent, no net
     event or audit (learn.microsoft.com/windows-hardware/drivers/ddi/fwpstypes/ns-fwpstypes-fwps_classify_out0_,
@@ -189,18 +196,34 @@ def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view
             who += f", past the first {rule.permit_bytes} bytes"
             if rule.then == DROP_CONNECTION:
                 sep = ": FWPS_STREAM_ACTION_DROP_CONNECTION (the connection is dropped), data "
+        elif returns == PEND and reauth:
+            # FwpsPendOperation0 fails in a reauthorization (STATUS_FWP_CANNOT_PEND): the
+            # completing classification gets the rule's answer (core.pend)
+            returns = rule.then or PERMIT
+            sep = ": the pended classification completed (FwpsCompleteOperation0; IS_REAUTHORIZE, cannot pend again): "
     if label is not None:
         who += f" [flow context {label!r}]"
     clear = bool(f.flags & _CLEAR_ACTION_RIGHT)
     rules = choice is not None
     if f.action == _A.FWP_ACTION_CALLOUT_INSPECTION:
-        if returns in (PERMIT, BLOCK, ABSORB, REINJECT):
+        if returns in (PERMIT, BLOCK, ABSORB, REINJECT, PEND):
             return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns} under an inspection action: treated as continue")
         return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns}")
     if returns == PERMIT:
         hard = clear or hard_decl
         why = " (CLEAR_ACTION_RIGHT)" if clear else " (hard callout)" if hard_decl and not rules else ""
         return FilterOutcome(PERMIT, hard, f"{who}{sep}permit{', ' if rules else ': '}{_hardness(hard)}{why}")
+    if returns == PEND:
+        # FwpsPendOperation0: FWP_ACTION_BLOCK with FWPS_CLASSIFY_OUT_FLAG_ABSORB; hard, as a
+        # callout that suspends a classification must hold the action right (docs: "Pended
+        # classifications").
+        assert choice is not None and choice < len(callout.rules)
+        rule = callout.rules[choice]
+        after = rule.complete_after or 0.0
+        note = (f"{who}{sep}pend (FwpsPendOperation0: FWP_ACTION_BLOCK with FWPS_CLASSIFY_OUT_FLAG_ABSORB, hard); "
+                f"completes after {after:g} s with {rule.then or PERMIT}")
+        return FilterOutcome(BLOCK, True, note, can_veto=True, silent=True, absorb=True,
+                             pend=Pend(name, choice + 1, after, rule.then or PERMIT))
     if returns == REINJECT:
         # "Types of Callouts" (learn.microsoft.com/windows-hardware/drivers/network/types-of-callouts):
         # clone, return FWP_ACTION_BLOCK with FWPS_CLASSIFY_OUT_FLAG_ABSORB after clearing

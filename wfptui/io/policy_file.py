@@ -99,6 +99,7 @@ from wfptui.core.builtins import get_callout, get_sublayer
 from wfptui.core.fields import normalize_guid
 from wfptui.core.flowctx import REINJECT, THEN_ACTIONS
 from wfptui.core.model import Callout, CalloutRule, Condition, Filter, Policy, Sublayer
+from wfptui.core.pend import PEND, PEND_THEN
 from wfptui.io.errors import Diagnostic, InputError
 from wfptui.io.policy_filters import (
     filter_id_of,
@@ -331,12 +332,14 @@ def _parse_rules(ctx: TableContext, table: Mapping[str, Any], path: KeyPath) -> 
             if "action" in item:
                 ctx.error((*rpath, "action"), "give either action or permit_bytes (which permits the first N bytes, "
                           "then does `then`), not both", value=False)
-        elif "then" in item:
-            ctx.error((*rpath, "then"), "then is only for a permit_bytes rule", value=False)
         elif "action" not in item:
             ctx.error(rpath, "missing required key 'action' (permit, block, continue or absorb)", value=False)
         else:
-            action = _rule_action(ctx, item["action"], (*rpath, "action"), "rule action", (*RULE_ACTIONS, REINJECT))
+            action = _rule_action(ctx, item["action"], (*rpath, "action"), "rule action",
+                                  (*RULE_ACTIONS, REINJECT, PEND))
+        pend_then, after = _rule_pend_keys(ctx, item, rpath, action)
+        if "then" in item and "permit_bytes" not in item and action != PEND and "action" in item:
+            ctx.error((*rpath, "then"), "then is only for a permit_bytes or a pend rule", value=False)
         hard = get_bool(ctx, item, "hard", rpath) if "hard" in item else None
         conditions: list[Condition] = []
         raw_conds = item.get("condition", [])
@@ -351,8 +354,41 @@ def _parse_rules(ctx: TableContext, table: Mapping[str, Any], path: KeyPath) -> 
             out.append(CalloutRule(tuple(conditions), action, hard, loc=ctx.loc(rpath), flow_context=flow.flow_context,
                                    flow_context_callout=flow.flow_context_callout,
                                    when_flow_context=flow.when_flow_context, permit_bytes=flow.permit_bytes,
-                                   then=flow.then))
+                                   then=pend_then if action == PEND else flow.then, complete_after=after))
     return out
+
+
+def _rule_pend_keys(ctx: TableContext, item: Mapping[str, Any], path: KeyPath,
+                    action: str | None) -> tuple[str | None, float | None]:
+    """A ``pend`` rule's ``complete_after`` (virtual seconds, required) and ``then`` (permit or
+    block: the answer when the completion classifies again; default permit) -- core.pend."""
+    if action != PEND:
+        if "complete_after" in item:
+            ctx.error((*path, "complete_after"), "complete_after is only for a pend rule (action = \"pend\")",
+                      value=False)
+        return None, None
+    after: float | None = None
+    if "complete_after" not in item:
+        ctx.error(path, "missing required key 'complete_after' (seconds until the callout completes the pended "
+                  "classification, FwpsCompleteOperation0)", value=False)
+    else:
+        raw = item["complete_after"]
+        ok = isinstance(raw, int | float) and not isinstance(raw, bool) and 0 <= raw <= 86400 and raw == raw
+        if not ok:
+            ctx.error((*path, "complete_after"), f"complete_after must be seconds from 0 to 86400, not {describe(raw)}")
+        else:
+            after = float(raw)
+    then = "permit"
+    if "then" in item:
+        raw = item["then"]
+        word = raw.strip().lower() if isinstance(raw, str) else None
+        if word not in PEND_THEN:
+            shown = repr(raw) if isinstance(raw, str) else describe(raw)
+            hint = did_you_mean(raw, PEND_THEN) if isinstance(raw, str) else ""
+            ctx.error((*path, "then"), f"then of a pend rule must be permit or block, not {shown}{hint}")
+        else:
+            then = word
+    return then, after
 
 
 class _FlowKeys(NamedTuple):
@@ -390,7 +426,7 @@ def _rule_flow_keys(ctx: TableContext, item: Mapping[str, Any], path: KeyPath) -
         if permit_bytes is None:
             ctx.error((*path, "permit_bytes"), f"permit_bytes must be a byte count (an integer >= 0), not {describe(raw)}")
     then: str | None = None
-    if "then" in item:
+    if "then" in item and "permit_bytes" in item:
         raw = item["then"]
         word = raw.strip().lower() if isinstance(raw, str) else None
         if word not in THEN_ACTIONS:

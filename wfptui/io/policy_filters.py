@@ -36,6 +36,7 @@ from wfptui.core.model import (
     Sublayer,
     Weight,
 )
+from wfptui.core.pend import PEND, PEND_FAMILIES
 from wfptui.core.values import ValueParseError, parse_value
 from wfptui.core.weights import effective_weight as compute_effective_weight
 from wfptui.io.errors import Diagnostic, InputError
@@ -329,7 +330,8 @@ def parse_filter(
 
     if known is not None and known.rules and layer is not None and action is not None and action.is_callout:
         _check_rule_fields(ctx, known, layer, key, path)
-    if known is not None and layer is not None and action is not None and action.is_callout and flow_aware(known):
+    if (known is not None and layer is not None and action is not None and action.is_callout
+            and (flow_aware(known) or any(r.action == PEND for r in known.rules))):
         _check_flow_features(ctx, known, layer, action, key, path)
 
     conditions: list[Condition] = []
@@ -417,6 +419,17 @@ def _check_flow_features(ctx: TableContext, callout: Callout, layer: Layer, acti
         if rule.action == REINJECT and action == ActionType.FWP_ACTION_CALLOUT_INSPECTION:
             problems.append(f"reinject needs a terminating callout filter (\"Types of Callouts\": "
                             f"FWP_ACTION_CALLOUT_TERMINATING), not callout_inspection (filter {key!r})")
+        if rule.action == PEND:
+            # core.pend: FwpsPendOperation0 / FwpsCompleteOperation0 at the connect and accept authorizations
+            if fam not in PEND_FAMILIES:
+                problems.append("pend (FwpsPendOperation0) is modelled at FWPM_LAYER_ALE_AUTH_CONNECT and "
+                                f"FWPM_LAYER_ALE_AUTH_RECV_ACCEPT only, not {where}")
+            if action == ActionType.FWP_ACTION_CALLOUT_INSPECTION:
+                problems.append(f"pend needs a terminating callout filter (the pended classification is "
+                                f"FWP_ACTION_BLOCK), not callout_inspection (filter {key!r})")
+            if flow_aware(callout):
+                problems.append("pend is not modelled in a callout that also uses flow contexts, byte counts or "
+                                "reinjection")
         if rule.then == DROP_CONNECTION and action != ActionType.FWP_ACTION_CALLOUT_UNKNOWN:
             problems.append(f"then = \"drop_connection\" (FWPS_STREAM_ACTION_DROP_CONNECTION) needs a "
                             f"callout_unknown filter, not {action.short} (filter {key!r})")

@@ -94,7 +94,7 @@ def _toml_key(k: str) -> str:
 
 
 def toml_literal(v: object) -> str:
-    """One TOML value (inline form) for str, int, bool, list, dict."""
+    """One TOML value (inline form) for str, int, float (finite), bool, list, dict."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -103,6 +103,8 @@ def toml_literal(v: object) -> str:
         return str(v)
     if isinstance(v, str):
         return toml_str(v)
+    if isinstance(v, float) and v == v and v not in (float("inf"), float("-inf")):
+        return repr(v)  # Python's shortest repr reads back to the same float (1e-07 and 0.5 are TOML)
     if isinstance(v, list | tuple):
         return "[" + ", ".join(toml_literal(x) for x in v) + "]"
     if isinstance(v, dict):
@@ -265,6 +267,9 @@ def _dump_rule(rule: CalloutRule) -> list[str]:
         out.append(f"then = {toml_literal(rule.then or 'block')}")
     else:
         out.append(f"action = {toml_literal(rule.action)}")
+    if rule.complete_after is not None:  # a pend rule (core.pend)
+        out.append(f"complete_after = {toml_literal(rule.complete_after)}")
+        out.append(f"then = {toml_literal(rule.then or 'permit')}")
     if rule.hard is not None:
         out.append(f"hard = {toml_literal(rule.hard)}")
     if rule.when_flow_context is not None:

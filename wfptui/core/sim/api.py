@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from wfptui.core.layers import Layer
+from wfptui.core.pend import Pend
 from wfptui.core.scenario import AppSpec, Step
 from wfptui.core.sim.clock import VirtualClock
 from wfptui.core.sim.endpoint import Ctx, Path
@@ -27,6 +28,8 @@ class Stack(Protocol):
     """The network as a protocol module sees it."""
 
     clock: VirtualClock
+    #: The callout pend that made the last blocked walk block (core.pend), or None.
+    pended: Pend | None
     hosts: dict[str, Host]
     owner: dict[tuple[int, int], Host]
     sockets: dict[str, Sock]
@@ -48,7 +51,7 @@ class Stack(Protocol):
                   **data: Any) -> tuple[Any, ...]: ...
 
     def walk(self, host: Host, ctx: Ctx, stage: Stage, packet: str | None, op: str | None, direction: str | None,
-             dir_int: int | None, flow: int | None, reauth: bool = False,
+             dir_int: int | None, flow: int | None, reauth: bool | int = False,
              stack_discard: bool = False, nbytes: int = 0) -> Layer | None: ...
 
     def cross(self, host: Host, ctx: Ctx, path: Path, stack_discard: bool = False,

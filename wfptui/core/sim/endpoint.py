@@ -32,12 +32,12 @@ from wfptui.core.sim.objects import (
     LOOPBACK_FAMILIES,
     NLAT_UNICAST,
     PACKAGE_ID_NONE,
-    REASON_POLICY_CHANGE,
     REAUTH_FAMILIES,
     RECLASSIFY_FAMILIES,
     Host,
     is_loopback_address,
     is_v4_mapped,
+    reauth_reason,
     user_token,
     v4_mapped,
 )
@@ -72,7 +72,7 @@ class Ctx:
         self.wildcard = wildcard
         self.implicit = implicit
         self.extra = extra
-        self.cache: dict[tuple[int, int | None, bool], View] = {}
+        self.cache: dict[tuple[int, int | None, bool | int], View] = {}
         self._info: dict[str, Any] | None = None
         self._dyn: dict[str, Value] | None = None
         #: The walks of this endpoint (``path``), by stage and record arguments.
@@ -104,7 +104,7 @@ class Ctx:
         return info
 
     def path(self, stage: Stage, packet: str | None, op: str | None, direction: str | None,
-             dir_int: int | None, flow: int | None, reauth: bool) -> Path:
+             dir_int: int | None, flow: int | None, reauth: bool | int) -> Path:
         """The walk of ``stage`` by this endpoint with these record arguments (kept)."""
         key = (stage, packet, op, direction, dir_int, flow, reauth)
         hit = self.paths.get(key)
@@ -113,7 +113,7 @@ class Ctx:
             hit = self.paths[key] = Path(views, packet, op, direction, dir_int, flow, reauth)
         return hit
 
-    def view(self, layer: Layer, direction: int | None, reauth: bool) -> View:
+    def view(self, layer: Layer, direction: int | None, reauth: bool | int) -> View:
         key = (layer.layer_id, direction, reauth)
         hit = self.cache.get(key)
         if hit is None:
@@ -161,7 +161,7 @@ class Ctx:
         return dyn
 
     def _build_planned(self, layer: Layer, direction: int | None,
-                       reauth: bool) -> tuple[dict[str, Value], dict[str, Any]]:
+                       reauth: bool | int) -> tuple[dict[str, Value], dict[str, Any]]:
         """``_build`` (same dicts, same order) from the host's plan for this kind of
         endpoint at this layer: the field names present and every value that is the same
         for all such endpoints (pre-rendered) are fixed; only the dynamic ones are filled in."""
@@ -188,7 +188,7 @@ class Ctx:
             rvals[i] = r
         return dict(zip(names, vals, strict=True)), dict(zip(names, rvals, strict=True))
 
-    def _plan(self, layer: Layer, direction: int | None, reauth: bool) -> Plan:
+    def _plan(self, layer: Layer, direction: int | None, reauth: bool | int) -> Plan:
         """(field names present, values, rendered values, dynamic slots) for endpoints like
         this one at ``layer``: ``_build``'s output for this Ctx, with the dynamic fields'
         positions listed as (index, name, render cache, dtype) to be filled per endpoint."""
@@ -205,7 +205,7 @@ class Ctx:
                 slots.append((i, name, cache, key[1]))
         return names, tuple(values.values()), tuple(rendered.values()), tuple(slots)
 
-    def _build(self, layer: Layer, direction: int | None, reauth: bool) -> tuple[dict[str, Value], dict[str, Any]]:
+    def _build(self, layer: Layer, direction: int | None, reauth: bool | int) -> tuple[dict[str, Value], dict[str, Any]]:
         host = self.host
         iface = self.interface()
         luid, idx, itype, tunnel, prof = iface.net_luid, iface.index, iface.type, iface.tunnel_type, iface.profile_id
@@ -247,7 +247,7 @@ class Ctx:
             flags |= F_IMPLICIT_BIND
         base["FLAGS"] = flags
         if fam in REAUTH_FAMILIES:
-            base["REAUTHORIZE_REASON"] = REASON_POLICY_CHANGE if reauth else 0
+            base["REAUTHORIZE_REASON"] = reauth_reason(reauth)
         if direction is not None:
             base["DIRECTION"] = direction
             # §2.5: arrival fields are unknown (EMPTY) for an outbound packet, next-hop
@@ -334,7 +334,7 @@ class Path:
     __slots__ = ("views", "packet", "op", "direction", "dir_int", "flow", "reauth", "token", "rows", "n")
 
     def __init__(self, views: tuple[View, ...], packet: str | None, op: str | None, direction: str | None,
-                 dir_int: int | None, flow: int | None, reauth: bool) -> None:
+                 dir_int: int | None, flow: int | None, reauth: bool | int) -> None:
         self.views = views
         self.packet = packet
         self.op = op

@@ -38,6 +38,15 @@ F_IMPLICIT_BIND = 0x200  # FWP_CONDITION_FLAG_IS_IMPLICIT_BIND (Vista only, §4.
 #: bind or listen request" (Filtering Condition Flags), at ALE_RESOURCE_ASSIGNMENT / ALE_AUTH_LISTEN.
 F_RECLASSIFY = 0x20000
 REASON_POLICY_CHANGE = 0x1  # FWP_CONDITION_REAUTHORIZE_REASON_POLICY_CHANGE (§4.6)
+REASON_CLASSIFY_COMPLETION = 0x10  # FWP_CONDITION_REAUTHORIZE_REASON_CLASSIFY_COMPLETION (§4.6): a pend completed
+
+
+def reauth_reason(reauth: bool | int) -> int:
+    """The REAUTHORIZE_REASON of a walk's ``reauth``: False none, True a policy change (the
+    usual case), else the reason bits themselves (a completed pend: REASON_CLASSIFY_COMPLETION)."""
+    if reauth is True:
+        return REASON_POLICY_CHANGE
+    return int(reauth)
 OUTBOUND, INBOUND = 0, 1  # FWP_DIRECTION
 NLAT_UNICAST = 1  # NL_ADDRESS_TYPE NlatUnicast
 COMPARTMENT_DEFAULT = 1
@@ -233,6 +242,9 @@ class Host:
         self.listeners: dict[tuple[int, int], list[Sock]] = {}
         self.udp: dict[tuple[int, int], list[Sock]] = {}
         self.conns: dict[tuple[int, int, int, int, int], Sock] = {}
+        #: Inbound connections whose ALE_AUTH_RECV_ACCEPT a callout pended (core.pend): their
+        #: 5-tuple -> the completion timer (a retransmitted SYN meanwhile is not classified).
+        self.pended_accepts: dict[tuple[int, int, int, int, int], Timer] = {}
         self.icmp_flows: dict[tuple[str, int, int, int, int], Flow] = {}
         self.flows: dict[int, Flow] = {}
         self.probes: dict[tuple[int, int, int, int, int], Timer] = {}

@@ -11,6 +11,7 @@ discard layer: stealth, §2.4). SYNs are retransmitted (TcpMaxConnectRetransmiss
 from __future__ import annotations
 
 from wfptui.core.datatypes import WinVersion
+from wfptui.core.pend import Pend
 from wfptui.core.scenario import Step
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.endpoint import Ctx
@@ -18,6 +19,7 @@ from wfptui.core.sim.objects import (
     INBOUND,
     MAX_SYN_RETRANSMITS,
     OUTBOUND,
+    REASON_CLASSIFY_COMPLETION,
     TCP,
     UDP,
     Host,
@@ -26,6 +28,7 @@ from wfptui.core.sim.objects import (
     is_v4_mapped,
     v4_mapped,
 )
+from wfptui.core.sim.sequences import Stage
 from wfptui.core.sim.sockets import Sockets
 from wfptui.core.values import format_address, parse_address
 
@@ -132,14 +135,53 @@ class Tcp:
         sock.auth = (ctx, fid)
         stage = host.stage(bits, ("tcp", "connect", OUT))
         if net.walk(host, ctx, stage, None, "connect", OUT, OUTBOUND, fid) is not None:
+            pend = net.pended
+            if pend is not None:
+                self._pend_connect(sock, ctx, stage, fid, pend)
+                return
             self._connect_failed(sock, "blocked at ALE_AUTH_CONNECT (WSAEACCES)")
             return
-        key = (bits, laddr, sock.lport, raddr, rport)
+        self._open(sock, ctx, stage, fid)
+
+    def _open(self, sock: Sock, ctx: Ctx, stage: Stage, fid: int) -> None:
+        """The connect authorized: the connection, its flow, the SYN."""
+        net = self.net
+        host = sock.host
+        assert sock.raddr is not None and sock.rport is not None and sock.laddr is not None
+        key = (ctx.bits, sock.laddr, sock.lport, sock.raddr, sock.rport)
         sock.conn_key = key
         host.conns[key] = sock
         sock.flow = net.flows.add(fid, host, TCP, stage, OUT, ctx, sock, key, idle=False)
         sock.state = "syn-sent"
         self._send_syn(sock)
+
+    # -- a pended connect (core.pend) -----------------------------------------------------
+    def _pend_connect(self, sock: Sock, ctx: Ctx, stage: Stage, fid: int, pend: Pend) -> None:
+        """A callout pended ALE_AUTH_CONNECT (FwpsPendOperation0): no SYN yet; the callout
+        completes it ``pend.after`` seconds later (FwpsCompleteOperation0)."""
+        net = self.net
+        sock.state = "pended"
+        net.stack(sock.host, "connect-pended",
+                  f"callout {pend.callout!r} rule {pend.rule} pended ALE_AUTH_CONNECT (FwpsPendOperation0); "
+                  f"it completes after {pend.after:g} s", fid, socket=sock.name, callout=pend.callout)
+        sock.timer = net.clock.timer(pend.after, self._pend_done, sock, ctx, stage, fid, pend)
+
+    def _pend_done(self, sock: Sock, ctx: Ctx, stage: Stage, fid: int, pend: Pend) -> None:
+        """FwpsCompleteOperation0: "Pended connections are authenticated again" -- ALE_AUTH_CONNECT
+        classified again with IS_REAUTHORIZE (reason CLASSIFY_COMPLETION); TCP, if allowed,
+        goes on with the handshake."""
+        if sock.state != "pended":  # closed meanwhile
+            return
+        net = self.net
+        host = sock.host
+        net.stack(host, "pend-completed",
+                  f"callout {pend.callout!r} completed the pended ALE_AUTH_CONNECT (FwpsCompleteOperation0): "
+                  "authorized again with IS_REAUTHORIZE", fid, socket=sock.name, callout=pend.callout)
+        if net.walk(host, ctx, stage, None, "connect", OUT, OUTBOUND, fid, REASON_CLASSIFY_COMPLETION) is not None:
+            self._connect_failed(sock, "blocked at ALE_AUTH_CONNECT when the pended classification completed "
+                                 "(WSAEACCES)")
+            return
+        self._open(sock, ctx, stage, fid)
 
     def _connect_failed(self, sock: Sock, detail: str) -> None:
         sock.state = "failed"
@@ -315,6 +357,10 @@ class Tcp:
             if family(blocked) == "INBOUND_TRANSPORT":
                 net.stack(host, "packet-dropped", "SYN blocked at INBOUND_TRANSPORT; the client retransmits")
             return
+        key = (bits, pkt.dst, pkt.dport, pkt.src, pkt.sport)
+        if key in host.pended_accepts:  # decided: the pended connection exists; its SYN is not classified again
+            net.stack(host, "packet-dropped", "SYN retransmission: the connection's ALE_AUTH_RECV_ACCEPT is pended")
+            return
         app = listener.app
         cctx = Ctx(host, bits, TCP, pkt.dst, pkt.dport, pkt.src, pkt.sport, app, loopback)
         if listener.dual and bits == 32:
@@ -322,9 +368,47 @@ class Tcp:
         fid = net.flows.new_id()
         stage = host.stage(bits, ("tcp", "accept", IN))
         if net.walk(host, cctx, stage, "SYN", None, IN, INBOUND, fid) is not None:
+            pend = net.pended
+            if pend is not None:
+                net.stack(host, "accept-pended",
+                          f"callout {pend.callout!r} rule {pend.rule} pended ALE_AUTH_RECV_ACCEPT (FwpsPendOperation0) "
+                          f"and holds a clone of the SYN; it completes after {pend.after:g} s", fid,
+                          callout=pend.callout)
+                host.pended_accepts[key] = net.clock.timer(pend.after, self._accept_done, listener, pkt, cctx,
+                                                           stage, fid, pend)
+                return
             net.stack(host, "connection-blocked",
                       "SYN dropped at ALE_AUTH_RECV_ACCEPT (no RST); the client retransmits, then times out", fid)
             return
+        self._accept(listener, pkt, cctx, stage, fid)
+
+    def _accept_done(self, listener: Sock, pkt: Pkt, cctx: Ctx, stage: Stage, fid: int, pend: Pend) -> None:
+        """FwpsCompleteOperation0 for a pended accept: the callout reinjects the SYN it cloned
+        ("To complete a connection that was previously pended at the
+        FWPS_LAYER_ALE_AUTH_RECV_ACCEPT_Xxx layer, the callout driver must reinject the packet
+        that was cloned at that layer") and the connection is authorized again with
+        IS_REAUTHORIZE (reason CLASSIFY_COMPLETION)."""
+        net = self.net
+        host = cctx.host
+        host.pended_accepts.pop((pkt.bits, pkt.dst, pkt.dport, pkt.src, pkt.sport), None)
+        net.stack(host, "pend-completed",
+                  f"callout {pend.callout!r} completed the pended ALE_AUTH_RECV_ACCEPT (FwpsCompleteOperation0) and "
+                  "reinjected the SYN: authorized again with IS_REAUTHORIZE", fid, callout=pend.callout)
+        if listener.state != "listening":
+            net.stack(host, "connection-refused", "the listener closed while the accept was pended", fid)
+            return
+        if net.walk(host, cctx, stage, "SYN", None, IN, INBOUND, fid, REASON_CLASSIFY_COMPLETION) is not None:
+            net.stack(host, "connection-blocked", "SYN dropped at ALE_AUTH_RECV_ACCEPT when the pended "
+                      "classification completed (no RST); the client retransmits, then times out", fid)
+            return
+        self._accept(listener, pkt, cctx, stage, fid)
+
+    def _accept(self, listener: Sock, pkt: Pkt, cctx: Ctx, stage: Stage, fid: int) -> None:
+        """The SYN authorized: the server's connection, its flow, the SYN-ACK."""
+        net = self.net
+        host = cctx.host
+        bits = pkt.bits
+        app = listener.app
         conn = Sock(None, host, "tcp", app, bits)
         conn.laddr, conn.lport, conn.raddr, conn.rport = pkt.dst, pkt.dport, pkt.src, pkt.sport
         conn.listener = listener

@@ -38,9 +38,17 @@ from wfptui.core.events import (
 from wfptui.core.flowctx import DROP_CONNECTION, FlowState
 from wfptui.core.layers import Layer
 from wfptui.core.model import BLOCK, ClassifyResult, Value
+from wfptui.core.pend import Pend
 from wfptui.core.sim.clock import VirtualClock
 from wfptui.core.sim.endpoint import Ctx, Path, View
-from wfptui.core.sim.objects import EVENT_PERMIT_FAMILIES, EVENT_PERMIT_IDS, INBOUND, REAUTH_FAMILIES, Host
+from wfptui.core.sim.objects import (
+    EVENT_PERMIT_FAMILIES,
+    EVENT_PERMIT_IDS,
+    INBOUND,
+    REAUTH_FAMILIES,
+    Host,
+    reauth_reason,
+)
 from wfptui.core.sim.sequences import Stage
 from wfptui.core.trace import (
     AuditRecord,
@@ -69,6 +77,9 @@ class Traversal:
         #: Benchmark hook: when a list, every classification appends (compiled layer, values)
         #: and no crossing is memoized (every packet takes the classifications).
         self.capture: list[tuple[CompiledLayer, dict[str, Value]]] | None = None
+        #: The pend (core.pend) behind the last block a walk met, or None: read by a protocol right
+        #: after a walk that blocked (an ALE authorization a callout suspended).
+        self.pended: Pend | None = None
 
     @property
     def seq(self) -> int:
@@ -88,7 +99,7 @@ class Traversal:
         return (stack_row, host.name, event, detail, flow, data)
 
     def walk(self, host: Host, ctx: Ctx, stage: Stage, packet: str | None, op: str | None, direction: str | None,
-             dir_int: int | None, flow: int | None, reauth: bool = False, stack_discard: bool = False,
+             dir_int: int | None, flow: int | None, reauth: bool | int = False, stack_discard: bool = False,
              nbytes: int = 0) -> Layer | None:
         """Cross ``stage``'s layers with ``ctx``; the layer that blocked, or None.
 
@@ -145,7 +156,7 @@ class Traversal:
             if capture is not None:
                 assert view.cl is not None
                 capture.append((view.cl, view.values))
-            row = (classify_row, view.out, hname, packet, op, direction, flow, reauth)
+            row = (classify_row, view.out, hname, packet, op, direction, flow, reauth is not False)
             items.append(row)
             times.append(now)
             built.append(row)
@@ -159,6 +170,7 @@ class Traversal:
                 if view.action == BLOCK and self._reinject(host, ctx, view, path, effects, stack_discard, nbytes):
                     continue  # the callout's clone passed this layer: on to the next one
             if view.action == BLOCK:
+                self.pended = None if view.res is None else view.res.pended
                 # An absorbed packet "will not hit any of the WFP discard layers" ("Types of
                 # Callouts", learn.microsoft.com/windows-hardware/drivers/network/types-of-callouts)
                 twin = None if view.res is not None and view.res.absorbed else host.twin(view.layer)
@@ -217,7 +229,7 @@ class Traversal:
                    f"a clone back ({fn}); the clone is classified again at {view.name}", flow, callout=by)
         more = self._refresh_flow(host, view, flow, path.dir_int, nbytes, injected=by)
         self._items.append((classify_row, view.out, host.name, path.packet, path.op, path.direction, flow,
-                            path.reauth))
+                            path.reauth is not False))
         self._times.append(self.clock.now)
         if view.events:
             res2 = view.res
@@ -288,7 +300,7 @@ class Traversal:
             self.layer_order[host.name].append(layer.name)
 
     def _events(self, host: Host, layer: Layer, ctx: Ctx, res: ClassifyResult, direction: str | None,
-                flow: int | None, reauth: bool, stack_discard: bool) -> None:
+                flow: int | None, reauth: bool | int, stack_discard: bool) -> None:
         fam = layer_family(layer.name)
         if res.action != BLOCK and fam not in EVENT_PERMIT_FAMILIES:
             return
@@ -297,7 +309,7 @@ class Traversal:
         if ne is not None:
             self.records.append(NetEventRecord(self.seq + 1, self.clock.now, host.name, ne, fid, layer.layer_id,
                                                direction_word(direction, fam), flow,
-                                               net_event_data(ctx.info, reauth and fam in REAUTH_FAMILIES)))
+                                               net_event_data(ctx.info, reauth_reason(reauth) if fam in REAUTH_FAMILIES else 0)))
         for eid in audit_ids(fam, res, is_discard=layer.is_discard, stack_discard=stack_discard):
             self.records.append(AuditRecord(self.seq + 1, self.clock.now, host.name, eid, fid, layer.layer_id, flow,
                                             audit_data(eid, fam, layer.layer_id, direction, ctx.info, fid)))

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wfptui.core.pend import Pend
 from wfptui.core.sim.api import Stack, family
+from wfptui.core.sim.clock import Timer
 from wfptui.core.sim.endpoint import Ctx
 from wfptui.core.sim.objects import (
     ICMP4,
     ICMP6,
     INBOUND,
     OUTBOUND,
+    REASON_CLASSIFY_COMPLETION,
     UDP,
     Host,
     Pkt,
@@ -41,6 +44,8 @@ class Udp:
 
     def __init__(self, net: Stack) -> None:
         self.net = net
+        #: First sends whose ALE_AUTH_CONNECT a callout pended (core.pend): (socket, remote) -> timer.
+        self._pended: dict[tuple[int, tuple[int, int]], Timer] = {}
 
     def send(self, sock: Sock, raddr: int, rport: int, nbytes: int) -> None:
         net = self.net
@@ -51,6 +56,10 @@ class Udp:
             raddr, bits = raddr & 0xFFFFFFFF, 32
         key = (raddr, rport)
         flow = sock.flows.get(key)
+        if flow is None and (id(sock), key) in self._pended:
+            net.stack(host, "datagram-dropped", "the flow's ALE_AUTH_CONNECT is pended (FwpsPendOperation0)",
+                      socket=sock.name)
+            return
         if flow is None:
             loopback = host.owns(bits, raddr)
             own = sock.laddr if (sock.laddr and not sock.wildcard) else None
@@ -68,14 +77,19 @@ class Udp:
             fid = net.flows.new_id()
             stage = host.stage(bits, ("udp", "connect", OUT))
             if net.walk(host, ctx, stage, "DATAGRAM", None, OUT, OUTBOUND, fid) is not None:
+                pend = net.pended
+                if pend is not None:
+                    net.stack(host, "datagram-pended",
+                              f"callout {pend.callout!r} rule {pend.rule} pended ALE_AUTH_CONNECT "
+                              f"(FwpsPendOperation0); it completes after {pend.after:g} s", fid, socket=sock.name,
+                              callout=pend.callout)
+                    self._pended[(id(sock), key)] = net.clock.timer(pend.after, self._pend_done, sock, ctx, stage,
+                                                                    fid, key, pend)
+                    return
                 net.stack(host, "datagram-dropped", "blocked at ALE_AUTH_CONNECT", fid, socket=sock.name)
                 return
-            sock.authorized = True
-            flow = net.flows.add(fid, host, UDP, stage, OUT, ctx, sock, key, idle=True)
-            sock.flows[key] = flow
-            if net.walk(host, ctx, host.stage(bits, ("udp", "established", OUT)), "DATAGRAM", None, OUT, OUTBOUND,
-                        fid) is not None:
-                net.flows.drop(flow, "blocked at ALE_FLOW_ESTABLISHED")
+            flow = self._establish(sock, ctx, stage, fid, key)
+            if flow is None:
                 return
         elif flow.needs_reauth and not net.flows.reauthorize(flow, "DATAGRAM", OUT, OUTBOUND):
             net.stack(host, "datagram-dropped", "reauthorization blocked", flow.id, socket=sock.name)
@@ -95,6 +109,39 @@ class Udp:
             return
         assert ctx.laddr is not None
         net.wire(host, Pkt(UDP, bits, ctx.laddr, raddr, sock.lport, rport, "DATAGRAM", nbytes))
+
+    def _establish(self, sock: Sock, ctx: Ctx, stage: Stage, fid: int, key: tuple[int, int]) -> Flow | None:
+        """ALE_AUTH_CONNECT authorized the first send: the flow and its FLOW_ESTABLISHED."""
+        net = self.net
+        host = sock.host
+        sock.authorized = True
+        flow = net.flows.add(fid, host, UDP, stage, OUT, ctx, sock, key, idle=True)
+        sock.flows[key] = flow
+        if net.walk(host, ctx, host.stage(ctx.bits, ("udp", "established", OUT)), "DATAGRAM", None, OUT, OUTBOUND,
+                    fid) is not None:
+            net.flows.drop(flow, "blocked at ALE_FLOW_ESTABLISHED")
+            return None
+        return flow
+
+    def _pend_done(self, sock: Sock, ctx: Ctx, stage: Stage, fid: int, key: tuple[int, int], pend: Pend) -> None:
+        """FwpsCompleteOperation0: the first send's ALE_AUTH_CONNECT authorized again with
+        IS_REAUTHORIZE; "non-TCP connections just create state entries. Any pended packet data
+        is flushed from memory ..., so an application will have to retransmit those packets"."""
+        net = self.net
+        host = sock.host
+        self._pended.pop((id(sock), key), None)
+        if sock.state == "closed":
+            return
+        net.stack(host, "pend-completed",
+                  f"callout {pend.callout!r} completed the pended ALE_AUTH_CONNECT (FwpsCompleteOperation0): "
+                  "authorized again with IS_REAUTHORIZE", fid, socket=sock.name, callout=pend.callout)
+        if net.walk(host, ctx, stage, "DATAGRAM", None, OUT, OUTBOUND, fid, REASON_CLASSIFY_COMPLETION) is not None:
+            net.stack(host, "datagram-dropped", "blocked at ALE_AUTH_CONNECT when the pended classification "
+                      "completed", fid, socket=sock.name)
+            return
+        if self._establish(sock, ctx, stage, fid, key) is not None:
+            net.stack(host, "datagram-flushed", "the pended datagram was not sent (FwpsCompleteOperation0: pended "
+                      "data is flushed); the flow exists, the application sends again", fid, socket=sock.name)
 
     def find(self, host: Host, bits: int, addr: int, port: int) -> Sock | None:
         """The UDP socket bound to (addr, port), a wildcard bind included."""
