@@ -26,6 +26,7 @@ from wfptui.core.flowctx import REINJECT, THEN_ACTIONS  # noqa: E402
 from wfptui.core.layers import LAYERS  # noqa: E402
 from wfptui.core.model import ActionType, FilterFlag, MatchType  # noqa: E402
 from wfptui.core.pend import PEND, PEND_THEN  # noqa: E402
+from wfptui.core.redirect import REDIRECT  # noqa: E402
 from wfptui.io import policy_file, scenario_file  # noqa: E402
 
 BASE = "https://wfptui.invalid/schemas/"
@@ -83,12 +84,15 @@ def policy_schema() -> dict[str, Any]:
             "oneOf": [{"required": ["action"]}, {"required": ["permit_bytes"]}],
             "properties": {k: ANY_VALUE for k in policy_file.RULE_KEYS}
             | {"condition": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
-               "action": {"enum": [*policy_file.RULE_ACTIONS, REINJECT, PEND]}, "hard": {"type": "boolean"},
+               "action": {"enum": [*policy_file.RULE_ACTIONS, REINJECT, PEND, REDIRECT]}, "hard": {"type": "boolean"},
                "description": {"type": "string"}, "flow_context": label, "flow_context_callout": label,
                "when_flow_context": label, "permit_bytes": {"type": "integer", "minimum": 0},
                # then: a permit_bytes rule's (block, drop_connection) or a pend rule's (permit, block)
                "then": {"enum": list(dict.fromkeys([*THEN_ACTIONS, *PEND_THEN]))},
-               "complete_after": {"type": "number", "minimum": 0, "maximum": 86400}}}
+               "complete_after": {"type": "number", "minimum": 0, "maximum": 86400},
+               # a redirect rule's target (core.redirect): the new remote end / local end
+               "to": {"type": "string", "description": "ALE_CONNECT_REDIRECT: new remote address:port"},
+               "local": {"type": "string", "description": "ALE_BIND_REDIRECT: new local address[:port]"}}}
     call = {"type": "object", "additionalProperties": False,
             "properties": {k: ANY_VALUE for k in policy_file.CALLOUT_KEYS}
             | {"key": key, "returns": {"enum": list(policy_file.CALLOUT_RETURNS)},
@@ -119,6 +123,7 @@ def scenario_schema() -> dict[str, Any]:
     step_props.update({"do": {"enum": list(scenario_file._STEP_ALLOWED)}, "at": seconds, "seconds": seconds,
                        "proto": {"enum": ["tcp", "udp"]}, "port": {"type": "integer", "minimum": 0, "maximum": 65535},
                        "bytes": {"type": "integer", "minimum": 0}, "dual_stack": {"type": "boolean"},
+                       "redirect_records": {"type": "string"},
                        "add": {"type": "array", "items": {"$ref": "policy.schema.json#/$defs/filter"}}})
     expect_props: dict[str, Any] = {k: ANY_VALUE for k in scenario_file._EXPECT_KEYS}
     expect_props.update({"layer": {"enum": layers}, "packet": {"enum": list(scenario_file._PACKETS)},

@@ -36,6 +36,7 @@ from wfptui.core.model import (
     Sublayer,
     Value,
 )
+from wfptui.core.redirect import Target
 
 LAYER = "ALE_AUTH_RECV_ACCEPT_V4"
 A = ActionType
@@ -559,8 +560,12 @@ def rule_callouts(draw: st.DrawFn, key: str) -> Callout:
     """A declared callout with rules (issue 15): conditions as filters', any action."""
     rules = []
     for _ in range(draw(st.integers(0, 3))):
-        action = draw(st.sampled_from([*CALLOUT_ACTIONS, "pend"]))
-        pend = {"complete_after": 0.5, "then": draw(st.sampled_from(["permit", "block"]))} if action == "pend" else {}
+        action = draw(st.sampled_from([*CALLOUT_ACTIONS, "pend", "redirect"]))
+        pend: dict[str, object] = {}
+        if action == "pend":
+            pend = {"complete_after": 0.5, "then": draw(st.sampled_from(["permit", "block"]))}
+        elif action == "redirect":  # a proxied packet (FLAGS IS_PROXY_CONNECTION) is not redirected again
+            pend = {"target": Target(draw(st.sampled_from(["connect", "local"])), 0x7F000001, 32, 8080)}
         rules.append(CalloutRule(tuple(draw(st.lists(conditions(), max_size=3))), action,
                                  draw(st.sampled_from([None, True, False])), **pend))  # type: ignore[arg-type]
     return Callout(key, returns=draw(st.sampled_from([*CALLOUT_ACTIONS, "unregistered"])),
@@ -600,6 +605,8 @@ def packets(draw: st.DrawFn) -> dict[str, Value]:
             values[fld] = draw(st.sampled_from(_SIDS))
         elif fld == "IP_REMOTE_ADDRESS":
             values[fld] = draw(addr)
+        elif fld == "FLAGS":  # IS_REAUTHORIZE (pend rules), IS_PROXY_CONNECTION (redirect rules) among them
+            values[fld] = draw(st.sampled_from([0, 1, 2, 4, 5, 0x200000, 0x200004]))
         else:
             values[fld] = draw(small_int)
     return values

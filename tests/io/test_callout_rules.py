@@ -94,7 +94,7 @@ hard = "yes"
     assert errs[0] == "p.toml:4:1: give either returns or default (the same thing), not both"
     assert errs[1].startswith("p.toml:7:24: unknown field 'IP_REMOTE_PORTT' (did you mean IP_REMOTE_PORT")
     assert errs[2:] == [
-        "p.toml:8:10: rule action must be permit, block, continue, absorb, reinject or pend, not 'drop'",
+        "p.toml:8:10: rule action must be permit, block, continue, absorb, reinject, pend or redirect, not 'drop'",
         "p.toml:9:1: unknown key 'colour' in [[callout.rule]]",
         "p.toml:11:1: missing required key 'action' (permit, block, continue or absorb)",
         "p.toml:12:8: hard must be true or false, not the string 'yes'",

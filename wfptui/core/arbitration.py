@@ -133,7 +133,8 @@ from wfptui.core.outcome import (
     rule_choice,
     rule_text,
 )
-from wfptui.core.pend import PEND, Pend, is_reauthorize
+from wfptui.core.pend import IS_REAUTHORIZE, PEND, Pend
+from wfptui.core.redirect import CONNECT, IS_PROXY_CONNECTION, REDIRECT, Redirect
 
 if TYPE_CHECKING:
     from wfptui.core.layers import Layer
@@ -243,7 +244,7 @@ def _sublayer_of(policy: Policy, f: Filter) -> Sublayer:
 class _Decision:
     """The layer's running decision while sublayers are walked (§3.6)."""
 
-    __slots__ = ("absorbed", "action", "filter", "hard", "pended", "silent", "sublayer", "veto")
+    __slots__ = ("absorbed", "action", "filter", "hard", "pended", "redirect", "silent", "sublayer", "veto")
 
     def __init__(self) -> None:
         self.action: str | None = None
@@ -254,9 +255,14 @@ class _Decision:
         self.silent = False
         self.absorbed = False
         self.pended: Pend | None = None
+        self.redirect: Redirect | None = None
 
     def offer(self, sl: Sublayer, f: Filter, out: FilterOutcome) -> str:
         """A sublayer's terminating filter offers its decision; return its effect."""
+        if out.redirect is not None:
+            # the callout applied its change whatever the layer decides; a later (lower) one
+            # applies its change on top (core.redirect)
+            self.redirect = out.redirect
         if self.action is None:
             effect = DECIDED
         elif not self.hard:
@@ -282,7 +288,8 @@ class _Decision:
         if self.action is None:
             return ClassifyResult(layer, NONE, None, None, False, False, False, sublayers, terminating)
         return ClassifyResult(layer, self.action, self.filter, self.sublayer, self.hard, self.veto,
-                              self.silent, sublayers, terminating, self.absorbed, self.pended)
+                              self.silent, sublayers, terminating, self.absorbed, self.pended,
+                              self.redirect if self.action != BLOCK else None)
 
 
 class _Explain:
@@ -392,9 +399,9 @@ class CompiledLayer:
         #: context label) -> index into the ``_dyn`` lists (built on first use), and back.
         self._flowinfo: dict[int, tuple[Callout, dict[tuple[object, ...], int], dict[int, tuple[object, ...]]]] = {}
         self._established = layer.name in ("ALE_FLOW_ESTABLISHED_V4", "ALE_FLOW_ESTABLISHED_V6")
-        #: Filters whose callout has ``pend`` rules: rule index -> the index of its outcome on a
-        #: reauthorization (IS_REAUTHORIZE set: it cannot pend again and answers ``then``).
-        self._pend_then: dict[int, dict[int, int]] = {}
+        #: Filters whose callout has rules a FLAGS bit changes: rule index -> (the bit, the index
+        #: of the rule's outcome when the bit is set).
+        self._flag_variants: dict[int, dict[int, tuple[int, int]]] = {}
         for p, f in enumerate(order):
             co = policy.callouts.get(f.callout or "") if f.action.is_callout else None
             if co is None or co.returns == "unregistered" or not (co.rules or flow_aware(co)):
@@ -402,13 +409,20 @@ class CompiledLayer:
             if flow_aware(co):
                 self._flowinfo[p] = (co, {}, {})
             outs = [callout_outcome(f, co, i) for i in range(len(co.rules) + 1)]
-            # A pend rule answers its ``then`` in the reauthorization that completes it (core.pend):
-            # one more outcome per such rule, chosen by FLAGS (``choices``).
-            pends = {i: len(co.rules) + 1 + k for k, i in
-                     enumerate(i for i, r in enumerate(co.rules) if r.action == PEND)}
-            if pends:
-                self._pend_then[p] = pends
-                outs += [callout_outcome(f, co, i, reauth=True) for i in pends]
+            # Rules whose answer a FLAGS bit changes, one more outcome each, chosen by FLAGS
+            # (``choices``): a pend rule answers its ``then`` in the reauthorization that completes
+            # it (IS_REAUTHORIZE, core.pend); a connect redirect leaves a proxied connection as it
+            # is (IS_PROXY_CONNECTION, core.redirect).
+            variants: dict[int, tuple[int, int]] = {}
+            for i, r in enumerate(co.rules):
+                if r.action == PEND:
+                    variants[i] = (IS_REAUTHORIZE, len(outs))
+                    outs.append(callout_outcome(f, co, i, reauth=True))
+                elif r.action == REDIRECT and r.target is not None and r.target.kind == CONNECT:
+                    variants[i] = (IS_PROXY_CONNECTION, len(outs))
+                    outs.append(callout_outcome(f, co, i, proxied=True))
+            if variants:
+                self._flag_variants[p] = variants
                 rule_fields["FLAGS"] = None
             self._dyn[p] = (
                 tuple(compile_conditions(r.conditions) for r in co.rules),
@@ -510,9 +524,12 @@ class CompiledLayer:
                 out[p] = self._flow_choice(p, tests, vals, flow, nbytes, direction, injected)
             else:
                 i = next((i for i, t in enumerate(tests) if t(vals)), len(tests))
-                pends = self._pend_then.get(p)
-                if pends is not None and i in pends and is_reauthorize(vals.get("FLAGS")):
-                    i = pends[i]
+                fv = self._flag_variants.get(p)
+                if fv is not None and i in fv:
+                    flags = vals.get("FLAGS")
+                    flag, j = fv[i]
+                    if type(flags) is int and flags & flag:
+                        i = j
                 out[p] = i
         return out
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Union
 
 from wfptui.core.datatypes import DataType
 from wfptui.core.pend import Pend
+from wfptui.core.redirect import Redirect, Target
 
 if TYPE_CHECKING:
     from wfptui.core.layers import Layer
@@ -330,6 +331,10 @@ class CalloutRule:
     Pending (issue 15; core.pend): ``action = "pend"`` suspends an ALE_AUTH_CONNECT /
     ALE_AUTH_RECV_ACCEPT classification and completes it ``complete_after`` virtual seconds
     later; the reauthorization that follows gets ``then`` (``permit`` or ``block``).
+
+    Redirection (issue 15; core.redirect): ``action = "redirect"`` with ``target``: at
+    ALE_CONNECT_REDIRECT the new remote address and port (``to``), at ALE_BIND_REDIRECT the new
+    local address (and port) (``local``).
     """
 
     conditions: tuple[Condition, ...]
@@ -342,6 +347,7 @@ class CalloutRule:
     permit_bytes: int | None = None
     then: str | None = None
     complete_after: float | None = None
+    target: Target | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,13 +501,14 @@ class ClassifyResult:
     convention (slots, no setters).
     """
 
-    __slots__ = ("_explain", "_sublayers", "absorbed", "action", "filter", "hard", "layer", "pended", "silent",
-                 "sublayer", "terminating", "veto")
+    __slots__ = ("_explain", "_sublayers", "absorbed", "action", "filter", "hard", "layer", "pended", "redirected",
+                 "silent", "sublayer", "terminating", "veto")
 
     def __init__(self, layer: Layer, action: str, filter: Filter | None, sublayer: Sublayer | None,  # noqa: A002
                  hard: bool, veto: bool, silent: bool,
                  sublayers: tuple[SublayerResult, ...] | Callable[[], tuple[SublayerResult, ...]],
-                 terminating: tuple[Terminating, ...], absorbed: bool = False, pended: Pend | None = None) -> None:
+                 terminating: tuple[Terminating, ...], absorbed: bool = False, pended: Pend | None = None,
+                 redirected: Redirect | None = None) -> None:
         self.layer = layer
         self.action = action
         self.filter = filter
@@ -514,6 +521,8 @@ class ClassifyResult:
         self.absorbed = absorbed
         #: ... because a callout pended the classification (a ``core.pend.Pend``: what it asked for)
         self.pended = pended
+        #: A callout redirected (core.redirect: the rewritten remote or local end), the layer not blocking
+        self.redirected = redirected
         self.terminating = terminating
         if callable(sublayers):
             self._sublayers: tuple[SublayerResult, ...] | None = None
@@ -533,7 +542,7 @@ class ClassifyResult:
 
     def _decision(self) -> tuple[object, ...]:
         return (self.layer, self.action, self.filter, self.sublayer, self.hard, self.veto, self.silent,
-                self.terminating, self.absorbed, self.pended)
+                self.terminating, self.absorbed, self.pended, self.redirected)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ClassifyResult):

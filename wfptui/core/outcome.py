@@ -28,7 +28,8 @@ from wfptui.core.model import (
     Value,
 )
 from wfptui.core.pend import PEND, Pend, is_reauthorize
-from wfptui.core.values import format_value
+from wfptui.core.redirect import CONNECT, REDIRECT, Redirect, Target, is_proxy_connection
+from wfptui.core.values import format_address, format_value
 
 __all__ = ["ABSORB", "FilterOutcome", "callout_outcome", "evaluate_filter", "injected_by_self", "not_called",
            "rule_choice", "rule_text"]
@@ -48,10 +49,10 @@ ABSORB = "absorb"
 class FilterOutcome:
     """What one filter returns, independent of the packet (callout behaviour is static)."""
 
-    __slots__ = ("absorb", "can_veto", "hard", "note", "outcome", "pend", "silent")
+    __slots__ = ("absorb", "can_veto", "hard", "note", "outcome", "pend", "redirect", "silent")
 
     def __init__(self, outcome: str, hard: bool, note: str, can_veto: bool = False, silent: bool = False,
-                 absorb: bool = False, pend: Pend | None = None):
+                 absorb: bool = False, pend: Pend | None = None, redirect: Redirect | None = None):
         self.outcome = outcome  # permit | block | continue | skipped
         self.hard = hard
         self.note = note
@@ -61,6 +62,8 @@ class FilterOutcome:
         self.absorb = absorb
         #: ... because the callout pended the classification (FwpsPendOperation0; core.pend)
         self.pend = pend
+        #: a permit that rewrote the connection's remote or the socket's local end (core.redirect)
+        self.redirect = redirect
 
     def __repr__(self) -> str:
         return f"FilterOutcome({self.outcome!r}, hard={self.hard}, note={self.note!r})"
@@ -106,8 +109,9 @@ def evaluate_filter(f: Filter, callouts: Mapping[str, Callout],
     i = rule_choice(callout, values)
     # a byte-count rule without a flow: nothing counted yet, within its count (issue 15)
     within = i < len(callout.rules) and callout.rules[i].permit_bytes is not None
+    flags = values.get("FLAGS")
     return callout_outcome(f, callout, i, stream="within" if within else None,
-                           reauth=is_reauthorize(values.get("FLAGS")))
+                           reauth=is_reauthorize(flags), proxied=is_proxy_connection(flags))
 
 
 def injected_by_self(f: Filter, callout: Callout) -> FilterOutcome:
@@ -157,6 +161,8 @@ def rule_text(rule: CalloutRule) -> str:
         parts.append(f"permit_bytes = {rule.permit_bytes}, then {rule.then or 'block'}")
     if rule.action == PEND:
         parts.append(f"pend {rule.complete_after:g} s, then {rule.then}")
+    if rule.target is not None:
+        parts.append(f"redirect {'to' if rule.target.kind == CONNECT else 'local'} {target_text(rule.target)}")
     text = " and ".join(parts) if parts else "no conditions"
     if rule.flow_context is not None:
         target = f" for callout {rule.flow_context_callout!r}" if rule.flow_context_callout else ""
@@ -164,14 +170,25 @@ def rule_text(rule: CalloutRule) -> str:
     return text
 
 
+def target_text(t: Target) -> str:
+    """``127.0.0.1:8080``, ``[::1]:8080``, ``10.8.0.2`` (a bind redirect of the address only)."""
+    a = format_address(t.addr, t.bits)
+    if t.port is None:
+        return a
+    return f"{a}:{t.port}" if t.bits == 32 else f"[{a}]:{t.port}"
+
+
 def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view: bool = False, *,
-                    label: str | None = None, stream: str | None = None, reauth: bool = False) -> FilterOutcome:
+                    label: str | None = None, stream: str | None = None, reauth: bool = False,
+                    proxied: bool = False) -> FilterOutcome:
     """What a registered callout's classifyFn returns for filter ``f``: its static ``returns``
     (``choice`` None: a callout without rules), rule ``choice`` (0-based), or its default
     (``choice == len(callout.rules)``). ``label``: the flow context the callout was handed
     (named in the note); ``stream``: for a ``permit_bytes`` rule, ``within`` (permit) or
     ``over`` (its ``then``) the byte count (issue 15); ``reauth``: FLAGS has IS_REAUTHORIZE, so a
-    ``pend`` rule cannot pend (STATUS_FWP_CANNOT_PEND) and answers its ``then`` (core.pend). Hardness (§3.4, D-CLASSIFYOUT): a permit is hard with
+    ``pend`` rule cannot pend (STATUS_FWP_CANNOT_PEND) and answers its ``then`` (core.pend);
+    ``proxied``: FLAGS has IS_PROXY_CONNECTION, so a connect ``redirect`` rule does not redirect
+    again (core.redirect). Hardness (§3.4, D-CLASSIFYOUT): a permit is hard with
     the filter's CLEAR_ACTION_RIGHT or a hard rule/callout; a block (or absorb) is hard with a
     hard rule/callout; ``absorb`` is a block with FWPS_CLASSIFY_OUT_FLAG_ABSORB: silent, no net
     event or audit (learn.microsoft.com/windows-hardware/drivers/ddi/fwpstypes/ns-fwpstypes-fwps_classify_out0_,
@@ -206,13 +223,31 @@ def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view
     clear = bool(f.flags & _CLEAR_ACTION_RIGHT)
     rules = choice is not None
     if f.action == _A.FWP_ACTION_CALLOUT_INSPECTION:
-        if returns in (PERMIT, BLOCK, ABSORB, REINJECT, PEND):
+        if returns in (PERMIT, BLOCK, ABSORB, REINJECT, PEND, REDIRECT):
             return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns} under an inspection action: treated as continue")
         return FilterOutcome(CONTINUE, False, f"{who}{sep}{returns}")
     if returns == PERMIT:
         hard = clear or hard_decl
         why = " (CLEAR_ACTION_RIGHT)" if clear else " (hard callout)" if hard_decl and not rules else ""
         return FilterOutcome(PERMIT, hard, f"{who}{sep}permit{', ' if rules else ': '}{_hardness(hard)}{why}")
+    if returns == REDIRECT:
+        assert choice is not None and choice < len(callout.rules)
+        rule = callout.rules[choice]
+        target = rule.target
+        assert target is not None
+        hard = clear or hard_decl
+        if proxied and target.kind == CONNECT:
+            # "Using Bind or Connect Redirection": FwpsQueryConnectionRedirectState0 "to prevent
+            # infinite redirecting"; "If the connection is to a local proxy, your callout driver
+            # should not attempt to redirect it" -- a proxied connection is let through as it is
+            return FilterOutcome(PERMIT, hard, f"{who}{sep}the connection carries redirect records (IS_PROXY_CONNECTION, "
+                                               f"FwpsQueryConnectionRedirectState0): not redirected again; permit, "
+                                               f"{_hardness(hard)}")
+        what = ("remote" if target.kind == CONNECT else "local") + f" -> {target_text(target)}"
+        request = "FWPS_CONNECT_REQUEST0" if target.kind == CONNECT else "FWPS_BIND_REQUEST0"
+        return FilterOutcome(PERMIT, hard, f"{who}{sep}redirect {what} ({request}, FwpsApplyModifiedLayerData0); "
+                                           f"permit, {_hardness(hard)}",
+                             redirect=Redirect(name, choice + 1, target.kind, target.addr, target.bits, target.port))
     if returns == PEND:
         # FwpsPendOperation0: FWP_ACTION_BLOCK with FWPS_CLASSIFY_OUT_FLAG_ABSORB; hard, as a
         # callout that suspends a classification must hold the action right (docs: "Pended

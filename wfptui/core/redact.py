@@ -41,7 +41,7 @@ recording replays to the redacted trace (``replay --check`` passes):
   ``//server/share``, ``C:/x`` and paths inside free text; a user name seen in
   ``C:\\Users\\NAME`` is replaced (by its path stand-in) wherever else it appears.
 * **Policies**: filter, sublayer and callout keys and names, descriptions and condition
-  values, the conditions of a declared callout's rules included (built-in sublayers and
+  values, the conditions and redirect targets of a declared callout's rules included (built-in sublayers and
   callouts keep their keys and names).
 * The **trace is not rewritten** here: ``wfptui redact`` regenerates it by replaying the
   redacted inputs (commands/redact.py), since the engine's own text may quote host names.
@@ -77,6 +77,7 @@ from wfptui.core.model import (
     Value,
 )
 from wfptui.core.redact_addr import AddressMap, RedactError, v4_int, v6_parts
+from wfptui.core.redirect import Target
 from wfptui.core.scenario import DEFAULT_USER_SID
 from wfptui.core.sddl import parse_sddl
 from wfptui.core.sim import DEFAULT_APP, PING_APP
@@ -224,6 +225,8 @@ class Redactor:
             for rule in co.rules:
                 for c in rule.conditions:
                     self._collect_value(c, c.value)
+                if rule.target is not None:  # a redirect's address (core.redirect): the same map
+                    (self.v4 if rule.target.bits == 32 else self.v6).add_point(rule.target.addr)
 
     def _collect_value(self, c: Condition, v: Value) -> None:
         if isinstance(v, AddrMask) and _mapped_mask(v):  # ::ffff:a.b.c.d/n: the IPv4 address's map
@@ -453,10 +456,17 @@ class Redactor:
 
     def callout(self, co: Callout) -> Callout:
         """A callout with its key and name (built-in: kept) and its rules' conditions rewritten."""
-        rules = tuple(replace(r, conditions=self.conditions(r.conditions)) for r in co.rules)
+        rules = tuple(replace(r, conditions=self.conditions(r.conditions), target=self.target(r.target))
+                      for r in co.rules)
         if co.builtin:
             return replace(co, rules=rules) if co.rules else co
         return replace(co, key=self.key(co.key), name=self.key(co.name), rules=rules)
+
+    def target(self, t: Target | None) -> Target | None:
+        """A redirect rule's address through the address maps (its port kept)."""
+        if t is None:
+            return None
+        return t._replace(addr=(self.v4 if t.bits == 32 else self.v6).addr(t.addr))
 
     def conditions(self, conds: tuple[Condition, ...]) -> tuple[Condition, ...]:
         return tuple(replace(c, value=self._value(c, c.value)) for c in conds)

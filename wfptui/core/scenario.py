@@ -204,6 +204,11 @@ class Step:
     #: its IPv4 traffic is classified at the V6 ALE layers with IPv4-mapped addresses;
     #: docs/decisions-engine.md "Dual-stack sockets").
     dual_stack: bool = False
+    #: connect: the accepted socket whose redirect records (SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS)
+    #: this connection carries (SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS): a local proxy's outbound
+    #: connection; without ``to`` it goes to the original destination (docs/decisions-engine.md
+    #: "Connection and bind redirection").
+    redirect_records: str | None = None
 
     _KEYS = ("index", "do", "host", "at", "app", "proto", "port", "socket", "address", "to", "bytes",
              "packets", "count", "seconds", "event")
@@ -215,6 +220,8 @@ class Step:
         d["raw"] = self.raw
         if self.dual_stack:  # only when set: recordings of other scenarios stay byte-identical
             d["dual_stack"] = True
+        if self.redirect_records is not None:
+            d["redirect_records"] = self.redirect_records
         return d
 
     def _add_tables(self) -> list[JsonDict]:
@@ -248,7 +255,16 @@ class Step:
                    bytes=d.get("bytes"), packets=int(d.get("packets", 1)), count=int(d.get("count", 1)),
                    seconds=None if seconds is None else float(seconds), add=add,
                    remove=tuple(d.get("remove", ())), raw=dict(d.get("raw", {})),
-                   event=_event(d.get("event")), dual_stack=d.get("dual_stack") is True)
+                   event=_event(d.get("event")), dual_stack=d.get("dual_stack") is True,
+                   redirect_records=_str_or_none(d.get("redirect_records")))
+
+
+def _str_or_none(v: Any) -> str | None:
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ValueError("step redirect_records is not a string")
+    return v
 
 
 def _event(v: Any) -> JsonDict | None:

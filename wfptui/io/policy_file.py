@@ -100,6 +100,7 @@ from wfptui.core.fields import normalize_guid
 from wfptui.core.flowctx import REINJECT, THEN_ACTIONS
 from wfptui.core.model import Callout, CalloutRule, Condition, Filter, Policy, Sublayer
 from wfptui.core.pend import PEND, PEND_THEN
+from wfptui.core.redirect import CONNECT, LOCAL, REDIRECT, Target, parse_target
 from wfptui.io.errors import Diagnostic, InputError
 from wfptui.io.policy_filters import (
     filter_id_of,
@@ -336,8 +337,9 @@ def _parse_rules(ctx: TableContext, table: Mapping[str, Any], path: KeyPath) -> 
             ctx.error(rpath, "missing required key 'action' (permit, block, continue or absorb)", value=False)
         else:
             action = _rule_action(ctx, item["action"], (*rpath, "action"), "rule action",
-                                  (*RULE_ACTIONS, REINJECT, PEND))
+                                  (*RULE_ACTIONS, REINJECT, PEND, REDIRECT))
         pend_then, after = _rule_pend_keys(ctx, item, rpath, action)
+        target = _rule_redirect_keys(ctx, item, rpath, action)
         if "then" in item and "permit_bytes" not in item and action != PEND and "action" in item:
             ctx.error((*rpath, "then"), "then is only for a permit_bytes or a pend rule", value=False)
         hard = get_bool(ctx, item, "hard", rpath) if "hard" in item else None
@@ -354,8 +356,36 @@ def _parse_rules(ctx: TableContext, table: Mapping[str, Any], path: KeyPath) -> 
             out.append(CalloutRule(tuple(conditions), action, hard, loc=ctx.loc(rpath), flow_context=flow.flow_context,
                                    flow_context_callout=flow.flow_context_callout,
                                    when_flow_context=flow.when_flow_context, permit_bytes=flow.permit_bytes,
-                                   then=pend_then if action == PEND else flow.then, complete_after=after))
+                                   then=pend_then if action == PEND else flow.then, complete_after=after,
+                                   target=target))
     return out
+
+
+def _rule_redirect_keys(ctx: TableContext, item: Mapping[str, Any], path: KeyPath,
+                        action: str | None) -> Target | None:
+    """A ``redirect`` rule's target (core.redirect): ``to = "address:port"`` (at
+    ALE_CONNECT_REDIRECT: the new remote end) or ``local = "address[:port]"`` (at
+    ALE_BIND_REDIRECT: the new local end); exactly one."""
+    given = [k for k in ("to", "local") if k in item]
+    if action != REDIRECT:
+        for k in given:
+            ctx.error((*path, k), f"{k} is only for a redirect rule (action = \"redirect\")", value=False)
+        return None
+    if len(given) != 1:
+        where = (*path, given[1]) if len(given) > 1 else path
+        ctx.error(where, "a redirect rule gives either to = \"address:port\" (ALE_CONNECT_REDIRECT: the new remote "
+                  "end) or local = \"address\" (ALE_BIND_REDIRECT: the new local end)", value=False)
+        return None
+    key = given[0]
+    raw = item[key]
+    if not isinstance(raw, str):
+        ctx.error((*path, key), f"{key} must be a string such as \"127.0.0.1:8080\", not {describe(raw)}")
+        return None
+    try:
+        return parse_target(CONNECT if key == "to" else LOCAL, raw)
+    except ValueError as exc:
+        ctx.error((*path, key), f"{key}: {exc}")
+        return None
 
 
 def _rule_pend_keys(ctx: TableContext, item: Mapping[str, Any], path: KeyPath,

@@ -36,7 +36,9 @@ from wfptui.core.model import (
     Sublayer,
     Weight,
 )
+from wfptui.core.outcome import target_text
 from wfptui.core.pend import PEND, PEND_FAMILIES
+from wfptui.core.redirect import CONNECT, REDIRECT, REDIRECT_FAMILIES
 from wfptui.core.values import ValueParseError, parse_value
 from wfptui.core.weights import effective_weight as compute_effective_weight
 from wfptui.io.errors import Diagnostic, InputError
@@ -331,7 +333,7 @@ def parse_filter(
     if known is not None and known.rules and layer is not None and action is not None and action.is_callout:
         _check_rule_fields(ctx, known, layer, key, path)
     if (known is not None and layer is not None and action is not None and action.is_callout
-            and (flow_aware(known) or any(r.action == PEND for r in known.rules))):
+            and (flow_aware(known) or any(r.action in (PEND, REDIRECT) for r in known.rules))):
         _check_flow_features(ctx, known, layer, action, key, path)
 
     conditions: list[Condition] = []
@@ -429,6 +431,22 @@ def _check_flow_features(ctx: TableContext, callout: Callout, layer: Layer, acti
                                 f"FWP_ACTION_BLOCK), not callout_inspection (filter {key!r})")
             if flow_aware(callout):
                 problems.append("pend is not modelled in a callout that also uses flow contexts, byte counts or "
+                                "reinjection")
+        if rule.action == REDIRECT and rule.target is not None:
+            # core.redirect: "Layers Used for Redirection" (using-bind-or-connect-redirection)
+            t = rule.target
+            want = REDIRECT_FAMILIES[t.kind]
+            key_word = "to" if t.kind == CONNECT else "local"
+            if fam != want:
+                problems.append(f"redirect {key_word} = ... rewrites at FWPM_LAYER_{want}_V4/V6 only, not {where}")
+            elif (t.bits == 32) != layer.name.endswith("_V4"):
+                problems.append(f"redirect {key_word} = {target_text(t)}: an IPv{4 if t.bits == 32 else 6} address "
+                                f"{where}")
+            if action == ActionType.FWP_ACTION_CALLOUT_INSPECTION:
+                problems.append(f"redirect needs a terminating callout filter (a redirecting callout returns "
+                                f"FWP_ACTION_PERMIT), not callout_inspection (filter {key!r})")
+            if flow_aware(callout):
+                problems.append("redirect is not modelled in a callout that also uses flow contexts, byte counts or "
                                 "reinjection")
         if rule.then == DROP_CONNECTION and action != ActionType.FWP_ACTION_CALLOUT_UNKNOWN:
             problems.append(f"then = \"drop_connection\" (FWPS_STREAM_ACTION_DROP_CONNECTION) needs a "

@@ -37,7 +37,7 @@ CALLOUT_KEYS = ("key", "returns", "default", "rule", "hard", "silent", "name", "
 #: Keys of a callout's ``[[callout.rule]]`` (issue 15): conditions as in a filter, an action, hardness;
 #: flow context (associate, test) and stream inspection by byte count.
 RULE_KEYS = ("condition", "action", "hard", "description", "flow_context", "flow_context_callout",
-             "when_flow_context", "permit_bytes", "then", "complete_after")
+             "when_flow_context", "permit_bytes", "then", "complete_after", "to", "local")
 #: What a rule (or a callout's ``default``) may return: core.model.CALLOUT_ACTIONS.
 RULE_ACTIONS = ("permit", "block", "continue", "absorb")
 FILTER_KEYS = (

@@ -48,6 +48,7 @@ from wfptui.core.model import (
     Value,
     Weight,
 )
+from wfptui.core.outcome import target_text
 from wfptui.core.values import ValueParseError, parse_value, toml_value
 from wfptui.core.weights import effective_weight as compute_effective_weight
 from wfptui.io.policy_tables import INT64_MAX, builtin_objects
@@ -267,6 +268,8 @@ def _dump_rule(rule: CalloutRule) -> list[str]:
         out.append(f"then = {toml_literal(rule.then or 'block')}")
     else:
         out.append(f"action = {toml_literal(rule.action)}")
+    if rule.target is not None:  # a redirect rule (core.redirect)
+        out.append(f"{'to' if rule.target.kind == 'connect' else 'local'} = {toml_literal(target_text(rule.target))}")
     if rule.complete_after is not None:  # a pend rule (core.pend)
         out.append(f"complete_after = {toml_literal(rule.complete_after)}")
         out.append(f"then = {toml_literal(rule.then or 'permit')}")

@@ -70,7 +70,7 @@ _IFACE_KEYS = ("index", "type", "profile_id", "luid", "tunnel_type", "quarantine
 MAX_SECONDS = 1_000_000
 
 _STEP_KEYS = ("do", "host", "app", "proto", "port", "socket", "address", "to", "bytes", "at", "add", "remove",
-              "packets", "count", "seconds", "dual_stack")
+              "packets", "count", "seconds", "dual_stack", "redirect_records")
 _EXPECT_KEYS = ("host", "layer", "packet", "op", "reauth", "action", "filter", "count")
 _PACKETS = ("SYN", "SYN-ACK", "ACK", "DATA", "RST", "DATAGRAM", "ICMP-ERROR", "ICMP")
 _OPS = ("bind", "listen", "connect", "close")
@@ -79,7 +79,7 @@ _ACTIONS = ("permit", "block", "none")
 _STEP_ALLOWED: dict[str, tuple[str, ...]] = {
     "listen": ("app", "proto", "port", "socket", "address", "dual_stack"),
     "bind": ("app", "proto", "port", "socket", "address", "dual_stack"),
-    "connect": ("app", "proto", "port", "socket", "to", "address", "dual_stack"),
+    "connect": ("app", "proto", "port", "socket", "to", "address", "dual_stack", "redirect_records"),
     "send": ("socket", "bytes", "to", "packets"),
     "close": ("socket",),
     "probe": ("proto", "to", "bytes"),
@@ -486,8 +486,20 @@ class _Loader:
                         self.err((*path, "to"), f"{to!r} needs a port (\"host:port\")", value=True)
                 except ValueError as exc:
                     self.err((*path, "to"), str(exc), value=True)
-            elif do in ("connect", "probe", "ping"):
+            elif do in ("probe", "ping") or (do == "connect" and "redirect_records" not in t):
                 self.err(path, f"a {do!r} step needs `to`")
+            records = self.get_str(t, "redirect_records", path)
+            if records is not None:
+                base, hash_, n = records.partition("#")
+                known = sockets.get(base)
+                if known is None or (hash_ and (known[1] != "listen" or not n.isdigit() or int(n) < 1)) \
+                        or (not hash_ and known[1] == "listen"):
+                    self.err((*path, "redirect_records"), f"redirect_records names the accepted socket of a proxy "
+                             f"(\"listener#1\"), and no earlier step creates {records!r}"
+                             f"{_hint(base, list(sockets))}", value=True)
+                elif host is not None and known[0] != host.name:
+                    self.err((*path, "redirect_records"), f"socket {records!r} belongs to host {known[0]!r}: "
+                             "redirect records are set on a socket of the same host", value=True)
             nbytes = self.get_int(t, "bytes", path, 0, 1 << 31)
             packets = self.get_int(t, "packets", path, 1, 10_000_000)
             count = self.get_int(t, "count", path, 1, 1_000_000)
@@ -551,7 +563,8 @@ class _Loader:
             steps.append(Step(index=index, do=do, host=host_name, at=at, app=app, proto=proto, port=port,
                               socket=sock, address=address, to=to, bytes=nbytes,
                               packets=1 if packets is None else packets, count=1 if count is None else count,
-                              seconds=seconds, add=add, remove=remove, raw=dict(t), dual_stack=dual))
+                              seconds=seconds, add=add, remove=remove, raw=dict(t), dual_stack=dual,
+                              redirect_records=records))
         return steps
 
     def load_expects(self, hosts: list[HostSpec]) -> list[Expect]:

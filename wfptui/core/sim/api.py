@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from wfptui.core.layers import Layer
 from wfptui.core.pend import Pend
+from wfptui.core.redirect import Redirect
 from wfptui.core.scenario import AppSpec, Step
 from wfptui.core.sim.clock import VirtualClock
 from wfptui.core.sim.endpoint import Ctx, Path
@@ -30,6 +31,8 @@ class Stack(Protocol):
     clock: VirtualClock
     #: The callout pend that made the last blocked walk block (core.pend), or None.
     pended: Pend | None
+    #: The redirect a callout applied in the last walk (core.redirect), or None.
+    redirected: Redirect | None
     hosts: dict[str, Host]
     owner: dict[tuple[int, int], Host]
     sockets: dict[str, Sock]
@@ -49,6 +52,8 @@ class Stack(Protocol):
 
     def stack_row(self, host: Host, event: str, detail: str = "", flow: int | None = None,
                   **data: Any) -> tuple[Any, ...]: ...
+
+    def sock_named(self, name: str | None) -> Sock | None: ...
 
     def walk(self, host: Host, ctx: Ctx, stage: Stage, packet: str | None, op: str | None, direction: str | None,
              dir_int: int | None, flow: int | None, reauth: bool | int = False,

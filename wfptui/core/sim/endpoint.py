@@ -19,6 +19,7 @@ from wfptui.core.events import layer_family
 from wfptui.core.fields import field_since
 from wfptui.core.layers import Layer
 from wfptui.core.model import EMPTY, ClassifyResult, Value
+from wfptui.core.redirect import IS_CONNECTION_REDIRECTED, IS_PROXY_CONNECTION, PROXY_FAMILIES
 from wfptui.core.scenario import LOOPBACK_INTERFACE, AppSpec, InterfaceSpec
 from wfptui.core.sim.objects import (
     COMPARTMENT_DEFAULT,
@@ -55,7 +56,7 @@ class Ctx:
     """
 
     __slots__ = ("host", "bits", "proto", "laddr", "lport", "raddr", "rport", "app", "loopback",
-                 "wildcard", "implicit", "extra", "cache", "_info", "_dyn", "paths", "ale")
+                 "wildcard", "implicit", "extra", "cache", "_info", "_dyn", "paths", "ale", "redirected", "proxied")
 
     def __init__(self, host: Host, bits: int, proto: int, laddr: int | None, lport: int | None,
                  raddr: int | None, rport: int | None, app: AppSpec | None, loopback: bool,
@@ -80,12 +81,17 @@ class Ctx:
         #: IPv4 traffic of a dual-stack socket: this endpoint as its V6 ALE layers see it
         #: (IPv4-mapped addresses); ``Traversal.walk`` uses it for ALE rows.
         self.ale: Ctx | None = None
+        #: core.redirect: a connection a callout redirected (IS_CONNECTION_REDIRECTED at
+        #: AUTH_CONNECT) / a proxy's connection carrying redirect records (IS_PROXY_CONNECTION, Win8+)
+        self.redirected = False
+        self.proxied = False
 
     def mapped(self) -> Ctx:
         """Set and return ``ale``: this IPv4 endpoint with IPv4-mapped IPv6 addresses."""
         m = Ctx(self.host, 128, self.proto, None if self.laddr is None else v4_mapped(self.laddr), self.lport,
                 None if self.raddr is None else v4_mapped(self.raddr), self.rport, self.app, self.loopback,
                 self.wildcard, self.implicit, self.extra)
+        m.redirected, m.proxied = self.redirected, self.proxied
         self.ale = m
         return m
 
@@ -168,7 +174,8 @@ class Ctx:
         dyn = self._dyn
         if dyn is None:
             dyn = self._dynamic()
-        pkey = (layer.layer_id, direction, reauth, self.loopback, self.wildcard, self.implicit,
+        pkey = (layer.layer_id, direction, reauth, self.loopback, self.wildcard, self.implicit, self.redirected,
+                self.proxied,
                 self.lport is not None, self.raddr is not None, self.rport is not None, self.app is not None,
                 self.interface().index)
         plan = self.host.plans.get(pkey)
@@ -245,6 +252,10 @@ class Ctx:
             flags |= F_WILDCARD_BIND
         if self.implicit and fam == "ALE_RESOURCE_ASSIGNMENT" and host.windows == WinVersion.VISTA:
             flags |= F_IMPLICIT_BIND
+        if self.redirected and fam == "ALE_AUTH_CONNECT":
+            flags |= IS_CONNECTION_REDIRECTED
+        if self.proxied and fam in PROXY_FAMILIES and host.windows >= WinVersion.WIN8:
+            flags |= IS_PROXY_CONNECTION
         base["FLAGS"] = flags
         if fam in REAUTH_FAMILIES:
             base["REAUTHORIZE_REASON"] = reauth_reason(reauth)

@@ -111,7 +111,10 @@ class Network(Traversal):
 
     def sock_of(self, step: Step) -> Sock | None:
         """The step's socket: a name, or ``LISTENER#n`` (the n-th accepted connection)."""
-        name = step.socket
+        return self.sock_named(step.socket)
+
+    def sock_named(self, name: str | None) -> Sock | None:
+        """The socket called ``name``, or ``LISTENER#n`` (the n-th accepted connection)."""
         if name is None or name not in self.sockets:
             if name is not None and "#" in name:
                 base, _, n = name.partition("#")

@@ -14,6 +14,7 @@ from wfptui.core.flowctx import flow_layer_ids
 from wfptui.core.layers import Layer, get_layer
 from wfptui.core.match import same_field_ored
 from wfptui.core.model import Policy, Token
+from wfptui.core.redirect import binds_redirect
 from wfptui.core.scenario import AppSpec, HostSpec, InterfaceSpec
 from wfptui.core.sim.sequences import Key, Stage, stages
 from wfptui.core.values import normalize_app_id, parse_address
@@ -126,7 +127,7 @@ class Sock:
     __slots__ = ("name", "host", "kind", "app", "bits", "laddr", "lport", "wildcard", "implicit", "assigned",
                  "bind_ctx", "state", "flow", "raddr", "rport", "flows", "accepted", "last_peer",
                  "listener", "authorized", "syn_tries", "default_remote", "conn_key", "timer", "data_pkt",
-                 "ra_indicated", "auth", "dual")
+                 "ra_indicated", "auth", "dual", "redirect_record")
 
     def __init__(self, name: str | None, host: Host, kind: str, app: AppSpec, bits: int) -> None:
         self.name = name
@@ -163,6 +164,10 @@ class Sock:
         #: A dual-stack socket (AF_INET6, IPV6_V6ONLY = 0): its port is taken in both families,
         #: its ALE classifications are V6 (docs/decisions-engine.md "Dual-stack sockets").
         self.dual = False
+        #: A connect redirect (core.redirect): the redirect record and context the connection
+        #: carries -- the callout that redirected it and the original destination (address, bits,
+        #: port); an accepted socket of a local proxy gets its client's.
+        self.redirect_record: tuple[str, int, int, int] | None = None
 
     @property
     def ale_bits(self) -> int:
@@ -225,6 +230,8 @@ class Host:
         self._cl: dict[int, CompiledLayer] = {}
         #: Layer ids whose classifications read a flow's callout state (issue 15), or None.
         self.flow_layers = flow_layer_ids(policy)
+        #: Some callout rule redirects binds (core.redirect): a bind walks BIND_REDIRECT on its own.
+        self.bind_redirects = binds_redirect(policy)
         #: Identifies the policy generation: a new object at every policy change, so a
         #: View's cached classification is valid while its token is this one.
         self.policy_token = object()
@@ -232,6 +239,7 @@ class Host:
         self.S4 = stages(spec.windows, 32)
         self.S6 = stages(spec.windows, 128)
         self._twins: dict[int, Stage | None] = {}
+        self._splits: dict[Stage, tuple[Stage, Stage]] = {}
         self._app_ids: dict[str, str] = {}
         self.next_port = EPHEMERAL_FIRST
         self.next_icmp_id = 1
@@ -258,6 +266,15 @@ class Host:
     def stage(self, bits: int, key: Key) -> Stage:
         """The layers of event ``key`` (protocol, event, direction) for an IP version."""
         return (self.S4 if bits == 32 else self.S6)[key]
+
+    def stage_split(self, bits: int, key: Key) -> tuple[Stage, Stage]:
+        """Stage ``key`` cut after its first layer (a bind: ALE_BIND_REDIRECT, then the rest), the
+        two halves kept so that the endpoints' path caches hold them."""
+        whole = self.stage(bits, key)
+        hit = self._splits.get(whole)
+        if hit is None:
+            hit = self._splits[whole] = (Stage(whole.key, whole.layers[:1]), Stage(whole.key, whole.layers[1:]))
+        return hit
 
     def app_id(self, app: AppSpec) -> str:
         hit = self._app_ids.get(app.path)
@@ -296,6 +313,7 @@ class Host:
         self._compiled = compile_policy(policy, ored=same_field_ored(self.windows))
         self._cl.clear()
         self.flow_layers = flow_layer_ids(policy)
+        self.bind_redirects = binds_redirect(policy)
         self.policy_token = object()
 
     def alloc_port(self, proto: int, bits: int, also: int | None = None) -> int:

@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+from wfptui.core.events import layer_family
+from wfptui.core.layers import Layer
+from wfptui.core.redirect import LOCAL
 from wfptui.core.scenario import Step
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.endpoint import Ctx
 from wfptui.core.sim.objects import LATENCY, TCP, UDP, Host, Sock, v4_mapped
-from wfptui.core.values import parse_address
+from wfptui.core.values import format_address, parse_address
 
 __all__ = ["Sockets"]
 
@@ -59,19 +62,53 @@ class Sockets:
         ctx = Ctx(host, bits, proto, None if sock.wildcard else laddr, port, None, None,
                   sock.app, False, wildcard=sock.wildcard or any_port, implicit=sock.implicit)
         sock.bind_ctx = ctx
-        blocked = net.walk(host, ctx, host.stage(bits, (PROTO_NAME[proto], "bind", None)), None, "bind", None,
-                           None, None)
+        key = (PROTO_NAME[proto], "bind", None)
+        first = host.stage(bits, key)
+        if host.bind_redirects and first.layers and layer_family(first.layers[0].name) == "ALE_BIND_REDIRECT":
+            blocked, ctx = self._bind_redirected(host, sock, ctx, bits, key, any_port)
+        else:
+            blocked = net.walk(host, ctx, first, None, "bind", None, None, None)
         if blocked is None or family(blocked) == "ALE_RESOURCE_ASSIGNMENT":
             sock.ra_indicated = True  # released at close even when blocked (ale-endpoint-lifetime-management)
         if blocked is not None:
             net.stack(host, "bind-failed", f"blocked at {family(blocked)} (WSAEACCES)", socket=sock.name)
             return False
+        port = sock.lport  # a bind redirect may have moved it
         sock.assigned = True
         if sock.kind != "tcp":  # listeners and UDP endpoints: what a policy change reclassifies
             host.bound[sock] = None
         for b in families:
             host.ports.add((proto, b, port))
         return True
+
+    def _bind_redirected(self, host: Host, sock: Sock, ctx: Ctx, bits: int, key: tuple[str, str, None],
+                         any_port: bool) -> tuple[Layer | None, Ctx]:
+        """A bind on a host where a callout redirects binds (core.redirect): ALE_BIND_REDIRECT on
+        its own; if a callout rewrote the local end ("Changes at bind layers affect all
+        connections that are using that socket"), RESOURCE_ASSIGNMENT and everything after see
+        the new address (and port)."""
+        net = self.net
+        redirect_stage, rest = host.stage_split(bits, key)
+        blocked = net.walk(host, ctx, redirect_stage, None, "bind", None, None, None)
+        red = net.redirected
+        if blocked is None and red is not None and red.kind == LOCAL:
+            if red.bits != bits or not host.owns(bits, red.addr):
+                net.stack(host, "bind-failed", f"callout {red.callout!r} redirected the bind to an address the host "
+                          "does not have (WSAEADDRNOTAVAIL)", socket=sock.name)
+                return redirect_stage.layers[0], ctx
+            old = "*" if ctx.laddr is None else format_address(ctx.laddr, bits)
+            new_port = sock.lport if red.port is None else red.port
+            net.stack(host, "bind-redirected",
+                      f"{old}:{sock.lport} -> {format_address(red.addr, bits)}:{new_port} by callout {red.callout!r} "
+                      f"rule {red.rule} (FWPS_BIND_REQUEST0, FwpsApplyModifiedLayerData0)", socket=sock.name,
+                      callout=red.callout)
+            sock.laddr, sock.wildcard, sock.lport = red.addr, False, new_port
+            ctx = Ctx(host, bits, ctx.proto, red.addr, new_port, None, None, sock.app, False,
+                      wildcard=any_port and red.port is None, implicit=sock.implicit)
+            sock.bind_ctx = ctx
+        if blocked is None:
+            blocked = net.walk(host, ctx, rest, None, "bind", None, None, None)
+        return blocked, ctx
 
     def do_bind(self, step: Step) -> None:
         net = self.net

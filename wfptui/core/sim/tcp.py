@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from wfptui.core.datatypes import WinVersion
 from wfptui.core.pend import Pend
+from wfptui.core.redirect import CONNECT, Redirect
 from wfptui.core.scenario import Step
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.endpoint import Ctx
@@ -77,8 +78,19 @@ class Tcp:
         """``connect``: TCP's active open; for UDP only a bind and the default remote (§2.3)."""
         net = self.net
         host = net.host_of(step)
-        assert step.to is not None
-        raddr, bits, rport = net.resolve(step.to)
+        record = None
+        if step.redirect_records is not None:  # a local proxy's outbound connection (core.redirect)
+            src = net.sock_named(step.redirect_records)
+            record = None if src is None else src.redirect_record
+            if record is None:
+                net.stack(host, "connect-failed", f"socket {step.redirect_records!r} carries no redirect records "
+                          "(SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS: it is not a redirected connection)")
+                return
+        if step.to is not None:
+            raddr, bits, rport = net.resolve(step.to)
+        else:  # the original destination, from the redirect context (SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT)
+            assert record is not None
+            _, raddr, bits, rport = record
         proto = UDP if step.proto == "udp" else TCP
         dual = step.dual_stack
         if dual and is_v4_mapped(raddr, bits):  # connect(::ffff:a.b.c.d): IPv4 on the wire
@@ -91,7 +103,7 @@ class Tcp:
                 lv, lbits = lv & 0xFFFFFFFF, 32  # "::" or ::ffff:a.b.c.d: the IPv4 side of the socket
             if lbits != bits:
                 net.stack(host, "connect-failed", f"local address {step.address} is not of the family of "
-                          f"{step.to} (WSAEAFNOSUPPORT)")
+                          f"{format_address(raddr, bits)} (WSAEAFNOSUPPORT)")
                 return
             laddr: int | None = None if lv == 0 else lv
             explicit = laddr is not None
@@ -113,6 +125,8 @@ class Tcp:
         if not self.sockets.bind(host, sock, proto, step.port or 0):
             sock.state = "failed"
             return
+        if not sock.wildcard and sock.laddr is not None and sock.laddr != laddr and not udp_dual:
+            laddr = sock.laddr  # a callout redirected the bind (core.redirect): the connection leaves from there
         if proto == UDP:
             # connect() on UDP only fixes the default remote; ALE runs at the first send (§2.3).
             sock.state = "bound"
@@ -122,6 +136,9 @@ class Tcp:
             net.stack(host, "connected", "UDP default remote set (no packet)", socket=sock.name)
             return
         ctx = Ctx(host, bits, TCP, laddr, sock.lport, raddr, rport, sock.app, loopback)
+        if record is not None:
+            ctx.proxied = True  # SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS: IS_PROXY_CONNECTION (Win8+)
+            sock.redirect_record = record
         if dual and bits == 32:
             ctx.mapped()  # its ALE layers are V6 with ::ffff:a.b.c.d (Traversal.walk)
         sock.raddr, sock.rport = raddr, rport
@@ -129,6 +146,12 @@ class Tcp:
                     None) is not None:
             self._connect_failed(sock, "blocked at ALE_CONNECT_REDIRECT (WSAEACCES)")
             return
+        red = net.redirected
+        if red is not None and red.kind == CONNECT:
+            moved = self._redirect(sock, ctx, red, explicit)
+            if moved is None:
+                return
+            ctx = moved
         fid = net.flows.new_id()
         # An AUTH_CONNECT indication, permitted or not: ENDPOINT_CLOSURE at close (Win7+).
         sock.authorized = True
@@ -142,6 +165,39 @@ class Tcp:
             self._connect_failed(sock, "blocked at ALE_AUTH_CONNECT (WSAEACCES)")
             return
         self._open(sock, ctx, stage, fid)
+
+    def _redirect(self, sock: Sock, ctx: Ctx, red: Redirect, explicit: bool) -> Ctx | None:
+        """A callout at ALE_CONNECT_REDIRECT rewrote the remote end ("Using Bind or Connect
+        Redirection": "Changes at connect layers affect only the flow being connected"): the
+        rest of the connection -- ALE_AUTH_CONNECT with IS_CONNECTION_REDIRECTED, the packets --
+        uses the new tuple; the original destination is kept as the redirect record and context a
+        local proxy reads. None: the connect failed."""
+        net = self.net
+        host = sock.host
+        assert sock.raddr is not None and sock.rport is not None
+        sock_raddr_before, sock_rport_before = sock.raddr, sock.rport
+        old = _endpoint(sock.raddr, ctx.bits, sock.rport)
+        if red.bits != ctx.bits:
+            self._connect_failed(sock, f"callout {red.callout!r} redirected {old} to an IPv{4 if red.bits == 32 else 6} "
+                                 "address (another address family: not modelled)")
+            return None
+        assert red.port is not None
+        raddr, rport = red.addr, red.port
+        loopback = host.owns(ctx.bits, raddr)
+        laddr = sock.laddr
+        if not explicit:  # the implicit bind's local address follows the route to the new remote
+            laddr = raddr if loopback else host.local_addr(ctx.bits)
+        net.stack(host, "connect-redirected",
+                  f"{old} -> {_endpoint(raddr, ctx.bits, rport)} by callout {red.callout!r} rule {red.rule} "
+                  "(FwpsApplyModifiedLayerData0); the redirect record keeps the original destination",
+                  socket=sock.name, callout=red.callout)
+        sock.laddr, sock.raddr, sock.rport = laddr, raddr, rport
+        sock.redirect_record = (red.callout, sock_raddr_before, ctx.bits, sock_rport_before)
+        new = Ctx(host, ctx.bits, TCP, laddr, sock.lport, raddr, rport, sock.app, loopback)
+        new.redirected, new.proxied = True, ctx.proxied
+        if ctx.ale is not None:
+            new.mapped()
+        return new
 
     def _open(self, sock: Sock, ctx: Ctx, stage: Stage, fid: int) -> None:
         """The connect authorized: the connection, its flow, the SYN."""
@@ -418,6 +474,10 @@ class Tcp:
         conn.conn_key = key
         host.conns[key] = conn
         conn.flow = net.flows.add(fid, host, TCP, stage, IN, cctx, conn, key, idle=False)
+        client = host.conns.get((bits, pkt.src, pkt.sport, pkt.dst, pkt.dport))
+        if client is not None and client.flow is not None and client.flow.ctx.redirected:
+            # a local proxy's accepted socket: SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS / _CONTEXT
+            conn.redirect_record = client.redirect_record
         net.out_packet(host, cctx, Pkt(TCP, bits, pkt.dst, pkt.src, pkt.dport, pkt.sport, "SYN-ACK"), fid)
 
     def _no_listener(self, host: Host, pkt: Pkt, ctx: Ctx) -> None:
@@ -439,3 +499,9 @@ class Tcp:
         rst = Pkt(TCP, pkt.bits, pkt.dst, pkt.src, pkt.dport, pkt.sport, "RST", probe=pkt.probe)
         if net.out_packet(host, ctx, rst, None):
             net.stack(host, "rst-sent", f"to {format_address(pkt.src, pkt.bits)}:{pkt.sport}")
+
+
+def _endpoint(addr: int, bits: int, port: int) -> str:
+    """``10.0.0.1:443`` / ``[fd00::1]:443``."""
+    a = format_address(addr, bits)
+    return f"{a}:{port}" if bits == 32 else f"[{a}]:{port}"

@@ -39,6 +39,7 @@ from wfptui.core.flowctx import DROP_CONNECTION, FlowState
 from wfptui.core.layers import Layer
 from wfptui.core.model import BLOCK, ClassifyResult, Value
 from wfptui.core.pend import Pend
+from wfptui.core.redirect import Redirect
 from wfptui.core.sim.clock import VirtualClock
 from wfptui.core.sim.endpoint import Ctx, Path, View
 from wfptui.core.sim.objects import (
@@ -80,6 +81,8 @@ class Traversal:
         #: The pend (core.pend) behind the last block a walk met, or None: read by a protocol right
         #: after a walk that blocked (an ALE authorization a callout suspended).
         self.pended: Pend | None = None
+        #: The redirect (core.redirect) a callout applied in the last walk, or None.
+        self.redirected: Redirect | None = None
 
     @property
     def seq(self) -> int:
@@ -117,6 +120,7 @@ class Traversal:
         if ale is not None and stage.ale:
             ctx = ale
             stage = host.stage(128, stage.key)
+        self.redirected = None
         return self.cross(host, ctx, ctx.path(stage, packet, op, direction, dir_int, flow, reauth), stack_discard,
                           None, nbytes)
 
@@ -157,6 +161,10 @@ class Traversal:
                 assert view.cl is not None
                 capture.append((view.cl, view.values))
             row = (classify_row, view.out, hname, packet, op, direction, flow, reauth is not False)
+            res = view.res
+            if res is not None and res.redirected is not None:  # a callout rewrote the tuple: not memoized
+                self.redirected = res.redirected
+                quiet = False
             items.append(row)
             times.append(now)
             built.append(row)

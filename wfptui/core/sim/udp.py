@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wfptui.core.pend import Pend
+from wfptui.core.redirect import CONNECT, Redirect
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.clock import Timer
 from wfptui.core.sim.endpoint import Ctx
@@ -74,6 +75,12 @@ class Udp:
                         OUTBOUND, None) is not None:
                 net.stack(host, "datagram-dropped", "blocked at ALE_CONNECT_REDIRECT", socket=sock.name)
                 return
+            red = net.redirected
+            if red is not None and red.kind == CONNECT:
+                moved = self._redirect(sock, ctx, red, own is not None)
+                if moved is None:
+                    return
+                ctx = moved
             fid = net.flows.new_id()
             stage = host.stage(bits, ("udp", "connect", OUT))
             if net.walk(host, ctx, stage, "DATAGRAM", None, OUT, OUTBOUND, fid) is not None:
@@ -107,8 +114,32 @@ class Udp:
             else:
                 net.stack(host, "packet-dropped", f"DATAGRAM blocked at {family(blocked)}", flow.id)
             return
-        assert ctx.laddr is not None
-        net.wire(host, Pkt(UDP, bits, ctx.laddr, raddr, sock.lport, rport, "DATAGRAM", nbytes))
+        assert ctx.laddr is not None and ctx.raddr is not None and ctx.rport is not None
+        # the flow's remote end: the one the app addressed, or where a callout redirected it
+        net.wire(host, Pkt(UDP, bits, ctx.laddr, ctx.raddr, sock.lport, ctx.rport, "DATAGRAM", nbytes))
+
+    def _redirect(self, sock: Sock, ctx: Ctx, red: Redirect, explicit: bool) -> Ctx | None:
+        """A callout at ALE_CONNECT_REDIRECT rewrote the remote end of this UDP flow (the first
+        send to a remote; "Using Bind or Connect Redirection": TCP and UDP): the flow, keyed by
+        the remote the app addressed, goes to the new one. None: not modelled (another family)."""
+        net = self.net
+        host = sock.host
+        assert ctx.raddr is not None and ctx.rport is not None and red.port is not None
+        old = f"{format_address(ctx.raddr, ctx.bits)}:{ctx.rport}"
+        if red.bits != ctx.bits:
+            net.stack(host, "datagram-dropped", f"callout {red.callout!r} redirected {old} to another address family "
+                      "(not modelled)", socket=sock.name)
+            return None
+        loopback = host.owns(ctx.bits, red.addr)
+        laddr = ctx.laddr if explicit else (red.addr if loopback else host.local_addr(ctx.bits))
+        net.stack(host, "datagram-redirected", f"{old} -> {format_address(red.addr, red.bits)}:{red.port} by callout "
+                  f"{red.callout!r} rule {red.rule} (FwpsApplyModifiedLayerData0)", socket=sock.name,
+                  callout=red.callout)
+        new = Ctx(host, ctx.bits, UDP, laddr, sock.lport, red.addr, red.port, sock.app, loopback)
+        new.redirected = True
+        if ctx.ale is not None:
+            new.mapped()
+        return new
 
     def _establish(self, sock: Sock, ctx: Ctx, stage: Stage, fid: int, key: tuple[int, int]) -> Flow | None:
         """ALE_AUTH_CONNECT authorized the first send: the flow and its FLOW_ESTABLISHED."""
