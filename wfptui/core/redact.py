@@ -466,7 +466,7 @@ class Redactor:
         """A redirect rule's address through the address maps (its port kept)."""
         if t is None:
             return None
-        return t._replace(addr=(self.v4 if t.bits == 32 else self.v6).addr(t.addr))
+        return Target(t.kind, (self.v4 if t.bits == 32 else self.v6).addr(t.addr), t.bits, t.port)
 
     def conditions(self, conds: tuple[Condition, ...]) -> tuple[Condition, ...]:
         return tuple(replace(c, value=self._value(c, c.value)) for c in conds)
