@@ -171,9 +171,13 @@ class HostSpec:
                    more_interfaces=tuple(InterfaceSpec.from_dict(i) for i in d.get("more_interfaces") or ()))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Step:
     """One ``[[step]]`` (spec §4). ``raw`` is the table as written (JSON-able).
+
+    Immutable by convention, not ``frozen``: a frozen dataclass sets each of its 20 fields
+    through ``object.__setattr__``, and a 1M-classification replay builds 164,010 steps
+    (3.5 → 1.6 µs each; benchmarks/README.md "cli"). Nothing hashes a step.
 
     Keys beyond spec §4 (documented in docs/decisions-engine.md): ``packets`` (segments
     or datagrams per ``send``, default 1), ``count`` (echo requests per ``ping``),
