@@ -109,6 +109,9 @@ def test_explain_names_the_pending_rule_and_its_answer() -> None:
             "classification completed (FwpsCompleteOperation0; IS_REAUTHORIZE, cannot pend again): permit, soft)"
             ) in texts[1]
     assert "rule 2 (IP_REMOTE_PORT = 8080 and pend 0.5 s, then block)" in texts[3]
+    assert texts[0].rstrip().endswith("(hard block; lower sublayers cannot override; pended (FwpsPendOperation0): "
+                                      "absorbed, no discard layer, no net event, no audit; completed later with a "
+                                      "reauthorization)")
 
 
 UDP = """\

@@ -217,6 +217,10 @@ class Decision:
     veto: bool = False
     silent: bool = False
     vetoed: str | None = None
+    #: the block was absorbed (FWPS_CLASSIFY_OUT_FLAG_ABSORB): it also reaches no discard layer;
+    #: ``pended``: ... because the callout pended the classification (core.pend)
+    absorbed: bool = False
+    pended: bool = False
 
     @classmethod
     def of(cls, result: ClassifyResult) -> Decision:
@@ -231,7 +235,8 @@ class Decision:
                 None,
             )
         return cls(result.action, _label(result.filter), result.sublayer.key, result.hard, result.veto,
-                   result.silent, _label(vetoed) if vetoed is not None else None)
+                   result.silent, _label(vetoed) if vetoed is not None else None, result.absorbed,
+                   result.pended is not None)
 
     @property
     def decided(self) -> bool:
@@ -250,7 +255,12 @@ class Decision:
         else:
             why = ("hard permit; only a callout veto in a lower sublayer could block" if self.hard
                    else "soft permit; no lower sublayer blocked")
-        if self.silent and self.action == BLOCK:
+        if self.pended and self.action == BLOCK:
+            why += ("; pended (FwpsPendOperation0): absorbed, no discard layer, no net event, no audit; "
+                    "completed later with a reauthorization")
+        elif self.absorbed and self.action == BLOCK:
+            why += "; absorbed (FWPS_CLASSIFY_OUT_FLAG_ABSORB): no discard layer, no net event, no audit"
+        elif self.silent and self.action == BLOCK:
             why += "; silent drop: no RST or ICMP error, no net event, no audit"
         return why
 

@@ -174,7 +174,7 @@ def detail_of(record: TraceRecord) -> str:
             return record.filter
         if is_discard_layer(record.layer):
             return "(dropped packet)"
-        return "(nothing decided → permit)" if record.action == "none" else ""
+        return "(undecided → permit)" if record.action == "none" else ""
     if isinstance(record, StackRecord):
         return record.detail
     if isinstance(record, NetEventRecord | AuditRecord):
