@@ -49,11 +49,13 @@ def wide(key: str, value: Any) -> Any:
     return str(value) if type(value) is int and key in WIDE_KEYS else value
 
 
-def _wide_field(name: str) -> bool:
+@functools.cache
+def _wide_names() -> frozenset[str]:
+    """The condition fields of a 64-bit type (built on first use: the catalogue is imported late)."""
     from wfptui.core.fields import CONDITION_FIELDS
 
-    f = CONDITION_FIELDS.get(name)
-    return f is not None and f.dtype in _WIDE_TYPES
+    return frozenset(name for name, f in CONDITION_FIELDS.items() if f.dtype in _WIDE_TYPES)
+
 
 
 def _str_int(v: Any) -> Any:
@@ -67,13 +69,14 @@ _LEAVES = frozenset({str, float, bool, type(None)})
 def _wide_fields(fields: Mapping[Any, Any]) -> dict[Any, Any]:
     """A classification's ``fields`` with the values of 64-bit fields as strings."""
     out = dict(fields)
+    wide_names = _wide_names()
     for fk, fv in out.items():
         tv = type(fv)
         if tv is int:
-            if _wide_field(str(fk)):
+            if fk in wide_names:
                 out[fk] = str(fv)
         elif tv not in _LEAVES:
-            out[fk] = _str_int(fv) if _wide_field(str(fk)) else wide_to_str(fv)
+            out[fk] = _str_int(fv) if fk in wide_names else wide_to_str(fv)
     return out
 
 
