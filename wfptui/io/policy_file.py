@@ -410,15 +410,19 @@ def _rule_pend_keys(ctx: TableContext, item: Mapping[str, Any], path: KeyPath,
             after = float(raw)
     then = "permit"
     if "then" in item:
-        raw = item["then"]
-        word = raw.strip().lower() if isinstance(raw, str) else None
-        if word not in PEND_THEN:
-            shown = repr(raw) if isinstance(raw, str) else describe(raw)
-            hint = did_you_mean(raw, PEND_THEN) if isinstance(raw, str) else ""
-            ctx.error((*path, "then"), f"then of a pend rule must be permit or block, not {shown}{hint}")
-        else:
-            then = word
+        then = _word(ctx, item["then"], (*path, "then"), PEND_THEN, "then of a pend rule") or then
     return then, after
+
+
+def _word(ctx: TableContext, raw: object, path: KeyPath, allowed: tuple[str, ...], what: str) -> str | None:
+    """One of ``allowed`` (any case, spaces around ignored), else an error naming them: None."""
+    word = raw.strip().lower() if isinstance(raw, str) else None
+    if word in allowed:
+        return word
+    shown = repr(raw) if isinstance(raw, str) else describe(raw)
+    hint = did_you_mean(raw, allowed) if isinstance(raw, str) else ""
+    ctx.error(path, f"{what} must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {shown}{hint}")
+    return None
 
 
 class _FlowKeys(NamedTuple):
@@ -457,14 +461,7 @@ def _rule_flow_keys(ctx: TableContext, item: Mapping[str, Any], path: KeyPath) -
             ctx.error((*path, "permit_bytes"), f"permit_bytes must be a byte count (an integer >= 0), not {describe(raw)}")
     then: str | None = None
     if "then" in item and "permit_bytes" in item:
-        raw = item["then"]
-        word = raw.strip().lower() if isinstance(raw, str) else None
-        if word not in THEN_ACTIONS:
-            shown = repr(raw) if isinstance(raw, str) else describe(raw)
-            hint = did_you_mean(raw, THEN_ACTIONS) if isinstance(raw, str) else ""
-            ctx.error((*path, "then"), f"then must be block or drop_connection, not {shown}{hint}")
-        else:
-            then = word
+        then = _word(ctx, item["then"], (*path, "then"), THEN_ACTIONS, "then")
     if permit_bytes is not None and then is None and "then" not in item:
         then = "block"
     return _FlowKeys(flow_context, target, when, permit_bytes, then)

@@ -393,6 +393,11 @@ def parse_filter(
     )
 
 
+#: Rule actions that need a terminating callout filter, and why.
+_TERMINATING_RULES = {PEND: "the pended classification is FWP_ACTION_BLOCK",
+                      REDIRECT: "a redirecting callout returns FWP_ACTION_PERMIT"}
+
+
 def _check_flow_features(ctx: TableContext, callout: Callout, layer: Layer, action: ActionType, key: str | None,
                          path: KeyPath) -> None:
     """Flow context and byte counts only where Windows has them (issue 15): a flow handle
@@ -421,17 +426,17 @@ def _check_flow_features(ctx: TableContext, callout: Callout, layer: Layer, acti
         if rule.action == REINJECT and action == ActionType.FWP_ACTION_CALLOUT_INSPECTION:
             problems.append(f"reinject needs a terminating callout filter (\"Types of Callouts\": "
                             f"FWP_ACTION_CALLOUT_TERMINATING), not callout_inspection (filter {key!r})")
-        if rule.action == PEND:
+        if rule.action == PEND and fam not in PEND_FAMILIES:
             # core.pend: FwpsPendOperation0 / FwpsCompleteOperation0 at the connect and accept authorizations
-            if fam not in PEND_FAMILIES:
-                problems.append("pend (FwpsPendOperation0) is modelled at FWPM_LAYER_ALE_AUTH_CONNECT and "
-                                f"FWPM_LAYER_ALE_AUTH_RECV_ACCEPT only, not {where}")
+            problems.append("pend (FwpsPendOperation0) is modelled at FWPM_LAYER_ALE_AUTH_CONNECT and "
+                            f"FWPM_LAYER_ALE_AUTH_RECV_ACCEPT only, not {where}")
+        if rule.action in _TERMINATING_RULES:  # pend and redirect: what their callout must be
             if action == ActionType.FWP_ACTION_CALLOUT_INSPECTION:
-                problems.append(f"pend needs a terminating callout filter (the pended classification is "
-                                f"FWP_ACTION_BLOCK), not callout_inspection (filter {key!r})")
+                problems.append(f"{rule.action} needs a terminating callout filter ({_TERMINATING_RULES[rule.action]}), "
+                                f"not callout_inspection (filter {key!r})")
             if flow_aware(callout):
-                problems.append("pend is not modelled in a callout that also uses flow contexts, byte counts or "
-                                "reinjection")
+                problems.append(f"{rule.action} is not modelled in a callout that also uses flow contexts, byte "
+                                "counts or reinjection")
         if rule.action == REDIRECT and rule.target is not None:
             # core.redirect: "Layers Used for Redirection" (using-bind-or-connect-redirection)
             t = rule.target
@@ -442,12 +447,6 @@ def _check_flow_features(ctx: TableContext, callout: Callout, layer: Layer, acti
             elif (t.bits == 32) != layer.name.endswith("_V4"):
                 problems.append(f"redirect {key_word} = {target_text(t)}: an IPv{4 if t.bits == 32 else 6} address "
                                 f"{where}")
-            if action == ActionType.FWP_ACTION_CALLOUT_INSPECTION:
-                problems.append(f"redirect needs a terminating callout filter (a redirecting callout returns "
-                                f"FWP_ACTION_PERMIT), not callout_inspection (filter {key!r})")
-            if flow_aware(callout):
-                problems.append("redirect is not modelled in a callout that also uses flow contexts, byte counts or "
-                                "reinjection")
         if rule.then == DROP_CONNECTION and action != ActionType.FWP_ACTION_CALLOUT_UNKNOWN:
             problems.append(f"then = \"drop_connection\" (FWPS_STREAM_ACTION_DROP_CONNECTION) needs a "
                             f"callout_unknown filter, not {action.short} (filter {key!r})")
