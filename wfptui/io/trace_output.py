@@ -154,7 +154,7 @@ def _number(v: object) -> str:
     return json.dumps(v)
 
 
-_NOT_SEEN = ("", "")
+_NOT_SEEN = ("", "", "")
 _CHUNK = 2048  # lines per write
 
 
@@ -173,7 +173,14 @@ class _RowCache:
     def __init__(self, fmt: str, ascii_only: bool) -> None:
         self.fmt = fmt
         self.ascii_only = ascii_only
-        self.parts: dict[int, tuple[str, str] | None] = {}
+        #: Per row: (before seq, after t, and a shared tail after that) or None.
+        self.parts: dict[int, tuple[str, str, str] | None] = {}
+        #: jsonl: a classification row's line after its ``"reauth"`` -- action, filter, ...,
+        #: fields: the bulk of it -- is a function of the row's ``Outcome`` alone (one per
+        #: endpoint view, shared by that view's rows: SYN, ACK, DATA ...), so it is encoded
+        #: once per outcome and the rows of one view differ only in their few own words.
+        self.tails: dict[int, str] = {}
+        self.classify_before = ""
 
     def full(self, rec: TraceRecord) -> str:
         if self.fmt == "jsonl":
@@ -182,7 +189,7 @@ class _RowCache:
             return _json_item(rec, self.ascii_only)
         return text_line(rec)
 
-    def cut(self, rec: TraceRecord) -> tuple[str, str] | None:
+    def cut(self, rec: TraceRecord) -> tuple[str, str, str] | None:
         """(before seq, after t) of a row's line (None: not cut, encode in full)."""
         seq, t = getattr(rec, "seq", None), getattr(rec, "t", None)
         if type(seq) is not int or type(t) is not float:
@@ -190,7 +197,7 @@ class _RowCache:
         if self.fmt == "text":
             line = text_line(rec)
             head = f"{t:10.6f}"
-            return ("", line[len(head):]) if line.startswith(head) else None
+            return ("", line[len(head):], "") if line.startswith(head) else None
         d = wide_to_str(rec.to_dict())
         if list(d)[:3] != ["kind", "seq", "t"] or d["seq"] != seq:
             return None
@@ -203,7 +210,31 @@ class _RowCache:
         middle = f"{self.sep}{_number(round(t, 6))}"
         if not line.startswith(before + str(seq) + middle):
             return None
-        return before, line[len(before) + len(str(seq)) + len(middle):]
+        return before, line[len(before) + len(str(seq)) + len(middle):], ""
+
+    def _head(self, row: tuple[Any, ...]) -> str:
+        """A classification row's own words, as its jsonl line has them after ``"t"``."""
+        _, out, host, packet, op, direction, flow, reauth = row
+        d = {"host": host, "layer": "FWPM_LAYER_" + out.layer, "layer_id": out.layer_id, "packet": packet,
+             "op": op, "direction": direction, "flow": flow, "reauth": reauth}
+        return ", " + _dumps(d, self.ascii_only)[1:-1]
+
+    def cut_classify(self, row: tuple[Any, ...], seq: int, t: float) -> tuple[str, str, str] | None:
+        """``cut`` of a classification row (jsonl): its own words, then its outcome's tail
+        (``tails``, one string shared by the view's rows), the first row of each outcome cut in
+        full and checked against them."""
+        out = row[1]
+        tail = self.tails.get(id(out))
+        if tail is not None:
+            return self.classify_before, self._head(row), tail
+        cut = self.cut(classify_row(row, seq, t))
+        if cut is not None:
+            head = self._head(row)
+            if cut[1].startswith(head):
+                tail = self.tails[id(out)] = cut[1][len(head):]
+                self.classify_before = cut[0]
+                return cut[0], head, tail
+        return cut
 
     def lines(self, records: Iterable[TraceRecord], more: Iterable[TraceRecord]) -> Iterator[list[str]]:
         """The lines (items) of ``records`` then ``more``, in lists of up to ``_CHUNK``."""
@@ -222,16 +253,19 @@ class _RowCache:
                 else:
                     cut = parts.get(id(item), _NOT_SEEN)
                     if cut is _NOT_SEEN:
-                        cut = parts[id(item)] = self.cut(item[0](item, i + 1, times[i]))
+                        if item[0] is classify_row and self.fmt == "jsonl":
+                            cut = parts[id(item)] = self.cut_classify(item, i + 1, times[i])
+                        else:
+                            cut = parts[id(item)] = self.cut(item[0](item, i + 1, times[i]))
                     t = times[i]
                     if cut is None:
                         add(full(item[0](item, i + 1, t)))
                     elif text:
-                        add(f"{t:10.6f}{cut[1]}")
+                        add(f"{t:10.6f}{cut[1]}{cut[2]}")
                     else:
                         if t != last_t or not t or type(t) is not float:  # (0.0 and -0.0 differ in JSON)
                             last_t, last_tt = t, _number(round(t, 6))
-                        add(f"{cut[0]}{i + 1}{sep}{last_tt}{cut[1]}")
+                        add(f"{cut[0]}{i + 1}{sep}{last_tt}{cut[1]}{cut[2]}")
                 if len(out) >= _CHUNK:
                     yield out
                     out = []
