@@ -76,6 +76,26 @@ condition = [ { field = "ALE_PACKAGE_ID", value = "S-1-0-0" } ]
     scenario(two_hosts(CONNECT, windows="win8", client_policy=pol))  # loads there
 
 
+def test_filter_at_a_newer_layer_is_refused_for_that_host() -> None:
+    """The redirect, resource-release and endpoint-closure layers are Windows 7+ (core.layers
+    ``since``): a Vista host's policy cannot hold a filter there (FWP_E_LAYER_NOT_FOUND)."""
+    pol = '''
+[host.policy]
+[[host.policy.filter]]
+key = "redir"
+layer = "ALE_CONNECT_REDIRECT_V4"
+action = "permit"
+'''
+    text = two_hosts(CONNECT, windows="vista", client_policy=pol)
+    with pytest.raises(InputError) as exc:
+        scenario(text)
+    [d] = exc.value.diagnostics
+    assert d.file == "test.toml" and d.line == text.splitlines().index("[[host.policy.filter]]") + 1
+    assert d.message == ("filter 'redir': layer ALE_CONNECT_REDIRECT_V4 does not exist on vista (host 'client'); "
+                         "it is available from win7 on")
+    scenario(two_hosts(CONNECT, windows="win7", client_policy=pol))  # loads there
+
+
 def test_policy_step_on_newer_field_is_refused() -> None:
     step = '''
 [[step]]

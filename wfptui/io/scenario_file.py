@@ -262,8 +262,17 @@ class _Loader:
     def check_field_versions(self, filters: Sequence[Filter], windows: WinVersion, host: str) -> None:
         """A condition on a field newer than the host's Windows cannot be added there
         (FwpmFilterAdd refuses an unknown condition field; versions: core.fields.FIELD_SINCE,
-        from "Filtering Condition Identifiers")."""
+        from "Filtering Condition Identifiers"), nor a filter at a layer newer than it (the
+        redirect, resource-release and endpoint-closure layers are Windows 7+: core.layers
+        ``since``; FwpmFilterAdd answers FWP_E_LAYER_NOT_FOUND)."""
         for f in filters:
+            layer = get_layer(f.layer)
+            if layer.since > windows:
+                loc = f.loc
+                file, line, col = (loc.file, loc.line, loc.col) if loc is not None else (self.filename, 0, 0)
+                self.diags.add(file, line, col,
+                               f"filter {f.key!r}: layer {layer.name} does not exist on {windows.label} "
+                               f"(host {host!r}); it is available from {layer.since.label} on")
             for c in f.conditions:
                 since = field_since(c.field)
                 if since > windows:
