@@ -184,3 +184,75 @@ def test_udp_first_send_pended_creates_the_flow_and_flushes_the_datagram(tmp_pat
     ]
     server = [r for r in rows(res.records, "dns") if len(r) == 2]
     assert server[-1] == (0.3005, "datagram-delivered") and sum(r[1] == "datagram-delivered" for r in server) == 1
+
+
+def _close_while_pended() -> str:
+    return UDP.replace("complete_after = 0.3", "complete_after = 5").replace('''[[step]]
+host = "laptop"
+do = "send"
+socket = "q"
+bytes = 40
+[[step]]
+host = "laptop"
+do = "send"
+socket = "q"
+bytes = 40
+''', '''[[step]]
+host = "laptop"
+do = "send"
+socket = "q"
+bytes = 40
+[[step]]
+host = "laptop"
+do = "send"
+socket = "q"
+bytes = 40
+at = 1.0
+''')
+
+
+def test_udp_sends_while_pended_are_dropped_unclassified(tmp_path: Path) -> None:
+    path = tmp_path / "u.toml"
+    path.write_text(_close_while_pended())
+    res = run_scenario(load_scenario(path))
+    laptop = [r for r in rows(res.records, "laptop") if len(r) == 2 or (len(r) > 2 and r[1] == "ALE_AUTH_CONNECT_V4")]
+    assert laptop[:4] == [
+        (0.0, "connected"),
+        (0.0, "ALE_AUTH_CONNECT_V4", "DATAGRAM", "block", "ask-connect", False, 0, 0),
+        (0.0, "datagram-pended"),
+        (1.0, "datagram-dropped"),  # the second send, 1 s later: not classified again
+    ]
+    dropped = next(r for r in res.records if isinstance(r, StackRecord) and r.event == "datagram-dropped")
+    assert dropped.detail == "the flow's ALE_AUTH_CONNECT is pended (FwpsPendOperation0)"
+    assert (5.0, "pend-completed") in laptop
+
+
+def test_a_tcp_connect_closed_while_pended_never_sends_its_syn(tmp_path: Path) -> None:
+    text = SCENARIO.read_text().replace("complete_after = 0.25", "complete_after = 5")
+    path = tmp_path / "s.toml"
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    for p in (ROOT / "scenarios" / "policies").glob("*approver.toml"):
+        (policies / p.name).write_text(p.read_text().replace("complete_after = 0.25", "complete_after = 5"))
+    # close the pended HTTPS socket right away (at 0.1 s), before its completion
+    path.write_text(text.replace('''[[step]]
+host = "laptop"
+do = "send"
+socket = "https"
+bytes = 200''', '''[[step]]
+host = "laptop"
+do = "close"
+socket = "https"
+at = 0.1'''))
+    res = run_scenario(load_scenario(path))
+    laptop = rows(res.records, "laptop")
+    start = laptop.index((0.0, "connect-pended"))
+    assert laptop[start:start + 4] == [
+        (0.0, "connect-pended"),
+        # closure (an AUTH_CONNECT was indicated) and release, then nothing of this connect again
+        (0.1, "ALE_ENDPOINT_CLOSURE_V4", "close", "none", None, False, 0, None),
+        (0.1, "ALE_RESOURCE_RELEASE_V4", "close", "none", None, False, 0, None),
+        (0.1, "closed"),
+    ]
+    # the completion timer finds the socket closed: no completion, no reauthorization, no SYN
+    assert not any(r[0] >= 5.0 for r in laptop if len(r) > 1 and isinstance(r[0], float))

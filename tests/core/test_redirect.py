@@ -163,3 +163,19 @@ def test_udp_first_send_redirected_and_the_flow_keeps_the_new_remote(tmp_path: P
     auth = [r for r in res.records if isinstance(r, ClassifyRecord) and r.layer == "ALE_AUTH_CONNECT_V4"]
     assert [(r.fields["IP_REMOTE_ADDRESS"], r.fields["IP_REMOTE_PORT"], r.fields["FLAGS"]) for r in auth] == [
         ("10.0.0.53", 5353, 0x100000)]
+
+
+def test_a_bind_redirected_to_an_address_the_host_lacks_fails(tmp_path: Path) -> None:
+    text = (ROOT / "scenarios" / "redirect-bind.toml").read_text().replace(
+        'policy = "policies/split-tunnel.toml"', 'policy = "split.toml"')
+    (tmp_path / "split.toml").write_text((ROOT / "scenarios" / "policies" / "split-tunnel.toml").read_text()
+                                         .replace('local = "10.8.0.2"', 'local = "10.9.9.9"'))
+    (tmp_path / "s.toml").write_text(text)
+    res = run_scenario(load_scenario(tmp_path / "s.toml"))
+    events = [(r.event, r.detail) for r in res.records if isinstance(r, StackRecord) and r.host == "laptop"]
+    assert events == [("bind-failed", "callout 'split-tunnel' redirected the bind to an address the host does "
+                                      "not have (WSAEADDRNOTAVAIL)"),  # corp's bind: one record, no connect
+                      ("connect-failed", "blocked at ALE_AUTH_CONNECT (WSAEACCES)")]  # the browser, as before
+
+    assert not any(isinstance(r, ClassifyRecord) and r.host == "laptop" and r.layer == "ALE_RESOURCE_ASSIGNMENT_V4"
+                   and r.fields.get("IP_LOCAL_ADDRESS") == "10.9.9.9" for r in res.records)

@@ -65,7 +65,10 @@ class Sockets:
         key = (PROTO_NAME[proto], "bind", None)
         first = host.stage(bits, key)
         if host.bind_redirects and first.layers and layer_family(first.layers[0].name) == "ALE_BIND_REDIRECT":
-            blocked, ctx = self._bind_redirected(host, sock, ctx, bits, key, any_port)
+            outcome = self._bind_redirected(host, sock, ctx, bits, key, any_port)
+            if outcome is None:
+                return False  # redirected to an address the host lacks (recorded)
+            blocked, ctx = outcome
         else:
             blocked = net.walk(host, ctx, first, None, "bind", None, None, None)
         if blocked is None or family(blocked) == "ALE_RESOURCE_ASSIGNMENT":
@@ -82,11 +85,11 @@ class Sockets:
         return True
 
     def _bind_redirected(self, host: Host, sock: Sock, ctx: Ctx, bits: int, key: tuple[str, str, None],
-                         any_port: bool) -> tuple[Layer | None, Ctx]:
+                         any_port: bool) -> tuple[Layer | None, Ctx] | None:
         """A bind on a host where a callout redirects binds (core.redirect): ALE_BIND_REDIRECT on
         its own; if a callout rewrote the local end ("Changes at bind layers affect all
         connections that are using that socket"), RESOURCE_ASSIGNMENT and everything after see
-        the new address (and port)."""
+        the new address (and port). None: the bind failed (recorded)."""
         net = self.net
         redirect_stage, rest = host.stage_split(bits, key)
         blocked = net.walk(host, ctx, redirect_stage, None, "bind", None, None, None)
@@ -95,7 +98,7 @@ class Sockets:
             if red.bits != bits or not host.owns(bits, red.addr):
                 net.stack(host, "bind-failed", f"callout {red.callout!r} redirected the bind to an address the host "
                           "does not have (WSAEADDRNOTAVAIL)", socket=sock.name)
-                return redirect_stage.layers[0], ctx
+                return None
             old = "*" if ctx.laddr is None else format_address(ctx.laddr, bits)
             new_port = sock.lport if red.port is None else red.port
             net.stack(host, "bind-redirected",

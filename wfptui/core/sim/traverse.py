@@ -170,7 +170,6 @@ class Traversal:
             built.append(row)
             if view.events:
                 quiet = False
-                res = view.res
                 assert res is not None
                 self._events(host, view.layer, ctx, res, direction, flow, reauth, stack_discard)
             if effects:
