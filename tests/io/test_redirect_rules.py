@@ -115,3 +115,47 @@ def test_parse_target_refuses_or_reads_any_text(text: str) -> None:
             assert str(exc).startswith(repr(text))
         else:
             assert t.kind == kind and t.bits in (32, 128) and (t.port is None or 0 < t.port <= 65535)
+
+
+SCEN = """\
+name = "s"
+[[host]]
+name = "laptop"
+address = ["192.168.1.10"]
+app = [ {{ name = "proxy", path = 'C:\\\\p.exe' }} ]
+[[host]]
+name = "other"
+address = ["192.168.1.20"]
+app = [ {{ name = "proxy", path = 'C:\\\\p.exe' }} ]
+[[step]]
+host = "other"
+do = "listen"
+app = "proxy"
+port = 8080
+socket = "l"
+[[step]]
+host = "laptop"
+do = "connect"
+app = "proxy"
+{records}
+"""
+
+
+def scenario_errors(records: str) -> list[str]:
+    from wfptui.io.scenario_file import parse_scenario
+
+    with pytest.raises(InputError) as ei:
+        parse_scenario(SCEN.format(records=records), "s.toml")
+    return [str(d) for d in ei.value.diagnostics]
+
+
+def test_redirect_records_name_an_accepted_socket_of_the_same_host() -> None:
+    assert scenario_errors('redirect_records = "nosuch#1"') == [
+        's.toml:20:20: redirect_records names the accepted socket of a proxy ("listener#1"), and no earlier step '
+        "creates 'nosuch#1'"]
+    assert scenario_errors('redirect_records = "l"') == [
+        "s.toml:20:20: socket 'l' is the proxy's listener: name the connection it accepted, 'l#1'"]
+    assert scenario_errors('redirect_records = "l#1"') == [
+        "s.toml:20:20: socket 'l#1' belongs to host 'other': redirect records are set on a socket of the same host"]
+    assert scenario_errors("redirect_records = 3") == ["s.toml:20:20: redirect_records must be a string, not int"]
+    assert scenario_errors("") == ["s.toml:16:1: a 'connect' step needs `to`"]

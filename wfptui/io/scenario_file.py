@@ -501,8 +501,10 @@ class _Loader:
             if records is not None:
                 base, hash_, n = records.partition("#")
                 known = sockets.get(base)
-                if known is None or (hash_ and (known[1] != "listen" or not n.isdigit() or int(n) < 1)) \
-                        or (not hash_ and known[1] == "listen"):
+                if known is not None and not hash_ and known[1] == "listen":
+                    self.err((*path, "redirect_records"), f"socket {records!r} is the proxy's listener: name the "
+                             f"connection it accepted, {records + '#1'!r}", value=True)
+                elif known is None or (hash_ and (known[1] != "listen" or not n.isdigit() or int(n) < 1)):
                     self.err((*path, "redirect_records"), f"redirect_records names the accepted socket of a proxy "
                              f"(\"listener#1\"), and no earlier step creates {records!r}"
                              f"{_hint(base, list(sockets))}", value=True)
