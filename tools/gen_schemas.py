@@ -123,7 +123,7 @@ def scenario_schema() -> dict[str, Any]:
     step_props.update({"do": {"enum": list(scenario_file._STEP_ALLOWED)}, "at": seconds, "seconds": seconds,
                        "proto": {"enum": ["tcp", "udp"]}, "port": {"type": "integer", "minimum": 0, "maximum": 65535},
                        "bytes": {"type": "integer", "minimum": 0}, "dual_stack": {"type": "boolean"},
-                       "redirect_records": {"type": "string"},
+                       "redirect_records": {"type": "string"}, "callout": {"type": "string"},
                        "add": {"type": "array", "items": {"$ref": "policy.schema.json#/$defs/filter"}}})
     expect_props: dict[str, Any] = {k: ANY_VALUE for k in scenario_file._EXPECT_KEYS}
     expect_props.update({"layer": {"enum": layers}, "packet": {"enum": list(scenario_file._PACKETS)},

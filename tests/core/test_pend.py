@@ -68,9 +68,44 @@ def test_connects_pended_then_permitted_or_blocked() -> None:
         (0.752, "connect-failed"),
     ]
     # the refused socket still indicates closure and release when it closes (endpoint lifetime)
-    assert laptop[-3:] == [(2.2535, "ALE_ENDPOINT_CLOSURE_V4", "close", "none", None, False, 0, None),
-                           (2.2535, "ALE_RESOURCE_RELEASE_V4", "close", "none", None, False, 0, None),
-                           (2.2535, "closed")]
+    close = laptop.index((2.2535, "closed"))
+    assert laptop[close - 2:close + 1] == [(2.2535, "ALE_ENDPOINT_CLOSURE_V4", "close", "none", None, False, 0, None),
+                                           (2.2535, "ALE_RESOURCE_RELEASE_V4", "close", "none", None, False, 0, None),
+                                           (2.2535, "closed")]
+
+
+def test_a_pend_without_delay_completes_on_a_complete_step() -> None:
+    res = run_scenario(load_scenario(SCENARIO))
+    laptop = rows(res.records, "laptop")
+    start = laptop.index((2.2535, "connect-pended"))
+    assert laptop[start - 1:start + 6] == [
+        (2.2535, "ALE_AUTH_CONNECT_V4", "connect", "block", "approve-connect", False, 0, 0),
+        (2.2535, "connect-pended"),
+        # nothing until the `complete` step, 2 s later (the wait): then the reauthorization
+        (4.2535, "pend-completed"),
+        (4.2535, "ALE_AUTH_CONNECT_V4", "connect", "permit", "approve-connect", True, 4, 0x10),
+        ("net_event",), ("audit",),
+        (4.2535, "flow-created"),
+    ]
+    pended = next(r for r in res.records if isinstance(r, StackRecord) and r.t == 2.2535 and r.event == "connect-pended")
+    assert pended.detail.endswith("it completes on a `complete` step")
+
+
+def test_a_complete_step_without_pended_work_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "u.toml"
+    path.write_text(UDP.replace("complete_after = 0.3\n", "") + '''[[step]]
+host = "laptop"
+do = "complete"
+callout = "ask"
+[[step]]
+host = "laptop"
+do = "complete"
+callout = "ask"
+''')
+    res = run_scenario(load_scenario(path))
+    events = [r.event for r in res.records if isinstance(r, StackRecord) and r.host == "laptop"]
+    assert events == ["connected", "datagram-pended", "datagram-dropped", "pend-completed", "flow-created",
+                      "datagram-flushed", "complete-failed"]
 
 
 def test_accept_pended_holds_the_syn_and_drops_its_retransmission() -> None:

@@ -64,9 +64,9 @@ def test_pend_errors_each_at_its_place() -> None:
         "p.toml:8:18: complete_after must be seconds from 0 to 86400, not the integer -1"]
     assert errors_of(policy(then='then = "drop_connection"')) == [
         "p.toml:9:8: then of a pend rule must be permit or block, not 'drop_connection'"]
-    text = policy().replace("complete_after = 0.25\n", "")
-    assert errors_of(text) == ["p.toml:5:1: missing required key 'complete_after' (seconds until the callout "
-                               "completes the pended classification, FwpsCompleteOperation0)"]
+    # without complete_after the pend waits for a `complete` step
+    (rule,) = parse_policy(policy().replace("complete_after = 0.25\n", ""), "p.toml").callouts["approver"].rules
+    assert (rule.action, rule.complete_after, rule.then) == ("pend", None, "block")
     text = policy().replace('action = "pend"', 'action = "block"')
     assert errors_of(text) == [
         'p.toml:8:1: complete_after is only for a pend rule (action = "pend")',
@@ -116,3 +116,19 @@ def test_parse_dump_parse_is_identity(after: float, then: str, layer: str) -> No
 def test_bad_complete_after_is_one_message(value: object) -> None:
     errs = errors_of(policy(after=json.dumps(value, ensure_ascii=False)))
     assert len(errs) == 1 and errs[0].startswith("p.toml:8:18: complete_after must be seconds from 0 to 86400")
+
+
+def test_complete_step_names_a_callout_of_the_host() -> None:
+    from wfptui.io.scenario_file import parse_scenario
+
+    base = ('name = "s"\n[[host]]\nname = "h"\naddress = ["10.0.0.1"]\n[host.policy]\n'
+            + CALLOUT.format(after="1", then="").replace("[[callout", "[[host.policy.callout")
+            + '[[step]]\nhost = "h"\ndo = "complete"\n')
+    parse_scenario(base + 'callout = "approver"\n', "s.toml")  # fine
+    for extra, want in [("", "s.toml:15:1: a 'complete' step needs `callout`: the callout whose pended "
+                             "classifications complete (FwpsCompleteOperation0)"),
+                        ('callout = "aprover"\n', "s.toml:18:11: host 'h' has no callout 'aprover' "
+                                                   "(did you mean 'approver'?)")]:
+        with pytest.raises(InputError) as ei:
+            parse_scenario(base + extra, "s.toml")
+        assert [str(d) for d in ei.value.diagnostics] == [want]

@@ -160,7 +160,8 @@ def rule_text(rule: CalloutRule) -> str:
     if rule.permit_bytes is not None:
         parts.append(f"permit_bytes = {rule.permit_bytes}, then {rule.then or 'block'}")
     if rule.action == PEND:
-        parts.append(f"pend {rule.complete_after:g} s, then {rule.then}")
+        when = "until a complete step" if rule.complete_after is None else f"{rule.complete_after:g} s"
+        parts.append(f"pend {when}, then {rule.then}")
     if rule.target is not None:
         parts.append(f"redirect {'to' if rule.target.kind == CONNECT else 'local'} {target_text(rule.target)}")
     text = " and ".join(parts) if parts else "no conditions"
@@ -254,11 +255,10 @@ def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view
         # classifications").
         assert choice is not None and choice < len(callout.rules)
         rule = callout.rules[choice]
-        after = rule.complete_after or 0.0
+        pend = Pend(name, choice + 1, rule.complete_after, rule.then or PERMIT)
         note = (f"{who}{sep}pend (FwpsPendOperation0: FWP_ACTION_BLOCK with FWPS_CLASSIFY_OUT_FLAG_ABSORB, hard); "
-                f"completes after {after:g} s with {rule.then or PERMIT}")
-        return FilterOutcome(BLOCK, True, note, can_veto=True, silent=True, absorb=True,
-                             pend=Pend(name, choice + 1, after, rule.then or PERMIT))
+                f"completes {pend.when()} with {pend.then}")
+        return FilterOutcome(BLOCK, True, note, can_veto=True, silent=True, absorb=True, pend=pend)
     if returns == REINJECT:
         # "Types of Callouts" (learn.microsoft.com/windows-hardware/drivers/network/types-of-callouts):
         # clone, return FWP_ACTION_BLOCK with FWPS_CLASSIFY_OUT_FLAG_ABSORB after clearing

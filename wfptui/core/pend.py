@@ -45,12 +45,17 @@ IS_REAUTHORIZE = 0x4
 
 class Pend(NamedTuple):
     """What a pending rule asked for: which callout and rule (1-based), when to complete
-    (virtual seconds after the classification) and the answer then."""
+    (virtual seconds after the classification; None: on a ``complete`` step naming the
+    callout) and the answer then."""
 
     callout: str
     rule: int
-    after: float
+    after: float | None
     then: str
+
+    def when(self) -> str:
+        """``after 0.25 s`` / ``on a complete step``, for the trace and the explanation."""
+        return "on a `complete` step" if self.after is None else f"after {self.after:g} s"
 
 
 def is_reauthorize(flags: object) -> bool:

@@ -24,7 +24,7 @@ from wfptui.core.model import Callout, Filter, Policy, Sublayer
 JsonDict = dict[str, Any]
 
 #: Step kinds of spec §4.
-STEP_KINDS = ("listen", "bind", "connect", "send", "close", "probe", "ping", "policy", "wait")
+STEP_KINDS = ("listen", "bind", "connect", "send", "close", "probe", "ping", "policy", "wait", "complete")
 
 #: A step kind that only ``wfptui import CAPTURE`` makes (one observed event; scenario files
 #: may not use it): its ``event`` is ``Observation.to_dict()``.
@@ -213,6 +213,9 @@ class Step:
     #: connection; without ``to`` it goes to the original destination (docs/decisions-engine.md
     #: "Connection and bind redirection").
     redirect_records: str | None = None
+    #: complete: the callout whose pended classifications on the host complete now
+    #: (FwpsCompleteOperation0; docs/decisions-engine.md "Pended classifications").
+    callout: str | None = None
 
     _KEYS = ("index", "do", "host", "at", "app", "proto", "port", "socket", "address", "to", "bytes",
              "packets", "count", "seconds", "event")
@@ -226,6 +229,8 @@ class Step:
             d["dual_stack"] = True
         if self.redirect_records is not None:
             d["redirect_records"] = self.redirect_records
+        if self.callout is not None:
+            d["callout"] = self.callout
         return d
 
     def _add_tables(self) -> list[JsonDict]:
@@ -260,7 +265,8 @@ class Step:
                    seconds=None if seconds is None else float(seconds), add=add,
                    remove=tuple(d.get("remove", ())), raw=dict(d.get("raw", {})),
                    event=_event(d.get("event")), dual_stack=d.get("dual_stack") is True,
-                   redirect_records=_str_or_none(d.get("redirect_records")))
+                   redirect_records=_str_or_none(d.get("redirect_records")),
+                   callout=_str_or_none(d.get("callout")))
 
 
 def _str_or_none(v: Any) -> str | None:

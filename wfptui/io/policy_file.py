@@ -397,11 +397,8 @@ def _rule_pend_keys(ctx: TableContext, item: Mapping[str, Any], path: KeyPath,
             ctx.error((*path, "complete_after"), "complete_after is only for a pend rule (action = \"pend\")",
                       value=False)
         return None, None
-    after: float | None = None
-    if "complete_after" not in item:
-        ctx.error(path, "missing required key 'complete_after' (seconds until the callout completes the pended "
-                  "classification, FwpsCompleteOperation0)", value=False)
-    else:
+    after: float | None = None  # absent: the pend completes on a `complete` step naming the callout
+    if "complete_after" in item:
         raw = item["complete_after"]
         ok = isinstance(raw, int | float) and not isinstance(raw, bool) and 0 <= raw <= 86400 and raw == raw
         if not ok:

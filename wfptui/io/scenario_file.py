@@ -70,7 +70,7 @@ _IFACE_KEYS = ("index", "type", "profile_id", "luid", "tunnel_type", "quarantine
 MAX_SECONDS = 1_000_000
 
 _STEP_KEYS = ("do", "host", "app", "proto", "port", "socket", "address", "to", "bytes", "at", "add", "remove",
-              "packets", "count", "seconds", "dual_stack", "redirect_records")
+              "packets", "count", "seconds", "dual_stack", "redirect_records", "callout")
 _EXPECT_KEYS = ("host", "layer", "packet", "op", "reauth", "action", "filter", "count")
 _PACKETS = ("SYN", "SYN-ACK", "ACK", "DATA", "RST", "DATAGRAM", "ICMP-ERROR", "ICMP")
 _OPS = ("bind", "listen", "connect", "close")
@@ -86,8 +86,9 @@ _STEP_ALLOWED: dict[str, tuple[str, ...]] = {
     "ping": ("app", "to", "count"),
     "policy": ("add", "remove"),
     "wait": ("seconds",),
+    "complete": ("callout",),
 }
-_NEEDS_HOST = ("listen", "bind", "connect", "probe", "ping", "policy")
+_NEEDS_HOST = ("listen", "bind", "connect", "probe", "ping", "policy", "complete")
 
 
 def _dual_address(v: int, bits: int) -> bool:
@@ -497,6 +498,14 @@ class _Loader:
                     self.err((*path, "to"), str(exc), value=True)
             elif do in ("probe", "ping") or (do == "connect" and "redirect_records" not in t):
                 self.err(path, f"a {do!r} step needs `to`")
+            callout = self.get_str(t, "callout", path)
+            if do == "complete":
+                if callout is None:
+                    self.err(path, "a 'complete' step needs `callout`: the callout whose pended classifications "
+                             "complete (FwpsCompleteOperation0)")
+                elif host is not None and callout not in policies[host.name].callouts:
+                    self.err((*path, "callout"), f"host {host.name!r} has no callout {callout!r}"
+                             f"{_hint(callout, list(policies[host.name].callouts))}", value=True)
             records = self.get_str(t, "redirect_records", path)
             if records is not None:
                 base, hash_, n = records.partition("#")
@@ -575,7 +584,7 @@ class _Loader:
                               socket=sock, address=address, to=to, bytes=nbytes,
                               packets=1 if packets is None else packets, count=1 if count is None else count,
                               seconds=seconds, add=add, remove=remove, raw=dict(t), dual_stack=dual,
-                              redirect_records=records))
+                              redirect_records=records, callout=callout))
         return steps
 
     def load_expects(self, hosts: list[HostSpec]) -> list[Expect]:

@@ -8,13 +8,14 @@ clock's queue, the trace's storage or another protocol's state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from wfptui.core.layers import Layer
 from wfptui.core.pend import Pend
 from wfptui.core.redirect import Redirect
 from wfptui.core.scenario import AppSpec, Step
-from wfptui.core.sim.clock import VirtualClock
+from wfptui.core.sim.clock import Timer, VirtualClock
 from wfptui.core.sim.endpoint import Ctx, Path
 from wfptui.core.sim.objects import Host, Pkt, Sock
 from wfptui.core.sim.sequences import Stage
@@ -54,6 +55,8 @@ class Stack(Protocol):
                   **data: Any) -> tuple[Any, ...]: ...
 
     def sock_named(self, name: str | None) -> Sock | None: ...
+
+    def pend_later(self, host: Host, pend: Pend, fn: Callable[..., None], *args: Any) -> Timer | None: ...
 
     def walk(self, host: Host, ctx: Ctx, stage: Stage, packet: str | None, op: str | None, direction: str | None,
              dir_int: int | None, flow: int | None, reauth: bool | int = False,

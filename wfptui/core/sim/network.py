@@ -13,8 +13,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from wfptui.core.model import Policy
+from wfptui.core.pend import Pend
 from wfptui.core.scenario import AppSpec, Scenario, Step
 from wfptui.core.sim.api import family
+from wfptui.core.sim.clock import Timer
 from wfptui.core.sim.endpoint import Ctx
 from wfptui.core.sim.flows import Flows
 from wfptui.core.sim.icmp import Icmp
@@ -71,6 +73,7 @@ class Network(Traversal):
             "ping": self.icmp.do_ping,
             "policy": self.do_policy,
             "wait": self.do_wait,
+            "complete": self.do_complete,
             "observe": self.do_observe,
         }
         overrides = dict(policies or {})
@@ -216,6 +219,27 @@ class Network(Traversal):
 
     def do_wait(self, step: Step) -> None:
         """Handled by the engine (it advances the clock); nothing to do here."""
+
+    def pend_later(self, host: Host, pend: Pend, fn: Callable[..., None], *args: Any) -> Timer | None:
+        """Schedule the completion of a pended classification (core.pend): after ``pend.after``
+        seconds (an activity timer, returned), or -- ``after`` None -- when a ``complete`` step
+        names its callout on ``host``."""
+        if pend.after is not None:
+            return self.clock.timer(pend.after, fn, *args)
+        host.pended_ops.append((pend.callout, fn, args))
+        return None
+
+    def do_complete(self, step: Step) -> None:
+        """``complete``: the callout calls FwpsCompleteOperation0 for every classification of its
+        pended on the host, in the order they were pended."""
+        host = self.host_of(step)
+        mine = [op for op in host.pended_ops if op[0] == step.callout]
+        if not mine:
+            self.stack(host, "complete-failed", f"no classification pended by callout {step.callout!r}")
+            return
+        host.pended_ops[:] = [op for op in host.pended_ops if op[0] != step.callout]
+        for _, fn, args in mine:
+            fn(*args)
 
     def do_observe(self, step: Step) -> None:
         """One captured event (``wfptui import CAPTURE``): its simulated verdict at its layer

@@ -252,7 +252,9 @@ class Host:
         self.conns: dict[tuple[int, int, int, int, int], Sock] = {}
         #: Inbound connections whose ALE_AUTH_RECV_ACCEPT a callout pended (core.pend): their
         #: 5-tuple -> the completion timer (a retransmitted SYN meanwhile is not classified).
-        self.pended_accepts: dict[tuple[int, int, int, int, int], Timer] = {}
+        self.pended_accepts: dict[tuple[int, int, int, int, int], Timer | None] = {}
+        #: Pended classifications waiting for a ``complete`` step: (callout, completion, its args).
+        self.pended_ops: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = []
         self.icmp_flows: dict[tuple[str, int, int, int, int], Flow] = {}
         self.flows: dict[int, Flow] = {}
         self.probes: dict[tuple[int, int, int, int, int], Timer] = {}

@@ -219,8 +219,8 @@ class Tcp:
         sock.state = "pended"
         net.stack(sock.host, "connect-pended",
                   f"callout {pend.callout!r} rule {pend.rule} pended ALE_AUTH_CONNECT (FwpsPendOperation0); "
-                  f"it completes after {pend.after:g} s", fid, socket=sock.name, callout=pend.callout)
-        sock.timer = net.clock.timer(pend.after, self._pend_done, sock, ctx, stage, fid, pend)
+                  f"it completes {pend.when()}", fid, socket=sock.name, callout=pend.callout)
+        sock.timer = net.pend_later(sock.host, pend, self._pend_done, sock, ctx, stage, fid, pend)
 
     def _pend_done(self, sock: Sock, ctx: Ctx, stage: Stage, fid: int, pend: Pend) -> None:
         """FwpsCompleteOperation0: "Pended connections are authenticated again" -- ALE_AUTH_CONNECT
@@ -428,10 +428,10 @@ class Tcp:
             if pend is not None:
                 net.stack(host, "accept-pended",
                           f"callout {pend.callout!r} rule {pend.rule} pended ALE_AUTH_RECV_ACCEPT (FwpsPendOperation0) "
-                          f"and holds a clone of the SYN; it completes after {pend.after:g} s", fid,
+                          f"and holds a clone of the SYN; it completes {pend.when()}", fid,
                           callout=pend.callout)
-                host.pended_accepts[key] = net.clock.timer(pend.after, self._accept_done, listener, pkt, cctx,
-                                                           stage, fid, pend)
+                host.pended_accepts[key] = net.pend_later(host, pend, self._accept_done, listener, pkt, cctx,
+                                                          stage, fid, pend)
                 return
             net.stack(host, "connection-blocked",
                       "SYN dropped at ALE_AUTH_RECV_ACCEPT (no RST); the client retransmits, then times out", fid)

@@ -46,7 +46,7 @@ class Udp:
     def __init__(self, net: Stack) -> None:
         self.net = net
         #: First sends whose ALE_AUTH_CONNECT a callout pended (core.pend): (socket, remote) -> timer.
-        self._pended: dict[tuple[int, tuple[int, int]], Timer] = {}
+        self._pended: dict[tuple[int, tuple[int, int]], Timer | None] = {}
 
     def send(self, sock: Sock, raddr: int, rport: int, nbytes: int) -> None:
         net = self.net
@@ -88,10 +88,10 @@ class Udp:
                 if pend is not None:
                     net.stack(host, "datagram-pended",
                               f"callout {pend.callout!r} rule {pend.rule} pended ALE_AUTH_CONNECT "
-                              f"(FwpsPendOperation0); it completes after {pend.after:g} s", fid, socket=sock.name,
+                              f"(FwpsPendOperation0); it completes {pend.when()}", fid, socket=sock.name,
                               callout=pend.callout)
-                    self._pended[(id(sock), key)] = net.clock.timer(pend.after, self._pend_done, sock, ctx, stage,
-                                                                    fid, key, pend)
+                    self._pended[(id(sock), key)] = net.pend_later(host, pend, self._pend_done, sock, ctx, stage,
+                                                                   fid, key, pend)
                     return
                 net.stack(host, "datagram-dropped", "blocked at ALE_AUTH_CONNECT", fid, socket=sock.name)
                 return
