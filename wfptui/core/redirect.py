@@ -25,7 +25,10 @@ Microsoft's pages this follows:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from wfptui.core.model import Policy
 
 __all__ = ["Target", "CONNECT", "IS_CONNECTION_REDIRECTED", "IS_PROXY_CONNECTION", "LOCAL", "PROXY_FAMILIES", "REDIRECT",
            "REDIRECT_FAMILIES", "Redirect", "is_proxy_connection"]
@@ -110,12 +113,11 @@ def parse_target(kind: str, text: str) -> Target:
     return Target(kind, addr, bits, port)
 
 
-def binds_redirect(policy: object) -> bool:
-    """Does an enabled filter of ``policy`` (a core.model.Policy) use a callout with a bind
-    redirect rule? The simulator splits a bind's walk at ALE_BIND_REDIRECT only then."""
-    from wfptui.core.model import FilterFlag, Policy
+def binds_redirect(policy: Policy) -> bool:
+    """Does an enabled filter of ``policy`` use a callout with a bind redirect rule? The
+    simulator splits a bind's walk at ALE_BIND_REDIRECT only then."""
+    from wfptui.core.model import FilterFlag  # core.model imports this module
 
-    assert isinstance(policy, Policy)
     keys = {k for k, c in policy.callouts.items() if any(r.target is not None and r.target.kind == LOCAL
                                                           for r in c.rules)}
     return bool(keys) and any(f.callout in keys and f.action.is_callout and not f.flags & FilterFlag.DISABLED
