@@ -28,8 +28,8 @@ from wfptui.core.model import (
     Value,
 )
 from wfptui.core.pend import PEND, Pend, is_reauthorize
-from wfptui.core.redirect import CONNECT, REDIRECT, Redirect, Target, is_proxy_connection
-from wfptui.core.values import format_address, format_value
+from wfptui.core.redirect import CONNECT, REDIRECT, Redirect, Target, endpoint_text, is_proxy_connection
+from wfptui.core.values import format_value
 
 __all__ = ["ABSORB", "FilterOutcome", "callout_outcome", "evaluate_filter", "injected_by_self", "not_called",
            "rule_choice", "rule_text"]
@@ -173,10 +173,7 @@ def rule_text(rule: CalloutRule) -> str:
 
 def target_text(t: Target) -> str:
     """``127.0.0.1:8080``, ``[::1]:8080``, ``10.8.0.2`` (a bind redirect of the address only)."""
-    a = format_address(t.addr, t.bits)
-    if t.port is None:
-        return a
-    return f"{a}:{t.port}" if t.bits == 32 else f"[{a}]:{t.port}"
+    return endpoint_text(t.addr, t.bits, t.port)
 
 
 def callout_outcome(f: Filter, callout: Callout, choice: int | None, static_view: bool = False, *,

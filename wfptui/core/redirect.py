@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from wfptui.core.model import Policy
 
-__all__ = ["Target", "CONNECT", "IS_CONNECTION_REDIRECTED", "IS_PROXY_CONNECTION", "LOCAL", "PROXY_FAMILIES", "REDIRECT",
+__all__ = ["Target", "endpoint_text", "CONNECT", "IS_CONNECTION_REDIRECTED", "IS_PROXY_CONNECTION", "LOCAL", "PROXY_FAMILIES", "REDIRECT",
            "REDIRECT_FAMILIES", "Redirect", "is_proxy_connection"]
 
 #: The rule action.
@@ -66,6 +66,16 @@ class Redirect(NamedTuple):
     addr: int
     bits: int
     port: int | None
+
+
+def endpoint_text(addr: int, bits: int, port: int | None) -> str:
+    """``10.0.0.1:443``, ``[fd00::1]:443``, or the address alone (``port`` None)."""
+    from wfptui.core.values import format_address
+
+    a = format_address(addr, bits)
+    if port is None:
+        return a
+    return f"{a}:{port}" if bits == 32 else f"[{a}]:{port}"
 
 
 def is_proxy_connection(flags: object) -> bool:

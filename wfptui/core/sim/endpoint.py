@@ -86,6 +86,19 @@ class Ctx:
         self.redirected = False
         self.proxied = False
 
+    def redirected_to(self, addr: int, port: int, explicit: bool) -> Ctx:
+        """This endpoint after a connect redirect (core.redirect) to ``addr``:``port``: the
+        remote rewritten, the local address following the route to it unless the app bound one
+        (``explicit``), IS_CONNECTION_REDIRECTED set, mapped again for a dual-stack socket."""
+        host = self.host
+        loopback = host.owns(self.bits, addr)
+        laddr = self.laddr if explicit else (addr if loopback else host.local_addr(self.bits))
+        new = Ctx(host, self.bits, self.proto, laddr, self.lport, addr, port, self.app, loopback)
+        new.redirected, new.proxied = True, self.proxied
+        if self.ale is not None:
+            new.mapped()
+        return new
+
     def mapped(self) -> Ctx:
         """Set and return ``ale``: this IPv4 endpoint with IPv4-mapped IPv6 addresses."""
         m = Ctx(self.host, 128, self.proto, None if self.laddr is None else v4_mapped(self.laddr), self.lport,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from wfptui.core.events import layer_family
 from wfptui.core.layers import Layer
-from wfptui.core.redirect import LOCAL
+from wfptui.core.redirect import LOCAL, endpoint_text
 from wfptui.core.scenario import Step
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.endpoint import Ctx
 from wfptui.core.sim.objects import LATENCY, TCP, UDP, Host, Sock, v4_mapped
-from wfptui.core.values import format_address, parse_address
+from wfptui.core.values import parse_address
 
 __all__ = ["Sockets"]
 
@@ -99,10 +99,10 @@ class Sockets:
                 net.stack(host, "bind-failed", f"callout {red.callout!r} redirected the bind to an address the host "
                           "does not have (WSAEADDRNOTAVAIL)", socket=sock.name)
                 return None
-            old = "*" if ctx.laddr is None else format_address(ctx.laddr, bits)
+            old = f"*:{sock.lport}" if ctx.laddr is None else endpoint_text(ctx.laddr, bits, sock.lport)
             new_port = sock.lport if red.port is None else red.port
             net.stack(host, "bind-redirected",
-                      f"{old}:{sock.lport} -> {format_address(red.addr, bits)}:{new_port} by callout {red.callout!r} "
+                      f"{old} -> {endpoint_text(red.addr, bits, new_port)} by callout {red.callout!r} "
                       f"rule {red.rule} (FWPS_BIND_REQUEST0, FwpsApplyModifiedLayerData0)", socket=sock.name,
                       callout=red.callout)
             sock.laddr, sock.wildcard, sock.lport = red.addr, False, new_port

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from wfptui.core.datatypes import WinVersion
 from wfptui.core.pend import Pend
-from wfptui.core.redirect import CONNECT, Redirect
+from wfptui.core.redirect import CONNECT, Redirect, endpoint_text
 from wfptui.core.scenario import Step
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.endpoint import Ctx
@@ -174,29 +174,19 @@ class Tcp:
         local proxy reads. None: the connect failed."""
         net = self.net
         host = sock.host
-        assert sock.raddr is not None and sock.rport is not None
-        sock_raddr_before, sock_rport_before = sock.raddr, sock.rport
-        old = _endpoint(sock.raddr, ctx.bits, sock.rport)
+        assert sock.raddr is not None and sock.rport is not None and red.port is not None
+        old = endpoint_text(sock.raddr, ctx.bits, sock.rport)
         if red.bits != ctx.bits:
             self._connect_failed(sock, f"callout {red.callout!r} redirected {old} to an IPv{4 if red.bits == 32 else 6} "
                                  "address (another address family: not modelled)")
             return None
-        assert red.port is not None
-        raddr, rport = red.addr, red.port
-        loopback = host.owns(ctx.bits, raddr)
-        laddr = sock.laddr
-        if not explicit:  # the implicit bind's local address follows the route to the new remote
-            laddr = raddr if loopback else host.local_addr(ctx.bits)
         net.stack(host, "connect-redirected",
-                  f"{old} -> {_endpoint(raddr, ctx.bits, rport)} by callout {red.callout!r} rule {red.rule} "
+                  f"{old} -> {endpoint_text(red.addr, red.bits, red.port)} by callout {red.callout!r} rule {red.rule} "
                   "(FwpsApplyModifiedLayerData0); the redirect record keeps the original destination",
                   socket=sock.name, callout=red.callout)
-        sock.laddr, sock.raddr, sock.rport = laddr, raddr, rport
-        sock.redirect_record = (red.callout, sock_raddr_before, ctx.bits, sock_rport_before)
-        new = Ctx(host, ctx.bits, TCP, laddr, sock.lport, raddr, rport, sock.app, loopback)
-        new.redirected, new.proxied = True, ctx.proxied
-        if ctx.ale is not None:
-            new.mapped()
+        sock.redirect_record = (red.callout, sock.raddr, ctx.bits, sock.rport)
+        new = ctx.redirected_to(red.addr, red.port, explicit)
+        sock.laddr, sock.raddr, sock.rport = new.laddr, red.addr, red.port
         return new
 
     def _open(self, sock: Sock, ctx: Ctx, stage: Stage, fid: int) -> None:
@@ -499,9 +489,3 @@ class Tcp:
         rst = Pkt(TCP, pkt.bits, pkt.dst, pkt.src, pkt.dport, pkt.sport, "RST", probe=pkt.probe)
         if net.out_packet(host, ctx, rst, None):
             net.stack(host, "rst-sent", f"to {format_address(pkt.src, pkt.bits)}:{pkt.sport}")
-
-
-def _endpoint(addr: int, bits: int, port: int) -> str:
-    """``10.0.0.1:443`` / ``[fd00::1]:443``."""
-    a = format_address(addr, bits)
-    return f"{a}:{port}" if bits == 32 else f"[{a}]:{port}"

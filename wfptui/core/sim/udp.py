@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wfptui.core.pend import Pend
-from wfptui.core.redirect import CONNECT, Redirect
+from wfptui.core.redirect import CONNECT, Redirect, endpoint_text
 from wfptui.core.sim.api import Stack, family
 from wfptui.core.sim.clock import Timer
 from wfptui.core.sim.endpoint import Ctx
@@ -125,21 +125,15 @@ class Udp:
         net = self.net
         host = sock.host
         assert ctx.raddr is not None and ctx.rport is not None and red.port is not None
-        old = f"{format_address(ctx.raddr, ctx.bits)}:{ctx.rport}"
+        old = endpoint_text(ctx.raddr, ctx.bits, ctx.rport)
         if red.bits != ctx.bits:
             net.stack(host, "datagram-dropped", f"callout {red.callout!r} redirected {old} to another address family "
                       "(not modelled)", socket=sock.name)
             return None
-        loopback = host.owns(ctx.bits, red.addr)
-        laddr = ctx.laddr if explicit else (red.addr if loopback else host.local_addr(ctx.bits))
-        net.stack(host, "datagram-redirected", f"{old} -> {format_address(red.addr, red.bits)}:{red.port} by callout "
+        net.stack(host, "datagram-redirected", f"{old} -> {endpoint_text(red.addr, red.bits, red.port)} by callout "
                   f"{red.callout!r} rule {red.rule} (FwpsApplyModifiedLayerData0)", socket=sock.name,
                   callout=red.callout)
-        new = Ctx(host, ctx.bits, UDP, laddr, sock.lport, red.addr, red.port, sock.app, loopback)
-        new.redirected = True
-        if ctx.ale is not None:
-            new.mapped()
-        return new
+        return ctx.redirected_to(red.addr, red.port, explicit)
 
     def _establish(self, sock: Sock, ctx: Ctx, stage: Stage, fid: int, key: tuple[int, int]) -> Flow | None:
         """ALE_AUTH_CONNECT authorized the first send: the flow and its FLOW_ESTABLISHED."""
