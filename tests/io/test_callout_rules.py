@@ -300,3 +300,8 @@ def test_an_absorbed_block_reaches_no_discard_layer_and_logs_nothing(tmp_path: P
         ("classify", "ALE_AUTH_CONNECT_V4_DISCARD", "none"),
         ("stack", "connect-failed", None),
     ]
+    from wfptui.core.explain import explain_text
+
+    absorbed = next(r for r in res.records if isinstance(r, ClassifyRecord) and r.action == "block")
+    assert explain_text(res.results[absorbed.seq], {}).rstrip().endswith(
+        "; absorbed (FWPS_CLASSIFY_OUT_FLAG_ABSORB): no discard layer, no net event, no audit)")
