@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.core.test_trace_rows import _run, _scenarios
 from tests.io.recording_samples import synthetic_records
-from wfptui.core.trace import TraceRecord
+from wfptui.core.trace import Trace, TraceRecord, classify_row
 from wfptui.io.recording import LazyRecords, decode_recording, encode_recording
 from wfptui.io.recording.tables import Tables
 
@@ -101,3 +102,35 @@ def test_the_header_check_is_thaws(value: Any, depth: int) -> None:
             checked(as_lists)
         return
     assert checked(as_lists) == want
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_same_row_is_what_building_both_records_says(data: st.DataObject) -> None:
+    """``LazyRecords.same_row(key, row)`` (``replay --check`` verifying a row without building
+    its records) says True exactly when the recorded record of ``key`` and the record of the
+    engine's ``row`` are equal but for seq and t — for every pair of a recorded key and a
+    row of a random engine run, in place or not; it never errs on a stack row (False: the
+    caller builds them)."""
+    trace = _run(data.draw(_scenarios()), general=False).records
+    assert isinstance(trace, Trace)
+    lazy = decode_recording(encode_recording(scenario=SCENARIO, policies={}, inputs=[], records=list(trace),
+                                             created="2026-12-05T00:00:00Z")).records
+    assert isinstance(lazy, LazyRecords)
+    keyed = list(lazy.iter_keyed())
+    rows = [item for item in trace.items if type(item) is tuple]
+    if not keyed or not rows:
+        return
+    for _ in range(40):
+        i = data.draw(st.integers(0, len(keyed) - 1))
+        row = rows[data.draw(st.integers(0, len(rows) - 1))] if data.draw(st.booleans()) else trace.items[i]
+        if type(row) is not tuple:
+            continue
+        key, seq, t, raw = keyed[i]
+        said = lazy.same_row(key, row)
+        built = _but_seq_and_t(lazy.record(i, raw, seq, t))
+        theirs = _but_seq_and_t(row[0](row, seq, t if t is not None else 0.0))
+        if row[0] is classify_row:
+            assert said == (built == theirs)
+        else:
+            assert said is False

@@ -27,10 +27,11 @@ import dataclasses
 import itertools
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from wfptui.io.errors import Diagnostic, InputError
+from wfptui.io.heap import long_lived
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +80,8 @@ def replay(rec: Any, policies: dict[str, Any]) -> Any:
     # A bar on a terminal for big replays (spec §2); silent when piped.
     with Progress(total=len(scenario.steps), label="replay") as bar:
         try:
-            return run_scenario(scenario, policies=policies, progress=lambda done, _total: bar.update(done))
+            return run_scenario(scenario, policies=policies,
+                                progress=(lambda done, _total: bar.update(done)) if bar.enabled else None)
         except (ValueError, KeyError, TypeError) as exc:  # the engine refused an input of the file
             raise InputError([Diagnostic(rec.path, 0, 0, f"cannot replay: {exc}")]) from None
 
@@ -126,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
     for path in files:
         start = time.monotonic()
         try:
-            one, tests = _replay_one(path, args)
+            with long_lived() as keep:
+                one, tests = _replay_one(path, args, keep)
         except InputError as exc:
             for diag in exc.diagnostics:
                 print(diag, file=sys.stderr)
@@ -148,8 +151,9 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _replay_one(path: str, args: argparse.Namespace) -> tuple[int, tuple[str, list[Any]]]:
-    """Replay one recording as the options say; (exit code, (suite name, JUnit tests))."""
+def _replay_one(path: str, args: argparse.Namespace, keep: Callable[[], None]) -> tuple[int, tuple[str, list[Any]]]:
+    """Replay one recording as the options say; (exit code, (suite name, JUnit tests)).
+    ``keep``: called once the recording is read and replayed (``io.heap.long_lived``)."""
     from wfptui.core.diff import diff_traces
     from wfptui.core.trace import ExpectRecord
     from wfptui.io.recording import read_recording, write_recording
@@ -162,6 +166,7 @@ def _replay_one(path: str, args: argparse.Namespace) -> tuple[int, tuple[str, li
     if not args.update:  # only --update writes the scenario's data and source again
         rec.drop_scenario_data()
     result = replay(rec, policies)
+    keep()  # the recording and the new trace live to the end: no collection walks them again
     name = str(getattr(rec.scenario, "name", "") or path)
     tests: list[Any] = list(result.expects)
     code = 0

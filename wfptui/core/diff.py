@@ -46,6 +46,8 @@ import operator
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import ne
 from typing import Any, Protocol, runtime_checkable
 
 from wfptui.core.trace import ClassifyRecord, Trace
@@ -497,32 +499,56 @@ def _keyed_prefix(a: KeyedRecords, b: Trace) -> tuple[int, Any, Iterator[Any], I
     that one, B's records from that one on).
 
     Record k of A is the same as row k of B when its seq and t are k + 1 and ``times[k]``
-    and its key is one already found to build a record equal to that row's but for seq and
-    t (``memo``: id(row) -> key; rows are shared by the packets of a flow, keys by their
-    recorded records): a whole chunk of A at once when all of it is (list comparisons).
-    Otherwise record by record: both records are built and compared the general way
-    (``_same``), and an exact match of everything but seq and t is remembered. So the
-    comparison is the one of the built records, each distinct pair built once."""
+    and its key is one already found to stand for a record equal to that row's but for seq
+    and t (``memo``: id(row) -> key; rows are shared by the packets of a flow, keys by their
+    recorded records). A chunk whose seqs and times all agree is compared with list
+    comparisons, and only its records whose key is not yet known for their row are verified,
+    each once: by A's ``same_row`` where it can tell (the values both records would be built
+    from), else by building both and comparing them but for seq and t. Otherwise record by
+    record: both records are built and compared the general way (``_same``). So the
+    comparison is the one of the built records, each distinct pair compared once."""
     items, times = b.items, b.times
     n = len(items)
     memo: dict[int, Hashable] = {}
     known = memo.get
     build = a.record
+    same_row: Callable[[Hashable, Any], bool] = getattr(a, "same_row", None) or (lambda _key, _row: False)
+
+    def verified(j0: int, key: Hashable, seq: int, t: float | None, raw: Any) -> bool:
+        """Whether record ``j0`` (A's key, seq, t and raw) is row ``j0``'s record but for seq
+        and t, remembering it when it is."""
+        item = items[j0]
+        if type(item) is not tuple:
+            return False
+        if known(id(item)) == key or same_row(key, item):
+            memo[id(item)] = key
+            return True
+        x = build(j0, raw, seq, t)
+        y = item[0](item, j0 + 1, times[j0])
+        if type(x) is type(y):
+            rest = _rest_of(type(x))
+            if rest(x) == rest(y):
+                memo[id(item)] = key
+                return True
+        return False
+
     chunks = a.iter_key_chunks()
     k = 0
     for keys, seqs, ts, raws in chunks:
         m = len(keys)
-        if (k + m <= n and seqs == range(k + 1, k + m + 1) and ts == times[k:k + m]
-                and [known(id(item)) for item in items[k:k + m]] == keys):
-            k += m
-            continue
+        if k + m <= n and seqs == range(k + 1, k + m + 1) and ts == times[k:k + m]:
+            got = list(map(known, map(id, items[k:k + m])))
+            if got == keys or all(verified(k + j, keys[j], seqs[j], ts[j], raws[j])
+                                  for j in compress(range(m), map(ne, got, keys))):
+                k += m
+                continue
         for j in range(m):
             key, seq, t, raw = keys[j], seqs[j], ts[j], raws[j]
             if k == n:  # A is longer
                 return k, build(k, raw, seq, t), _built(a, keys, seqs, ts, raws, j + 1, chunks, k + 1), iter(())
             item = items[k]
             tk = times[k]
-            if seq == k + 1 and t == tk and known(id(item)) == key:
+            if seq == k + 1 and t == tk and (known(id(item)) == key or verified(k, key, seq, t, raw)):
                 k += 1
                 continue
             x = build(k, raw, seq, t)

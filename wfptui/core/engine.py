@@ -4,7 +4,8 @@
 in order on a virtual clock. Every host/socket action (a packet arriving, a SYN
 retransmission timer, a flow's idle timer, a ``send`` of many segments) is an event on
 the virtual-time queue (``core.sim.clock.VirtualClock``); the driver pops events in time order and
-awaits ``asyncio.sleep(0)`` every few thousand events so a UI loop stays responsive. No
+gives way every few thousand events (``asyncio.sleep(0)`` under an event loop, a bare yield
+under :func:`drive`) so a UI loop stays responsive. No
 real sleeping happens anywhere: the same inputs give the same trace, byte for byte.
 
 Step timing: a step with ``at`` runs when the clock reaches ``at`` (events due before
@@ -25,9 +26,9 @@ is a step with ``at`` placed after the last step that started before it).
 
 from __future__ import annotations
 
-import asyncio
 import gc
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,17 @@ from wfptui.core.trace import ExpectRecord, TraceRecord
 
 #: Events between two yields to the asyncio loop.
 YIELD_EVERY = 4096
+
+#: How a run gives way to its caller: a zero-argument callable returning an awaitable.
+Pause = Callable[[], Awaitable[None]]
+
+
+@types.coroutine
+def bare_yield() -> Generator[None, None, None]:
+    """Give way once to :func:`drive`, which sends into the coroutine again at once. The
+    synchronous paths use it instead of ``asyncio.sleep(0)`` so the headless commands need not
+    import asyncio (~18 ms of their start); :func:`arun_scenario` awaits ``asyncio.sleep(0)``."""
+    yield
 
 
 @dataclass
@@ -63,10 +75,11 @@ class _Driver:
     """Runs the clock for the step loop; fires pending extra steps (sorted by ``at``)
     when the clock would pass their time."""
 
-    def __init__(self, net: Network, timed: Sequence[Step], fire: Callable[[Step], None]) -> None:
+    def __init__(self, net: Network, timed: Sequence[Step], fire: Callable[[Step], None], pause: Pause) -> None:
         self.net = net
         self.timed = list(timed)  # extra steps with ``at``, by time (stable)
         self.fire = fire
+        self.pause = pause
 
     async def settle(self) -> None:
         """Run events until no activity (packets, retransmissions) is pending."""
@@ -85,7 +98,7 @@ class _Driver:
             else:
                 n = clock.run_active(YIELD_EVERY)
             if n == YIELD_EVERY:
-                await asyncio.sleep(0)
+                await self.pause()
 
     async def run_until(self, t: float, *, inclusive: bool = False) -> None:
         """Run every event due at or before ``t``, then move the clock to ``t``; extra
@@ -105,7 +118,7 @@ class _Driver:
         while True:
             if clock.run_due(t, YIELD_EVERY) < YIELD_EVERY:
                 break
-            await asyncio.sleep(0)
+            await self.pause()
         if t > clock.now:
             clock.now = round(t, 6)
 
@@ -117,14 +130,18 @@ ProgressFn = Callable[[int, int], None]
 async def arun_scenario(scenario: Scenario, policies: Mapping[str, Policy] | None = None,
                         extra_steps: Sequence[Step] = (), progress: ProgressFn | None = None) -> RunResult:
     """Run ``scenario`` (host policies replaced by ``policies`` where given), then
-    ``extra_steps``; check the expectations."""
+    ``extra_steps``; check the expectations. Gives way to the event loop with
+    ``asyncio.sleep(0)``."""
+    import asyncio  # here, not at the top: the synchronous paths do without it
+
     net = Network(scenario, policies)
-    return await run_network(net, scenario, extra_steps, progress)
+    return await run_network(net, scenario, extra_steps, progress, pause=lambda: asyncio.sleep(0))
 
 
 async def run_network(net: Network, scenario: Scenario, extra_steps: Sequence[Step] = (),
-                      progress: ProgressFn | None = None) -> RunResult:
-    """Run ``scenario`` on an already built ``Network`` (benchmarks set ``net.capture``).
+                      progress: ProgressFn | None = None, pause: Pause = bare_yield) -> RunResult:
+    """Run ``scenario`` on an already built ``Network`` (benchmarks set ``net.capture``);
+    ``pause`` is how it gives way (:func:`bare_yield`: for :func:`drive`).
 
     The cyclic garbage collector is paused while the run builds its trace: the records
     hold no reference cycles, and full collections over a growing trace cost a third of
@@ -133,14 +150,14 @@ async def run_network(net: Network, scenario: Scenario, extra_steps: Sequence[St
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return await _run(net, scenario, extra_steps, progress)
+        return await _run(net, scenario, extra_steps, progress, pause)
     finally:
         if was_enabled:
             gc.enable()
 
 
 async def _run(net: Network, scenario: Scenario, extra_steps: Sequence[Step],
-               progress: ProgressFn | None) -> RunResult:
+               progress: ProgressFn | None, pause: Pause) -> RunResult:
     executed: list[Step] = []
     total = len(scenario.steps) + len(extra_steps)
 
@@ -151,7 +168,7 @@ async def _run(net: Network, scenario: Scenario, extra_steps: Sequence[Step],
             progress(len(executed), total)
 
     timed = sorted((s for s in extra_steps if s.at is not None), key=lambda s: s.at or 0.0)
-    driver = _Driver(net, timed, execute)
+    driver = _Driver(net, timed, execute, pause)
     for step in (*scenario.steps, *(s for s in extra_steps if s.at is None)):
         if step.at is not None:
             await driver.run_until(step.at)
@@ -165,7 +182,7 @@ async def _run(net: Network, scenario: Scenario, extra_steps: Sequence[Step],
                 progress(len(executed), total)
         else:
             execute(step)
-        await asyncio.sleep(0)
+        await pause()
     await driver.settle()
     while driver.timed:  # extra steps after the scenario went quiet: the clock moves on to them
         at = driver.timed[0].at
@@ -180,8 +197,8 @@ async def _run(net: Network, scenario: Scenario, extra_steps: Sequence[Step],
 
 def drive(coro: Coroutine[Any, Any, RunResult]) -> RunResult:
     """Run the coroutine to completion without an event loop: it only ever awaits
-    ``asyncio.sleep(0)`` (a bare yield), so stepping it by hand is exact and works even
-    when called from inside a running loop (the TUI)."""
+    :func:`bare_yield`, so stepping it by hand is exact and works even when called from
+    inside a running loop (the TUI)."""
     try:
         while True:
             coro.send(None)
@@ -193,4 +210,4 @@ def drive(coro: Coroutine[Any, Any, RunResult]) -> RunResult:
 def run_scenario(scenario: Scenario, policies: Mapping[str, Policy] | None = None,
                  extra_steps: Sequence[Step] = (), progress: ProgressFn | None = None) -> RunResult:
     """Synchronous ``arun_scenario``."""
-    return drive(arun_scenario(scenario, policies, extra_steps, progress))
+    return drive(run_network(Network(scenario, policies), scenario, extra_steps, progress))

@@ -13,6 +13,7 @@ replay would need.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -250,6 +251,21 @@ class Step:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], policy: Policy | None = None,
                   filter_parser: FilterParser | None = None) -> Step:
+        # The common case, a step as ``to_dict`` wrote it that adds no filters and has no
+        # time, event or flags: its values taken as they are, with the checks the general
+        # path makes (a recording's header holds one per step: 164k at 1M classifications).
+        if type(d) is dict and len(d) == _PLAIN_SIZE:
+            try:
+                (index, do, host, at, app, proto, port, socket, address, to, nbytes, packets, count,
+                 seconds, event, add_, remove, raw) = _PLAIN(d)
+            except KeyError:
+                pass
+            else:
+                if (type(index) is int and type(do) is str and at is None and seconds is None and event is None
+                        and type(packets) is int and type(count) is int and not add_ and not remove
+                        and type(raw) is dict and type(add_) in _EMPTY_OK and type(remove) in _EMPTY_OK):
+                    return cls(index, do, host, None, app, proto, port, socket, address, to, nbytes, packets,
+                               count, None, (), (), dict(raw))
         add: tuple[Filter, ...] = ()
         tables = d.get("add") or []
         if tables:
@@ -267,6 +283,13 @@ class Step:
                    event=_event(d.get("event")), dual_stack=d.get("dual_stack") is True,
                    redirect_records=_str_or_none(d.get("redirect_records")),
                    callout=_str_or_none(d.get("callout")))
+
+
+#: ``Step.from_dict``'s common case: exactly the keys ``Step.to_dict`` writes for a step
+#: without dual_stack / redirect_records / callout, in the order of the positional fields.
+_PLAIN = operator.itemgetter(*Step._KEYS, "add", "remove", "raw")
+_PLAIN_SIZE = len(Step._KEYS) + 3
+_EMPTY_OK = frozenset({list, tuple})
 
 
 def _str_or_none(v: Any) -> str | None:
@@ -348,7 +371,8 @@ class Scenario:
         by_name = {h.name: h.policy for h in hosts}
         steps_l: list[Step] = []
         for sd in d.get("steps", ()):
-            host = str(sd.get("host"))
+            # the host's policy matters only to a step that adds filters or changes it
+            host = str(sd.get("host")) if sd.get("add") or sd.get("do") == "policy" else ""
             step = Step.from_dict(sd, by_name.get(host), filter_parser)
             if step.do == "policy" and host in by_name:
                 by_name[host] = apply_change(by_name[host], step.add, step.remove)

@@ -275,14 +275,20 @@ class Outcome(NamedTuple):
     result: ClassifyResult  # the full arbitration result
 
 
-def classify_row(row: tuple[Any, ...], seq: int, t: float) -> ClassifyRecord:
-    """The ClassifyRecord of a row ``(classify_row, outcome, host, packet, op, direction,
-    flow, reauth)`` (``outcome``: an ``Outcome``)."""
+def classify_values(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The values of a classify row's record after seq and t, in ``ClassifyRecord``'s order
+    (what ``replay --check`` compares with a recorded classification's, core/diff.py)."""
     _, out, host, packet, op, direction, flow, reauth = row
     # Outcome's fields in declaration order (unpacking is cheaper than 9 attribute reads)
     layer, layer_id, action, filt, filter_id, sublayer, terminating, veto, fields, _ = out
-    return ClassifyRecord(seq, t, host, layer, layer_id, packet, op, direction, flow, reauth, action, filt,
-                          filter_id, sublayer, terminating, veto, fields)
+    return (host, layer, layer_id, packet, op, direction, flow, reauth, action, filt, filter_id, sublayer,
+            terminating, veto, fields)
+
+
+def classify_row(row: tuple[Any, ...], seq: int, t: float) -> ClassifyRecord:
+    """The ClassifyRecord of a row ``(classify_row, outcome, host, packet, op, direction,
+    flow, reauth)`` (``outcome``: an ``Outcome``)."""
+    return ClassifyRecord(seq, t, *classify_values(row))
 
 
 def stack_row(row: tuple[Any, ...], seq: int, t: float) -> StackRecord:

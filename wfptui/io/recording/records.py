@@ -20,7 +20,8 @@ from typing import Any, overload
 
 import msgpack
 
-from wfptui.core.trace import TraceRecord
+from wfptui.core.trace import TraceRecord, classify_row
+from wfptui.core.trace import classify_values as row_values
 from wfptui.io.errors import Diagnostic, InputError
 from wfptui.io.recording import layout as L
 from wfptui.io.recording.layout import (
@@ -39,6 +40,7 @@ from wfptui.io.recording.tables import (
     Decision,
     Tables,
     Where,
+    classify_values,
     materialize,
 )
 from wfptui.io.recording.values import as_str, freeze, nonneg, str_or_none
@@ -192,17 +194,43 @@ class LazyRecords(Sequence[TraceRecord]):
         raws)``, four parallel sequences (``seqs`` a ``range`` where no seq record
         intervenes), so a caller can compare a whole chunk at once."""
         clock = Clock()  # a streaming clock of its own: no times kept
-        step = clock.next
         marks = self._mark_idx
         seq_of = self.seq_of
         i = 0  # records in the chunks given so far
+        for raws in self._raw_chunks(size):
+            keys, times = self._keys(raws, clock, i)
+            yield keys, self._seqs(i, len(raws), marks, seq_of), times, raws
+            i += len(raws)
+
+    def _raw_chunks(self, size: int) -> Iterator[list[Any]]:
+        """The raw records ``size`` at a time; a record that cannot be decoded raises the
+        reader's error naming it."""
+        raws = self._raws
+        if not isinstance(raws, OffsetRaws):
+            for j in range(0, len(raws), size):
+                yield list(raws[j:j + size])
+            return
+        for j in range(0, len(raws), size):
+            try:
+                yield raws.chunk(j, size)
+            except DECODE_ERRORS:
+                for jj in range(j, min(j + size, len(raws))):  # which one
+                    try:
+                        raws[jj]
+                    except DECODE_ERRORS as exc:
+                        raise self._error(jj, exc) from None
+                raise  # pragma: no cover - a chunk fails only where one of its records does
+
+    def _keys(self, raws: list[Any], clock: Clock, i: int) -> tuple[list[Hashable], list[float | None]]:
+        """Keys and times of a chunk (its records start at index ``i``). Record by record:
+        checking the types of a whole chunk at once with ``map`` was measured slower."""
+        step = clock.next
         keys: list[Hashable] = []
         times: list[float | None] = []
-        raws: list[Any] = []
+        j = 0
         try:
-            for raw in self._raws:
+            for j, raw in enumerate(raws):  # noqa: B007 - j names a bad record
                 times.append(step(raw))
-                raws.append(raw)
                 kind = raw[0]
                 # the common case: a classification of five ints (flow: int or None)
                 if (kind == K_CLASSIFY and type(kind) is int and type(raw) is tuple and len(raw) == _CLASSIFY_SIZE
@@ -218,14 +246,9 @@ class LazyRecords(Sequence[TraceRecord]):
                     # starting with the int kind, the other with a type: never equal to each other
                     # or to a classification's 4-tuple.
                     keys.append((kind, rest) if _FLAT.issuperset(map(type, rest)) else freeze(raw[:1] + rest))
-                if len(raws) == size:
-                    yield keys, self._seqs(i, size, marks, seq_of), times, raws
-                    i += size
-                    keys, times, raws = [], [], []
         except DECODE_ERRORS as exc:
-            raise self._error(i + len(raws), exc) from None
-        if raws:
-            yield keys, self._seqs(i, len(raws), marks, seq_of), times, raws
+            raise self._error(i + j, exc) from None
+        return keys, times
 
     @staticmethod
     def _seqs(start: int, n: int, marks: list[int], seq_of: Any) -> Sequence[int]:
@@ -237,6 +260,18 @@ class LazyRecords(Sequence[TraceRecord]):
             first: int = seq_of(start)
             return range(first, first + n)
         return [seq_of(j) for j in range(start, start + n)]
+
+    def same_row(self, key: Hashable, row: Any) -> bool:
+        """Whether the record of ``key`` (a classification's, from :meth:`iter_key_chunks`)
+        is the one the ``core.trace.Trace`` row ``row`` builds but for seq and t: the values
+        both would be built from, compared without building either (``core.diff``). False
+        where it cannot tell (another kind, a bad reference): the caller builds both."""
+        if type(row) is not tuple or row[0] is not classify_row or type(key) is not tuple or len(key) != 4:
+            return False
+        try:
+            return classify_values(*key, self._tables, view=True) == row_values(row)
+        except DECODE_ERRORS:
+            return False
 
     def record(self, index: int, raw: Any, seq: int, t: float | None) -> TraceRecord:
         """Build record ``index`` from what :meth:`iter_keyed` gave for it."""
@@ -390,14 +425,32 @@ class OffsetRaws(Sequence[Any]):
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
+        return msgpack.unpackb(self._data[self._starts[index]:self._end(index)], use_list=False, raw=False,
+                               strict_map_key=True, max_ext_len=0)
+
+    def _end(self, index: int) -> int:
+        """Where record ``index`` ends: where the next object starts."""
         starts = self._starts
-        start = starts[index]
         end = starts[index + 1] if index + 1 < len(starts) else len(self._data)
-        j = bisect.bisect_right(self._others, start)
+        j = bisect.bisect_right(self._others, starts[index])
         if j < len(self._others) and self._others[j] < end:
             end = self._others[j]
-        return msgpack.unpackb(self._data[start:end], use_list=False, raw=False, strict_map_key=True,
-                               max_ext_len=0)
+        return end
+
+    def chunk(self, start: int, size: int) -> list[Any]:
+        """Records ``start`` .. ``start + size - 1`` (fewer at the end), decoded by one
+        unpacker over their bytes (the other records between them are dropped)."""
+        last = min(start + size, len(self._starts)) - 1
+        if last < start:
+            return []
+        unpacker = msgpack.Unpacker(use_list=False, raw=False, strict_map_key=True,
+                                    max_buffer_size=MAX_OBJECT_BYTES, max_ext_len=0)
+        unpacker.feed(memoryview(self._data)[self._starts[start]:self._end(last)])
+        # the read pass decoded every other record: those have kind tags >= K_TRACE_LIMIT
+        out = [o for o in unpacker if o[0] < K_TRACE_LIMIT]
+        if len(out) != last - start + 1:  # pragma: no cover - the read pass noted every one
+            raise ValueError("a record is not where the read pass found it")
+        return out
 
     def __iter__(self) -> Iterator[Any]:
         """Every raw record in order, with one streaming unpacker (faster than indexing)."""

@@ -52,8 +52,8 @@ from wfptui.io.recording.values import (
     time_of,
 )
 
-__all__ = ["DECISION_ACTION", "WHERE_HOST", "WHERE_LAYER", "Clock", "Decision", "Tables", "Where", "define",
-           "materialize"]
+__all__ = ["DECISION_ACTION", "WHERE_HOST", "WHERE_LAYER", "Clock", "Decision", "Tables", "Where",
+           "classify_values", "define", "materialize"]
 
 
 #: A decoded ``define where``: (host, layer, layer_id, packet, op, direction, reauth). Plain
@@ -86,14 +86,18 @@ class Tables:
 
     def fields(self, index: int) -> dict[str, Any]:
         """A private copy of fields dict ``index`` (resolving its chain of bases once)."""
+        view = self.fields_view(index)
+        return view.copy() if view is self._fields[index] else view
+
+    def fields_view(self, index: int) -> dict[str, Any]:
+        """Fields dict ``index`` as :meth:`fields` gives it, to be read only: the table's own
+        dict where its values are immutable (no copy; a comparison's use)."""
         if index < 0:
             raise ValueError(f"bad fields reference {index}")
         got = self._fields.get(index)
         if got is None:
             got = self._resolve(index)
-        if self._mutable[index]:
-            return {k: thaw(v) for k, v in got.items()}
-        return got.copy()
+        return {k: thaw(v) for k, v in got.items()} if self._mutable[index] else got
 
     def _resolve(self, index: int) -> dict[str, Any]:
         chain: list[int] = []
@@ -237,6 +241,18 @@ _SIZES = {lay.tag: lay.size for lay in L.LAYOUTS.values()}
 _TAILED = frozenset(lay.tag for lay in L.LAYOUTS.values() if lay.tail)
 
 
+def classify_values(w: Any, flow: Any, d: Any, f: Any, tables: Tables, *, view: bool = False) -> tuple[Any, ...]:
+    """The values of a classification after seq and t, in ``ClassifyRecord``'s order, from
+    its where, flow, decision and fields references (ValueError etc. on bad ones). ``view``:
+    the fields dict is the table's own (:meth:`Tables.fields_view`), to compare, not keep."""
+    if w < 0 or d < 0 or (flow is not None and type(flow) is not int):
+        raise ValueError("bad classification record")
+    host, layer, layer_id, packet, op, direction, reauth = tables.wheres[w]
+    action, filt, filter_id, sublayer, terms, veto = tables.decisions[d]
+    return (host, layer, layer_id, packet, op, direction, flow, reauth, action, filt, filter_id, sublayer, terms,
+            veto, tables.fields_view(f) if view else tables.fields(f))
+
+
 def materialize(raw: Any, seq: int, t: float | None, tables: Tables) -> TraceRecord:
     """Build the trace record for one raw tuple (ValueError etc. on bad input)."""
     if type(raw) is not tuple:
@@ -244,12 +260,9 @@ def materialize(raw: Any, seq: int, t: float | None, tables: Tables) -> TraceRec
     kind = raw[0]
     if kind == K_CLASSIFY:  # the common case first
         _k, _t, w, flow, d, f = raw  # the order _CLASSIFY_ORDER pins to the layout
-        if w < 0 or d < 0 or (flow is not None and type(flow) is not int) or t is None:
+        if t is None:
             raise ValueError("bad classification record")
-        host, layer, layer_id, packet, op, direction, reauth = tables.wheres[w]
-        action, filt, filter_id, sublayer, terms, veto = tables.decisions[d]
-        return ClassifyRecord(seq, t, host, layer, layer_id, packet, op, direction, flow,
-                               reauth, action, filt, filter_id, sublayer, terms, veto, tables.fields(f))
+        return ClassifyRecord(seq, t, *classify_values(w, flow, d, f, tables))
     size = _SIZES.get(kind) if type(kind) is int else None
     if size is None or kind >= L.K_TRACE_LIMIT:
         raise ValueError(f"unknown record kind {kind!r}")
