@@ -134,3 +134,46 @@ def test_same_row_is_what_building_both_records_says(data: st.DataObject) -> Non
             assert said == (built == theirs)
         else:
             assert said is False
+
+
+def _offset_records(blobs: list[bytes]) -> LazyRecords:
+    """A lazy trace over raw record bytes, as the reader's read pass would note them."""
+    from array import array
+
+    from wfptui.io.recording.records import OffsetRaws
+
+    starts = array("q")
+    data = b""
+    for blob in blobs:
+        starts.append(len(data))
+        data += blob
+    return LazyRecords(OffsetRaws(data, starts, [len(data)]), Tables(), [], "x.wfpr")
+
+
+def test_a_record_that_cannot_be_decoded_is_named_in_the_key_stream() -> None:
+    """Chunks are decoded whole; when one fails, its records are decoded one by one so the
+    error names the record (here: a string that is not UTF-8 inside record 2)."""
+    import msgpack
+
+    from wfptui.io.recording import RecordingError
+
+    good = msgpack.packb([0, 0, 1, None, 0, 0])
+    bad = b"\x96\x00\x00\xa1\xff\xc0\x00\x00"  # [0, 0, "\xff" (not UTF-8), None, 0, 0]
+    lazy = _offset_records([good, good, bad, good])
+    with pytest.raises(RecordingError, match="corrupted at trace record 2"):
+        list(lazy.iter_key_chunks(size=1024))
+
+
+def test_a_chunk_larger_than_one_object_may_be_is_read_record_by_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limit on one object's bytes also bounds a chunk's buffer: a chunk over it is
+    read record by record, with the same keys and times."""
+    import msgpack
+
+    from wfptui.io.recording import records as R
+
+    blobs = [msgpack.packb([0, 5, i, None, 0, 0]) for i in range(40)]
+    want = list(_offset_records(blobs).iter_keyed())
+    monkeypatch.setattr(R, "MAX_OBJECT_BYTES", 64)
+    got = list(_offset_records(blobs).iter_keyed())
+    assert [(k, s, t) for k, s, t, _ in got] == [(k, s, t) for k, s, t, _ in want]
+    assert [k for k, *_ in got] == [(i, None, 0, 0) for i in range(40)]

@@ -212,14 +212,15 @@ class LazyRecords(Sequence[TraceRecord]):
             return
         for j in range(0, len(raws), size):
             try:
-                yield raws.chunk(j, size)
-            except DECODE_ERRORS:
-                for jj in range(j, min(j + size, len(raws))):  # which one
+                chunk = raws.chunk(j, size)
+            except DECODE_ERRORS:  # one by one: the record that cannot be decoded is named
+                chunk = []
+                for jj in range(j, min(j + size, len(raws))):
                     try:
-                        raws[jj]
+                        chunk.append(raws[jj])
                     except DECODE_ERRORS as exc:
                         raise self._error(jj, exc) from None
-                raise  # pragma: no cover - a chunk fails only where one of its records does
+            yield chunk
 
     def _keys(self, raws: list[Any], clock: Clock, i: int) -> tuple[list[Hashable], list[float | None]]:
         """Keys and times of a chunk (its records start at index ``i``). Record by record:

@@ -9,8 +9,6 @@ type (a corrupted record).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import compress
-from operator import not_
 from typing import Any
 
 #: Deepest nesting of a converted value (header, atoms, inputs, expect maps).
@@ -19,7 +17,7 @@ MAX_DEPTH = 48
 SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 MISSING = object()
 _CONTAINERS = frozenset({list, dict})
-_IS_SCALAR = SCALARS.__contains__
+_ALL_SCALARS = SCALARS.issuperset
 
 def freeze(value: Any) -> Any:
     """A hashable key for a msgpack-able value; 1, 1.0 and True stay distinct."""
@@ -62,10 +60,10 @@ def checked(value: Any, depth: int = 0) -> Any:
             for v in children:
                 checked(v, depth + 1)
             return value
-        # below it a scalar or an empty list or map is fine: the scalars are passed over in C
-        # (``compress``), a header's ~20 per step
-        for v in compress(children, map(not_, map(_IS_SCALAR, map(type, children)))):
-            if v or type(v) not in _CONTAINERS:
+        if _ALL_SCALARS(map(type, children)):  # (checked in C: a step's raw map, a filter's table)
+            return value
+        for v in children:  # below the limit a scalar or an empty list or map is fine
+            if type(v) not in SCALARS and (v or type(v) not in _CONTAINERS):
                 checked(v, depth + 1)
     elif t not in SCALARS:
         raise ValueError(f"unexpected value of type {t.__name__}")
