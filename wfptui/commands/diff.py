@@ -25,15 +25,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from wfptui.core.diff import diff_traces
+    from wfptui.io.heap import long_lived
     from wfptui.io.recording import read_recording
 
     try:
         if args.a == "-" and args.b == "-":
             raise InputError([Diagnostic("-", 0, 0, "standard input can be read once")])
-        a = read_recording(args.a)
-        b = read_recording(args.b)
-        # streamed: compared record by record, diffed from the first difference on (core/diff.py)
-        d = diff_traces(a.records, b.records, limit=max(args.limit, 1))
+        with long_lived() as keep:
+            a = read_recording(args.a)
+            b = read_recording(args.b)
+            keep()  # both recordings live to the end: no collection walks them again
+            # streamed: compared record by record, diffed from the first difference on (core/diff.py)
+            d = diff_traces(a.records, b.records, limit=max(args.limit, 1))
     except InputError as exc:
         for diag in exc.diagnostics:
             print(diag, file=sys.stderr)
