@@ -18,10 +18,12 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from wfptui.io.errors import Diagnostic, InputError
+from wfptui.io.heap import long_lived
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -133,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     for path in files:
         start = time.monotonic()
         try:
-            result = _run_one(path, overrides, args)
+            with long_lived() as keep:
+                result = _run_one(path, overrides, args, keep)
         except InputError as exc:
             suites.append(JunitSuite(path, path, time=time.monotonic() - start, error=_print(exc)))
             code = 2
@@ -163,8 +166,10 @@ def _write_junit_safely(path: str, suites: list[Any]) -> None:
         _print(exc)
 
 
-def _run_one(path: str, overrides: dict[str, Path], args: argparse.Namespace) -> tuple[Any, Any]:
-    """Run one scenario, print its trace and save the recording; InputError on bad input."""
+def _run_one(path: str, overrides: dict[str, Path], args: argparse.Namespace,
+             keep: Callable[[], None]) -> tuple[Any, Any]:
+    """Run one scenario, print its trace and save the recording; InputError on bad input.
+    ``keep``: called once the scenario has run (``io.heap.long_lived``)."""
     from wfptui.core.engine import run_scenario
     from wfptui.io.progress import Progress
     from wfptui.io.trace_output import write_trace
@@ -172,7 +177,9 @@ def _run_one(path: str, overrides: dict[str, Path], args: argparse.Namespace) ->
     scenario, policies = _load(path, overrides)
     # A bar on a terminal for long runs (spec §2); silent when stdout is piped.
     with Progress(total=len(scenario.steps), label="run") as bar:
-        result = run_scenario(scenario, policies or None, progress=lambda done, _total: bar.update(done))
+        result = run_scenario(scenario, policies or None,
+                              progress=(lambda done, _total: bar.update(done)) if bar.enabled else None)
+    keep()  # the scenario and its trace live to the end: no collection walks them again
     out = sys.stdout
     write = write_trace
     if args.coverage:  # stderr (text), a last line (jsonl) or a "coverage" object (json)

@@ -129,10 +129,10 @@ def write_trace(records: Iterable[TraceRecord], fmt: str, out: TextIO, *, scenar
         cache = _RowCache("jsonl", ascii_only)
     else:
         cache = _RowCache("text", ascii_only)
-    # lines are joined in chunks: one write per record costs more than encoding it
-    for chunk in cache.lines(records, more):
-        chunk.append("")
-        write("\n".join(chunk))
+    # lines are joined in chunks (each line ends in "\n"): one write per record costs more
+    # than encoding it
+    for chunk in cache.pieces(records, more, "\n"):
+        write("".join(chunk))
 
 
 def _json_line(rec: TraceRecord, ascii_only: bool) -> str:
@@ -155,7 +155,15 @@ def _number(v: object) -> str:
 
 
 _NOT_SEEN = ("", "", "")
+#: What ``_RowCache.decisions`` holds for a decision whose words did not check out.
+_NEVER = "never"
+_FIELDS_KEY = '"fields": '
 _CHUNK = 2048  # lines per write
+
+
+def _decision_key(out: Any) -> tuple[Any, ...]:
+    """What an outcome's line says from action to veto, as a key."""
+    return (out.action, out.filter, out.filter_id, out.sublayer, out.terminating, out.veto)
 
 
 class _RowCache:
@@ -168,19 +176,29 @@ class _RowCache:
     ``to_dict()``; the text line starts with the time), kept by the row's identity (the
     rows live as long as the trace), and glued around each record's own. A row whose line
     does not have that shape is encoded in full each time. Records that are objects (not
-    rows), and ``more``, are encoded in full."""
+    rows), and ``more``, are encoded in full. No line is made as a string of its own: the
+    pieces (the row's parts, the seq, the time) are joined a chunk of lines at a time.
+
+    A classification's line after its time (jsonl) is its where's words (host .. direction:
+    a trace has a few), its flow and reauth, and its outcome's tail: the words of its
+    decision (action .. veto: a few) and its fields (one per outcome). So only the fields
+    are encoded per outcome; the first outcome of each decision is cut from its full line
+    and the decision's words are checked against it (a decision whose words do not give
+    that line is never composed)."""
 
     def __init__(self, fmt: str, ascii_only: bool) -> None:
         self.fmt = fmt
         self.ascii_only = ascii_only
-        #: Per row: (before seq, after t, and a shared tail after that) or None.
-        self.parts: dict[int, tuple[str, str, str] | None] = {}
         #: jsonl: a classification row's line after its ``"reauth"`` -- action, filter, ...,
         #: fields: the bulk of it -- is a function of the row's ``Outcome`` alone (one per
         #: endpoint view, shared by that view's rows: SYN, ACK, DATA ...), so it is encoded
         #: once per outcome and the rows of one view differ only in their few own words.
         self.tails: dict[int, str] = {}
         self.classify_before = ""
+        #: jsonl: the words of a where (host .. direction) and of a decision (action .. the
+        #: "fields" key), by their values: a trace has a few of each, its outcomes many.
+        self.wheres: dict[tuple[Any, ...], str] = {}
+        self.decisions: dict[tuple[Any, ...], str] = {}
 
     def full(self, rec: TraceRecord) -> str:
         if self.fmt == "jsonl":
@@ -213,36 +231,76 @@ class _RowCache:
         return before, line[len(before) + len(str(seq)) + len(middle):], ""
 
     def _head(self, row: tuple[Any, ...]) -> str:
-        """A classification row's own words, as its jsonl line has them after ``"t"``."""
+        """A classification row's own words, as its jsonl line has them after ``"t"``: the
+        words of its where (host ... direction; few: kept) and of its flow and reauth."""
         _, out, host, packet, op, direction, flow, reauth = row
-        d = {"host": host, "layer": "FWPM_LAYER_" + out.layer, "layer_id": out.layer_id, "packet": packet,
-             "op": op, "direction": direction, "flow": flow, "reauth": reauth}
-        return ", " + _dumps(d, self.ascii_only)[1:-1]
+        wkey = (host, out.layer, out.layer_id, packet, op, direction)
+        where = self.wheres.get(wkey)
+        if where is None:
+            d = {"host": host, "layer": "FWPM_LAYER_" + out.layer, "layer_id": out.layer_id, "packet": packet,
+                 "op": op, "direction": direction}
+            where = self.wheres[wkey] = ", " + _dumps(d, self.ascii_only)[1:-1]
+        return f"{where}, {_dumps({'flow': flow, 'reauth': reauth}, self.ascii_only)[1:-1]}"
+
+    def _tail(self, out: Any) -> str | None:
+        """An outcome's tail from the words of its decision (few: kept, once a full cut has
+        confirmed them) and of its fields; None while its decision's are unknown."""
+        decision = self.decisions.get(_decision_key(out))
+        if decision is None or decision is _NEVER:
+            return None
+        return f"{decision}{_dumps(wide_to_str({'fields': out.fields}), self.ascii_only)[len(_FIELDS_KEY) + 1:]}"
+
+    def _decision_words(self, rec: ClassifyRecord) -> str:
+        """``, "action": ... "veto": V, "fields": `` of a classification's line: its
+        ``to_dict()``'s keys from action up to fields, encoded as the whole line is."""
+        d = rec.to_dict()
+        keys = list(d)
+        part = {k: d[k] for k in keys[keys.index("action"):keys.index("fields")]}
+        return f", {_dumps(wide_to_str(part), self.ascii_only)[1:-1]}, {_FIELDS_KEY}"
 
     def cut_classify(self, row: tuple[Any, ...], seq: int, t: float) -> tuple[str, str, str] | None:
         """``cut`` of a classification row (jsonl): its own words, then its outcome's tail
-        (``tails``, one string shared by the view's rows), the first row of each outcome cut in
-        full and checked against them."""
+        (``tails``, one string shared by the view's rows). The first row of each decision
+        is cut in full and checked against the words it is made of; later outcomes of that
+        decision are composed of them."""
         out = row[1]
         tail = self.tails.get(id(out))
+        if tail is None and self.classify_before:
+            tail = self._tail(out)
+            if tail is not None:
+                self.tails[id(out)] = tail
         if tail is not None:
             return self.classify_before, self._head(row), tail
-        cut = self.cut(classify_row(row, seq, t))
+        rec = classify_row(row, seq, t)
+        cut = self.cut(rec)
         if cut is not None:
             head = self._head(row)
             if cut[1].startswith(head):
-                tail = self.tails[id(out)] = cut[1][len(head):]
+                tail = cut[1][len(head):]
+                dkey = _decision_key(out)
+                words = self._decision_words(rec)
                 self.classify_before = cut[0]
+                self.tails[id(out)] = tail
+                if dkey not in self.decisions:
+                    self.decisions[dkey] = words
+                    if self._tail(out) != tail:  # not made of those words after all: never compose
+                        self.decisions[dkey] = _NEVER
                 return cut[0], head, tail
         return cut
 
-    def lines(self, records: Iterable[TraceRecord], more: Iterable[TraceRecord]) -> Iterator[list[str]]:
-        """The lines (items) of ``records`` then ``more``, in lists of up to ``_CHUNK``."""
+    def pieces(self, records: Iterable[TraceRecord], more: Iterable[TraceRecord], end: str) -> Iterator[list[str]]:
+        """The lines (items) of ``records`` then ``more``, each followed by ``end``, as lists
+        of pieces (up to ``_CHUNK`` lines each) to be joined: a record's line is never made
+        as a string of its own, its row's parts are written around its seq and time."""
         full = self.full
         out: list[str] = []
-        add = out.append
+        add, extend = out.append, out.extend
+        size = _CHUNK * 6
         if isinstance(records, Trace):
-            parts = self.parts
+            # id(row) -> (before seq, after t, the rest): the rest is one string per outcome,
+            # shared by its rows (each line's end is a piece of its own: a copy of every rest
+            # with the end would be ~35 MB at 1M classifications)
+            parts: dict[int, tuple[str, str, str] | None] = {}
             times = records.times
             text = self.fmt == "text"
             sep = self.sep
@@ -250,6 +308,7 @@ class _RowCache:
             for i, item in enumerate(records.items):
                 if type(item) is not tuple:
                     add(full(item))
+                    add(end)
                 else:
                     cut = parts.get(id(item), _NOT_SEEN)
                     if cut is _NOT_SEEN:
@@ -260,25 +319,28 @@ class _RowCache:
                     t = times[i]
                     if cut is None:
                         add(full(item[0](item, i + 1, t)))
+                        add(end)
                     elif text:
-                        add(f"{t:10.6f}{cut[1]}{cut[2]}")
+                        extend((f"{t:10.6f}", cut[1], cut[2], end))
                     else:
                         if t != last_t or not t or type(t) is not float:  # (0.0 and -0.0 differ in JSON)
-                            last_t, last_tt = t, _number(round(t, 6))
-                        add(f"{cut[0]}{i + 1}{sep}{last_tt}{cut[1]}{cut[2]}")
-                if len(out) >= _CHUNK:
+                            last_t, last_tt = t, sep + _number(round(t, 6))
+                        extend((cut[0], str(i + 1), last_tt, cut[1], cut[2], end))
+                if len(out) >= size:
                     yield out
                     out = []
-                    add = out.append
+                    add, extend = out.append, out.extend
         else:
             for rec in records:
                 add(full(rec))
-                if len(out) >= _CHUNK:
+                add(end)
+                if len(out) >= size:
                     yield out
                     out = []
                     add = out.append
         for rec in more:
             add(full(rec))
+            add(end)
         if out:
             yield out
 
@@ -302,11 +364,15 @@ def _write_json(records: Iterable[TraceRecord], more: Iterable[TraceRecord], out
     out.write(indented(head, ascii_only, 0)[:-2])  # the keys before "records", without "\n}"
     out.write(',\n "records": [')
     cache = _RowCache("json", ascii_only)
-    first = True
-    for chunk in cache.lines(records, more):
-        out.write(("\n  " if first else ",\n  ") + ",\n  ".join(chunk))
-        first = False
-    out.write("]" if first else "\n ]")
+    comma = ",\n  "
+    held: list[str] | None = None  # a chunk is written when the next comes: the last loses its comma
+    for chunk in cache.pieces(records, more, comma):
+        out.write("\n  " if held is None else "".join(held))
+        held = chunk
+    if held is not None:  # every line's last piece is the comma
+        held.pop()
+        out.write("".join(held))
+    out.write("]" if held is None else "\n ]")
     out.write(f',\n "ok": {json.dumps(ok)}\n}}\n')
 
 
