@@ -111,3 +111,22 @@ def test_indented_leaves_unusual_values_to_json() -> None:
 
     value = {"a": [math.inf, -math.inf], 1: Word("x"), "b": {"c": ()}}
     assert indented(value, False, 1) == json.dumps(value, indent=1).replace("\n", "\n ")
+
+
+def test_a_decision_whose_words_do_not_check_out_is_never_composed(monkeypatch: Any) -> None:
+    """The first line of each decision is cut in full and its decision's words are checked
+    against it; words that do not give that line are never used (every outcome of that
+    decision is then cut from its full line): the bytes stay the same."""
+    from wfptui.io import trace_output
+
+    result = run_scenario(load_builtin_scenario())
+    want = _plain(list(result.all_records), "jsonl", False, "s", result.ok)
+    calls: list[str] = []
+
+    def wrong(self: Any, rec: Any) -> str:
+        calls.append(rec.action)
+        return ', "action": "nonsense", "fields": '
+
+    monkeypatch.setattr(trace_output._RowCache, "_decision_words", wrong)
+    assert _written(result.records, "jsonl", False, scenario="s", ok=result.ok, more=result.expects) == want
+    assert calls  # the check ran
