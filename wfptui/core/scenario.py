@@ -222,7 +222,7 @@ class Step:
              "packets", "count", "seconds", "event")
 
     def to_dict(self) -> JsonDict:
-        d: JsonDict = {k: getattr(self, k) for k in self._KEYS}
+        d: JsonDict = dict(zip(self._KEYS, _STEP_VALUES(self), strict=True))
         d["add"] = self._add_tables()
         d["remove"] = list(self.remove)
         d["raw"] = self.raw
@@ -285,6 +285,7 @@ class Step:
                    callout=_str_or_none(d.get("callout")))
 
 
+_STEP_VALUES = operator.attrgetter(*Step._KEYS)
 #: ``Step.from_dict``'s common case: exactly the keys ``Step.to_dict`` writes for a step
 #: without dual_stack / redirect_records / callout, in the order of the positional fields.
 _PLAIN = operator.itemgetter(*Step._KEYS, "add", "remove", "raw")

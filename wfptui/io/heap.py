@@ -19,7 +19,21 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterator
 
-__all__ = ["long_lived"]
+__all__ = ["long_lived", "paused"]
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """The collector off for a while (reading or writing a recording: only acyclic data,
+    millions of objects that the collector's passes would walk again and again), then as
+    it was."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager

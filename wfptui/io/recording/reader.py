@@ -9,19 +9,18 @@ ladder (``wfptui.io.migrate``) and are read object by object.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import io
 import os
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, BinaryIO
 
 import msgpack
 
 from wfptui.core.trace import TraceRecord
 from wfptui.io.errors import InputError
+from wfptui.io.heap import paused
 from wfptui.io.recording import layout as L
 from wfptui.io.recording.layout import (
     CURRENT_FORMAT_VERSION,
@@ -84,23 +83,11 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
 
 
 def decode_recording(data: bytes, name: str = "<recording>") -> Recording:
-    """Decode the bytes of a recording (see :func:`read_recording`)."""
-    with _gc_paused():
+    """Decode the bytes of a recording (see :func:`read_recording`). The collector is paused:
+    a read makes only acyclic data (the header's maps, the steps), and its passes over a long
+    recording's hundreds of thousands of them cost more than building them."""
+    with paused():
         return _decode(data, name)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The garbage collector paused: a read makes only acyclic data (the header's maps, the
-    steps), and the collector's passes over a long recording's hundreds of thousands of
-    them cost more than building them."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _decode(data: bytes, name: str) -> Recording:

@@ -72,10 +72,15 @@ def checked(value: Any, depth: int = 0) -> Any:
 
 def plain(value: Any) -> Any:
     """JSON-like data for packing: tuples → lists, enums → their value, objects → to_dict()."""
+    t = type(value)
+    if t in SCALARS:  # (exact types: an enum or a subclass goes the long way below)
+        return value
+    if t is dict:  # scalar values without a call each (a header holds ~20 per step)
+        return {k if type(k) is str else str(k): v if type(v) in SCALARS else plain(v) for k, v in value.items()}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
+        return [v if type(v) in SCALARS else plain(v) for v in value]
     if isinstance(value, bool) or value is None or isinstance(value, (str, bytes, float)):
         return value
     if isinstance(value, int):

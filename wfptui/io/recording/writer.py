@@ -11,7 +11,7 @@ import datetime as _dt
 import io
 import os
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,9 +26,13 @@ from wfptui.core.trace import (
     ObservedRecord,
     PolicyRecord,
     StackRecord,
+    Trace,
     TraceRecord,
+    classify_row,
+    stack_row,
 )
 from wfptui.io.atomic import atomic_writer
+from wfptui.io.heap import paused
 from wfptui.io.recording import layout as L
 from wfptui.io.recording.layout import CURRENT_FORMAT_VERSION, FIRST_SEQ, FORMAT_NAME, STATIC_ATOMS
 from wfptui.io.recording.values import MISSING, compact_step, freeze, plain
@@ -50,6 +54,9 @@ class Encoder:
         self.field_frozen: list[dict[str, Any]] = []
         self.recent: list[int] = []
         self.steps: dict[Any, int] = {}
+        self._header_steps: list[Any] = []
+        self._frozen_steps = True
+        self.step_objects: dict[int, tuple[int, Any]] = {}
         self.fast_fields: dict[Any, int] = {}
         self.decisions_fast: dict[Any, int] = {}
         self.last_fields: dict[tuple[str, str], int] = {}
@@ -57,6 +64,9 @@ class Encoder:
         self.tick = 0
         self.prev_t: float | None = 0.0
         self.count = 0
+        #: id(row) -> (the row, kept alive; its record's tag; its values after the time; the
+        #: (host, layer) whose last fields dict it sets, or None): see :meth:`encode_row`.
+        self.rows: dict[int, tuple[Any, int, tuple[Any, ...], tuple[str, str] | None]] = {}
 
     def t(self, t: float) -> int | float | None:
         """Time on the wire: nil when it equals the previous record's time exactly; else the
@@ -165,17 +175,60 @@ class Encoder:
         out.append(L.def_fields(base=best, changes=flat))
         return ref
 
-    def set_steps(self, steps: Any) -> None:
-        """The scenario's steps (from the header): inputs equal to one are written as its index."""
-        if isinstance(steps, list):
-            for i, d in enumerate(steps):
+    def set_steps(self, steps: Any, objects: Sequence[Any] = ()) -> None:
+        """The scenario's steps (from the header): inputs equal to one are written as its index.
+        ``objects``: the ``Step`` objects the header's steps were made from, in order, when
+        known: an input that *is* step i is then step i without comparing their maps (when
+        every step's index is its own, no two steps have equal maps). The maps of the header's
+        steps are frozen for comparison only when an input is not one of those objects."""
+        self._header_steps = steps if isinstance(steps, list) else []
+        self.steps = {}
+        self._frozen_steps = False
+        self.step_objects = {}
+        if objects and isinstance(steps, list) and len(objects) == len(steps) \
+                and len({getattr(o, "index", None) for o in objects}) == len(objects):
+            self.step_objects = {id(o): (i, o) for i, o in enumerate(objects)}
+
+    def _step_index(self, data: Any) -> int | None:
+        if not self._frozen_steps:
+            for i, d in enumerate(self._header_steps):
                 self.steps.setdefault(freeze(compact_step(plain(d))), i)
+            self._frozen_steps = True
+        return self.steps.get(freeze(data))
 
     def encode_input(self, step: Any) -> list[Any]:
         self.count += 1
+        known = self.step_objects.get(id(step))
+        if known is not None and known[1] is step:
+            return [L.input_(step=known[0])]
         data = compact_step(plain(step if isinstance(step, dict) else step.to_dict()))
-        index = self.steps.get(freeze(data))
+        index = self._step_index(data)
         return [L.input_(step=data if index is None else index)]
+
+    def encode_row(self, row: tuple[Any, ...], seq: int, t: float) -> list[Any]:
+        """:meth:`encode_record` of the record a ``core.trace.Trace`` row builds at ``seq`` and
+        ``t`` (a classification's or a stack event's), the same objects: the row's first
+        record is built and encoded; every later one is the same wire record but for its time
+        (everything else it refers to is interned by then), so only the time, the seq and the
+        encoder's memory of the last fields dict per host and layer (what a new dict is
+        written against) are done again."""
+        known = self.rows.get(id(row))
+        if known is None:
+            first = self.encode_record(row[0](row, seq, t))
+            wire = first[-1]
+            where = (row[2], row[1].layer) if row[0] is classify_row else None
+            self.rows[id(row)] = (row, wire[0], wire[L.T_AT + 1:], where)
+            return first
+        _row, tag, rest, where = known
+        self.count += 1
+        out: list[Any] = []
+        self._seq(seq, out)
+        if where is not None:
+            f = rest[-1]
+            self.last_fields[where] = f
+            self.last_fields[("", where[1])] = f
+        out.append((tag, self.t(t), *rest))
+        return out
 
     def encode_record(self, rec: TraceRecord) -> list[Any]:
         out: list[Any] = []
@@ -243,6 +296,14 @@ class Encoder:
 
 
 # ----------------------------------------------------------------------------- header
+
+
+def _step_objects(scenario: Any) -> Sequence[Any]:
+    """The Step objects a header's steps are made from (``_scenario_dict``), or none."""
+    if scenario is None or isinstance(scenario, dict):
+        return ()
+    steps = getattr(scenario, "steps", ())
+    return steps if isinstance(steps, tuple | list) else ()
 
 
 def _scenario_dict(scenario: Any) -> Any:
@@ -321,13 +382,15 @@ class RecordingWriter:
     ``atomic_writer`` and call :meth:`close` when done.
     """
 
-    def __init__(self, out: BinaryIO, header: Mapping[str, Any]) -> None:
+    def __init__(self, out: BinaryIO, header: Mapping[str, Any], steps: Sequence[Any] = ()) -> None:
+        """``steps``: the ``Step`` objects of the header's scenario, when the caller has them
+        (``Encoder.set_steps``)."""
         self._out = out
         self._packer = msgpack.Packer(use_bin_type=True, autoreset=False)
         self._enc = Encoder()
         scen = header.get("scenario")
         if isinstance(scen, dict) and isinstance(scen.get("data"), dict):
-            self._enc.set_steps(scen["data"].get("steps"))
+            self._enc.set_steps(scen["data"].get("steps"), steps)
         self._crc = 0
         self._closed = False
         self._packer.pack(dict(header))
@@ -356,6 +419,20 @@ class RecordingWriter:
     def add_records(self, records: Iterable[TraceRecord]) -> None:
         enc = self._enc.encode_record
         pack = self._packer.pack
+        if isinstance(records, Trace):  # rows: each encoded in full once (Encoder.encode_row)
+            row_enc = self._enc.encode_row
+            times = records.times
+            for i, item in enumerate(records.items):
+                if type(item) is tuple and (item[0] is classify_row or item[0] is stack_row):
+                    objs = row_enc(item, i + 1, times[i])
+                else:
+                    objs = enc(records[i])
+                for o in objs:
+                    pack(o)
+                if i & 1023 == 1023:
+                    self._flush()
+            self._flush()
+            return
         for i, rec in enumerate(records):
             for o in enc(rec):
                 pack(o)
@@ -394,10 +471,18 @@ def write_recording(path: str | os.PathLike[str], *, scenario: Any, policies: Ma
         write_output("-", encode_recording(scenario=scenario, policies=policies, inputs=inputs, records=records,
                                            source=source, created=created))
         return
+    with paused():  # only acyclic data: the collector would walk the header's maps again and again
+        _write_file(path, scenario=scenario, policies=policies, inputs=inputs, records=records, source=source,
+                    created=created)
+
+
+def _write_file(path: str | os.PathLike[str], *, scenario: Any, policies: Mapping[str, Any],
+                inputs: Iterable[Any], records: Iterable[TraceRecord], source: str | None,
+                created: str | None) -> None:
     header = make_header(scenario=scenario, policies=policies, source=source, created=created)
     with atomic_writer(path) as f:
         buffered = io.BufferedWriter(_NoClose(f), buffer_size=1 << 20)
-        writer = RecordingWriter(buffered, header)
+        writer = RecordingWriter(buffered, header, _step_objects(scenario))
         for step in inputs:
             writer.add_input(step)
         writer.add_records(records)
@@ -426,9 +511,16 @@ def encode_recording(*, scenario: Any, policies: Mapping[str, Any], inputs: Iter
                      records: Iterable[TraceRecord], source: str | None = None,
                      created: str | None = None) -> bytes:
     """The bytes ``write_recording`` would write (tests, in-memory use)."""
+    with paused():
+        return _encode(scenario=scenario, policies=policies, inputs=inputs, records=records, source=source,
+                       created=created)
+
+
+def _encode(*, scenario: Any, policies: Mapping[str, Any], inputs: Iterable[Any], records: Iterable[TraceRecord],
+            source: str | None, created: str | None) -> bytes:
     out = io.BytesIO()
     writer = RecordingWriter(out, make_header(scenario=scenario, policies=policies, source=source,
-                                              created=created))
+                                              created=created), _step_objects(scenario))
     for step in inputs:
         writer.add_input(step)
     writer.add_records(records)
