@@ -485,7 +485,9 @@ class KeyedRecords(Protocol):
     ``io.recording.LazyRecords``): :meth:`iter_key_chunks` yields ``(keys, seqs, times,
     raws)`` (parallel sequences, a chunk of records in order), equal keys meaning records
     equal apart from ``seq`` and ``t``; :meth:`record` builds record ``index`` from its
-    ``raw``, ``seq`` and ``t``."""
+    ``raw``, ``seq`` and ``t``. Optionally ``same_row(key, row)``: whether the record of
+    ``key`` is the one a ``Trace`` row builds but for seq and t, told without building
+    either (True only when building both would say so; False where it cannot tell)."""
 
     def iter_key_chunks(self) -> Iterator[tuple[Sequence[Hashable], Sequence[int], Sequence[float | None],
                                                 Sequence[Any]]]: ...
