@@ -196,7 +196,8 @@ def _replay_one(path: str, args: argparse.Namespace, keep: Callable[[], None]) -
                                   d.summary() if d.same else (d.first.message if d.first else d.summary())))
     if args.update:
         write_recording(path, scenario=rec.scenario, policies=policies, inputs=result.inputs,
-                        records=itertools.chain(result.records, more), source=rec.scenario_source)
+                        records=itertools.chain(result.records, more) if more else result.records,
+                        source=rec.scenario_source)
         print(f"updated {path} ({n_new} records)", file=sys.stderr)
         return 0, (name, tests)
     if not args.check:
