@@ -89,3 +89,15 @@ def test_a_plain_send_takes_the_plain_path() -> None:
         sc = parse_scenario(text, "plain.toml")
     assert [s is not None for s in seen] == [False, False, True, True]
     assert (sc.steps[2].do, sc.steps[2].bytes, sc.steps[2].packets, sc.steps[3].do) == ("send", 100, 2, "close")
+
+
+def test_a_superscript_accept_number_is_an_error_not_a_traceback() -> None:
+    """``str.isdigit`` accepts "²", ``int`` does not (found by the session-7 helper)."""
+    for step in ('[[step]]\ndo = "send"\nsocket = "l#²"\n',
+                 '[[step]]\nhost = "a"\ndo = "connect"\nredirect_records = "l#²"\nsocket = "p"\n'):
+        try:
+            parse_scenario(HEAD + step, "plain.toml")
+        except InputError as exc:
+            assert "l#²" in str(exc.diagnostics[0])
+        else:
+            raise AssertionError("accepted")

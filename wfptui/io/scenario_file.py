@@ -548,7 +548,7 @@ class _Loader:
                 if known is not None and not hash_ and known[1] == "listen":
                     self.err((*path, "redirect_records"), f"socket {records!r} is the proxy's listener: name the "
                              f"connection it accepted, {records + '#1'!r}", value=True)
-                elif known is None or (hash_ and (known[1] != "listen" or not n.isdigit() or int(n) < 1)):
+                elif known is None or (hash_ and (known[1] != "listen" or not n.isdecimal() or int(n) < 1)):
                     self.err((*path, "redirect_records"), f"redirect_records names the accepted socket of a proxy "
                              f"(\"listener#1\"), and no earlier step creates {records!r}"
                              f"{_hint(base, list(sockets))}", value=True)
@@ -577,7 +577,7 @@ class _Loader:
                 else:
                     base, hash_, n = sock.partition("#")
                     known = sockets.get(base)
-                    if known is None or (hash_ and (known[1] != "listen" or not n.isdigit() or int(n) < 1)):
+                    if known is None or (hash_ and (known[1] != "listen" or not n.isdecimal() or int(n) < 1)):
                         self.err((*path, "socket"), f"unknown socket {sock!r}: no earlier listen/bind/connect "
                                  f"step creates it{_hint(base, list(sockets))}", value=True)
                     elif host is not None and known[0] != host.name:
