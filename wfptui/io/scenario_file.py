@@ -90,8 +90,8 @@ _STEP_ALLOWED: dict[str, tuple[str, ...]] = {
 }
 _NEEDS_HOST = ("listen", "bind", "connect", "probe", "ping", "policy", "complete")
 #: The ranges of a step's ``bytes`` and ``packets`` (both paths of ``_Loader.load_steps``).
-_BYTES = (0, 1 << 31)
-_PACKETS = (1, 10_000_000)
+_BYTES_RANGE = (0, 1 << 31)
+_PACKETS_RANGE = (1, 10_000_000)
 #: The keys a ``send`` or ``close`` step may have and still take ``_Loader.plain_step`` (a
 #: big scenario is mostly these: 164,000 of them in a 1M-classification benchmark).
 _PLAIN_KEYS = {do: frozenset(("do", "host", *_STEP_ALLOWED[do])) - {"to"} for do in ("send", "close")}
@@ -444,10 +444,10 @@ class _Loader:
         if host is not None and (type(host) is not str or host not in by_name or known[0] != host):
             return None
         nbytes = t.get("bytes")
-        if nbytes is not None and (type(nbytes) is not int or not _BYTES[0] <= nbytes <= _BYTES[1]):
+        if nbytes is not None and (type(nbytes) is not int or not _BYTES_RANGE[0] <= nbytes <= _BYTES_RANGE[1]):
             return None
         packets = t.get("packets", 1)
-        if type(packets) is not int or not _PACKETS[0] <= packets <= _PACKETS[1]:
+        if type(packets) is not int or not _PACKETS_RANGE[0] <= packets <= _PACKETS_RANGE[1]:
             return None
         return Step(index=index, do=do, host=host, socket=sock, bytes=nbytes, packets=packets, raw=dict(t))
 
@@ -558,8 +558,8 @@ class _Loader:
                 elif host is not None and known[0] != host.name:
                     self.err((*path, "redirect_records"), f"socket {records!r} belongs to host {known[0]!r}: "
                              "redirect records are set on a socket of the same host", value=True)
-            nbytes = self.get_int(t, "bytes", path, *_BYTES)
-            packets = self.get_int(t, "packets", path, *_PACKETS)
+            nbytes = self.get_int(t, "bytes", path, *_BYTES_RANGE)
+            packets = self.get_int(t, "packets", path, *_PACKETS_RANGE)
             count = self.get_int(t, "count", path, 1, 1_000_000)
             seconds = self.get_num(t, "seconds", path)
             if do == "wait" and seconds is None and at is None:
