@@ -1,5 +1,5 @@
 """``python -m wfptui`` runs the command line."""
 
-from wfptui.cli import main
+from wfptui.cli import entry
 
-raise SystemExit(main())
+entry()

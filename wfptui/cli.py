@@ -114,5 +114,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(code)
 
 
+def entry() -> None:
+    """The ``wfptui`` executable and ``python -m wfptui``: :func:`main`, then the process
+    ends without its final garbage collection walking what the command built
+    (``io.heap.process_ends``)."""
+    code = main()
+    from wfptui.io.heap import process_ends
+
+    process_ends()
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    entry()
