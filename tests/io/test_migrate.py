@@ -127,18 +127,68 @@ def test_ladder_runs_every_step_in_order(monkeypatch: pytest.MonkeyPatch) -> Non
         migrate.upgrade(dict(new), [], target=4)
 
 
+def test_v3_to_v4_is_frozen() -> None:
+    """The 3 -> 4 rung rewrites the header's version only (a format-3 header's steps, in
+    full, are a valid format-4 header): the body objects pass through as they are."""
+    body = [(8, {"index": 0, "do": "wait"}), (15, 1, 0)]
+    header = {"format": "wfptui-recording", "format_version": 3, "clock": "t_us"}
+    new, objs = migrate.upgrade_3_to_4(header, body)
+    assert new == {**header, "format_version": 4} and header["format_version"] == 3
+    assert objs is body
+
+
+def test_header_only_rungs_upgrade_the_header_alone() -> None:
+    """From 2 or 3 every rung leaves the body as it is, so the reader takes the current
+    format's path for it; from 1 the body is re-encoded, so there is no header-only way."""
+    for version in (2, 3):
+        header = {"format": "wfptui-recording", "format_version": version, "clock": "t_us"}
+        assert migrate.upgrade_header(header, target=4) == {**header, "format_version": 4}
+    assert migrate.upgrade_header({"format_version": 1, "scenario": None}, target=4) is None
+
+
+def test_v4_fixture_loads() -> None:
+    """Format 4: the capture of the v3 fixture, its observe step in the header's compact form."""
+    rec = read_recording(FIXTURES / "v4.wfpr")
+    old = read_recording(FIXTURES / "v3.wfpr")
+    assert (rec.format_version, old.format_version) == (4, 3)
+    assert [s.to_dict() for s in rec.inputs] == [s.to_dict() for s in old.inputs]
+    assert [r.to_dict() for r in rec.records] == [r.to_dict() for r in old.records]
+    (step,) = rec.header["scenario"]["data"]["steps"]
+    assert "raw" in step and None not in step.values() and "packets" not in step
+
+
 def _write_fixtures() -> None:  # pragma: no cover - run by hand when a format version is added
     """Writes the fixture of the CURRENT version only: older ones are frozen files
-    (v1 and v2 were written by this function's earlier versions, synthetic_records(200, seed=11))."""
+    (v1 and v2 were written by this function's earlier versions, synthetic_records(200, seed=11);
+    v3 by this one in format 3, created 2026-12-04T12:00:00Z)."""
     from wfptui.io.evidence.recording import DEFAULT_HOST, record_capture
     from wfptui.io.recording import encode_recording
 
     run = record_capture(str(V3_CAPTURE))
     FIXTURES.mkdir(parents=True, exist_ok=True)
-    (FIXTURES / "v3.wfpr").write_bytes(encode_recording(
+    (FIXTURES / f"v{CURRENT_FORMAT_VERSION}.wfpr").write_bytes(encode_recording(
         scenario=run.scenario, policies={DEFAULT_HOST: run.policy}, inputs=run.result.inputs,
-        records=run.result.records, created="2026-12-04T12:00:00Z"))
+        records=run.result.records, created="2026-12-05T12:00:00Z"))
 
 
 if __name__ == "__main__":  # pragma: no cover
     _write_fixtures()
+
+
+def test_an_older_body_read_by_the_current_pass_keeps_its_checks() -> None:
+    """A format-3 file's body is read by the current format's pass (header-only rungs): its
+    CRC, count and trailing-data checks are still made, on the file's own bytes."""
+    data = (FIXTURES / "v3.wfpr").read_bytes()
+    rec = decode_recording(data)
+    assert rec.format_version == 3 and len(rec.records) == 2
+    unpacker = msgpack.Unpacker(io.BytesIO(data), raw=False)
+    unpacker.skip()
+    body = unpacker.tell()
+    flipped = bytearray(data)
+    # the first trace record's time (nil, 0xc0) becomes 0: same shape, other bytes
+    at = data.index(b"\xc0", body)
+    flipped[at] = 0x00
+    with pytest.raises(RecordingError, match="checksum mismatch"):
+        decode_recording(bytes(flipped))
+    with pytest.raises(RecordingError, match="bytes of unexpected data after the end record"):
+        decode_recording(data + b"\x01")

@@ -48,6 +48,7 @@ def migrated(data: bytes, target: int) -> bytes:
     (DATA / "recordings" / "v1.wfpr", 3, "v1-to-v3.msgpack"),
     (EXPECTED / "v1-engine.wfpr", 2, "v1-engine-to-v2.msgpack"),
     (EXPECTED / "v1-engine.wfpr", 3, "v1-engine-to-v3.msgpack"),
+    (DATA / "recordings" / "v3.wfpr", 4, "v3-to-v4.msgpack"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_rung_output_is_frozen(source: Path, target: int, expected: str) -> None:
     assert migrated(source.read_bytes(), target) == (EXPECTED / expected).read_bytes()

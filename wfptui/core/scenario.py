@@ -250,10 +250,22 @@ class Step:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], policy: Policy | None = None,
-                  filter_parser: FilterParser | None = None) -> Step:
-        # The common case, a step as ``to_dict`` wrote it that adds no filters and has no
-        # time, event or flags: its values taken as they are, with the checks the general
-        # path makes (a recording's header holds one per step: 164k at 1M classifications).
+                  filter_parser: FilterParser | None = None, *, raw_implied: bool = False) -> Step:
+        """The step of a :meth:`to_dict` map. Keys left out take their defaults (None, 1 for
+        ``packets`` and ``count``, empty ``add``, ``remove`` and ``raw``), except that with
+        ``raw_implied`` a map without ``raw`` has :func:`implied_raw` as its raw table (the
+        compact form of a recording header's steps, format 4: docs/recording-format.md §1.1)."""
+        # The common cases, a step that adds no filters and has no time, event or flags, as
+        # ``to_dict`` wrote it or in a header's compact form: its values taken as they are,
+        # with the checks the general path makes (a recording's header holds one per step:
+        # 164k at 1M classifications).
+        if raw_implied and type(d) is dict and "raw" not in d and _COMPACT_KEYS.issuperset(d):
+            (index, do, host, at, app, proto, port, socket, address, to, nbytes, packets, count,
+             seconds, event) = _COMPACT(_COMPACT_TEMPLATE | d)
+            if (type(index) is int and type(do) is str and at is None and seconds is None and event is None
+                    and type(packets) is int and type(count) is int):
+                return cls(index, do, host, None, app, proto, port, socket, address, to, nbytes, packets,
+                           count, None, (), (), implied_raw(d))
         if type(d) is dict and len(d) == _PLAIN_SIZE:
             try:
                 (index, do, host, at, app, proto, port, socket, address, to, nbytes, packets, count,
@@ -279,7 +291,8 @@ class Step:
                    port=d.get("port"), socket=d.get("socket"), address=d.get("address"), to=d.get("to"),
                    bytes=d.get("bytes"), packets=int(d.get("packets", 1)), count=int(d.get("count", 1)),
                    seconds=None if seconds is None else float(seconds), add=add,
-                   remove=tuple(d.get("remove", ())), raw=dict(d.get("raw", {})),
+                   remove=tuple(d.get("remove", ())),
+                   raw=dict(d.get("raw", {}) if "raw" in d or not raw_implied else implied_raw(d)),
                    event=_event(d.get("event")), dual_stack=d.get("dual_stack") is True,
                    redirect_records=_str_or_none(d.get("redirect_records")),
                    callout=_str_or_none(d.get("callout")))
@@ -291,6 +304,17 @@ _STEP_VALUES = operator.attrgetter(*Step._KEYS)
 _PLAIN = operator.itemgetter(*Step._KEYS, "add", "remove", "raw")
 _PLAIN_SIZE = len(Step._KEYS) + 3
 _EMPTY_OK = frozenset({list, tuple})
+#: The compact form's common case: only keys of ``Step._KEYS``, the others at their defaults.
+_COMPACT = operator.itemgetter(*Step._KEYS)
+_COMPACT_KEYS = frozenset(Step._KEYS)
+_COMPACT_TEMPLATE: JsonDict = {**dict.fromkeys(Step._KEYS), "packets": 1, "count": 1}
+
+
+def implied_raw(d: Mapping[str, Any]) -> JsonDict:
+    """The ``raw`` table a step map without one stands for in a recording header's compact
+    form (format 4): the map's own entries but ``index``, in its order. The writer leaves
+    ``raw`` out only where it is exactly this (``io.recording.values.header_step``)."""
+    return {k: v for k, v in d.items() if k != "index"}
 
 
 def _str_or_none(v: Any) -> str | None:
@@ -364,7 +388,9 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], policies: Mapping[str, Policy] | None = None,
-                  filter_parser: FilterParser | None = None) -> Scenario:
+                  filter_parser: FilterParser | None = None, *, raw_implied: bool = False) -> Scenario:
+        """The scenario of a :meth:`to_dict` map (``raw_implied``: its steps may be in a
+        recording header's compact form, :meth:`Step.from_dict`)."""
         pols = dict(policies or {})
         hosts = tuple(HostSpec.from_dict(h, pols.get(str(h["name"]))) for h in d.get("hosts", ()))
         # Added filters are parsed against the host's policy as it is at that step, so
@@ -374,7 +400,7 @@ class Scenario:
         for sd in d.get("steps", ()):
             # the host's policy matters only to a step that adds filters or changes it
             host = str(sd.get("host")) if sd.get("add") or sd.get("do") == "policy" else ""
-            step = Step.from_dict(sd, by_name.get(host), filter_parser)
+            step = Step.from_dict(sd, by_name.get(host), filter_parser, raw_implied=raw_implied)
             if step.do == "policy" and host in by_name:
                 by_name[host] = apply_change(by_name[host], step.add, step.remove)
             steps_l.append(step)

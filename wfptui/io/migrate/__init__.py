@@ -21,9 +21,15 @@ History:
   was ``Scenario.to_dict()`` directly. No checksum.
 * **2**: arrays with kind tags and interning tables, end record with a CRC-32
   (see ``docs/recording-format.md``).
-* **3** (current): adds the ``observe`` input (a step with its ``event``) and the
+* **3**: adds the ``observe`` input (a step with its ``event``) and the
   ``observed`` trace record (tag 6). A format-2 file holds neither, so its body is a
   valid format-3 body as it is.
+* **4** (current): the header's steps may be compact (None values, defaults and a
+  ``raw`` table the step's own entries imply left out). A format-3 header's steps are
+  written in full, which format 4 reads as they are: only the version changes.
+
+Rungs that change the header alone (:data:`HEADER_ONLY`) let the reader read an older
+file's body with the current format's fast path (``upgrade_header``).
 
 When the format changes: bump ``recording.layout.CURRENT_FORMAT_VERSION``, add
 ``UPGRADES[old] = upgrade_old_to_new`` here (with a frozen copy of whatever encoding it
@@ -39,7 +45,7 @@ from typing import Any
 
 from wfptui.io.migrate import format2
 
-__all__ = ["UPGRADES", "upgrade", "upgrade_1_to_2", "upgrade_2_to_3"]
+__all__ = ["HEADER_ONLY", "UPGRADES", "upgrade", "upgrade_1_to_2", "upgrade_2_to_3", "upgrade_3_to_4", "upgrade_header"]
 
 Body = Iterable[Any]
 Upgrade = Callable[[dict[str, Any], Body], tuple[dict[str, Any], Body]]
@@ -87,8 +93,28 @@ def upgrade_2_to_3(header: dict[str, Any], body: Body) -> tuple[dict[str, Any], 
     return new, body
 
 
+def upgrade_3_to_4(header: dict[str, Any], body: Body) -> tuple[dict[str, Any], Body]:
+    """Format 3 → format 4. Frozen: format 4 lets a header's steps leave out None values,
+    defaults and an implied ``raw``; a format-3 header holds its steps in full, each with
+    its ``raw``, which is a valid format-4 header as it is. The body passes through."""
+    new = dict(header)
+    new["format_version"] = 4
+    return new, body
+
+
 #: from-version → upgrade to from-version + 1
-UPGRADES: dict[int, Upgrade] = {1: upgrade_1_to_2, 2: upgrade_2_to_3}
+UPGRADES: dict[int, Upgrade] = {1: upgrade_1_to_2, 2: upgrade_2_to_3, 3: upgrade_3_to_4}
+#: The rungs whose body passes through unchanged (only the header is upgraded).
+HEADER_ONLY = frozenset({2, 3})
+
+
+def upgrade_header(header: dict[str, Any], *, target: int) -> dict[str, Any] | None:
+    """The header upgraded to ``target`` when every rung on the way changes the header
+    alone (the body is then a valid ``target`` body as it is), else None."""
+    version = int(header["format_version"])
+    if not all(v in HEADER_ONLY for v in range(version, target)):
+        return None
+    return upgrade(header, (), target=target)[0]
 
 
 def upgrade(header: dict[str, Any], body: Body, *, target: int) -> tuple[dict[str, Any], Body]:

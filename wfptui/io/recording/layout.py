@@ -22,7 +22,7 @@ from typing import Any
 
 FORMAT_NAME = "wfptui-recording"
 #: Bump on every change of what is written (and add a frozen upgrade to io/migrate/).
-CURRENT_FORMAT_VERSION = 3
+CURRENT_FORMAT_VERSION = 4
 
 # Record kind tags (format 2, and 6 from format 3). Trace records are < K_TRACE_LIMIT: the
 # reader's hot path skips them by their first two bytes.

@@ -49,6 +49,9 @@ from wfptui.io.recording.values import SCALARS, as_int, checked, thaw
 
 __all__ = ["MAX_RECORDING_BYTES", "decode_recording", "read_recording"]
 
+#: The first format whose header's steps may be compact (``values.header_step``).
+_COMPACT_STEPS = 4
+
 #: The largest recording read (about 100 M classifications at the compact encoding).
 MAX_RECORDING_BYTES = 2 * 1024 * 1024 * 1024
 
@@ -120,7 +123,14 @@ def _decode(data: bytes, name: str) -> Recording:
         raise RecordingError(f"corrupted header: {exc}", name) from None
     if version == CURRENT_FORMAT_VERSION:
         return _read_current(header, unpacker, data, size, header_end, name)
-    from wfptui.io.migrate import upgrade
+    from wfptui.io.migrate import upgrade, upgrade_header
+
+    try:
+        upgraded = upgrade_header(header, target=CURRENT_FORMAT_VERSION)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RecordingError(f"cannot upgrade format version {version}: {exc}", name) from None
+    if upgraded is not None:  # the body is a current one as it is: the fast path, its checks
+        return _read_current(upgraded, unpacker, data, size, header_end, name, version)
 
     try:
         header, body = upgrade(header, unpacker, target=CURRENT_FORMAT_VERSION)
@@ -130,7 +140,7 @@ def _decode(data: bytes, name: str) -> Recording:
 
 
 def _read_current(header: dict[str, Any], unpacker: msgpack.Unpacker, data: bytes, size: int,
-                  header_end: int, name: str) -> Recording:
+                  header_end: int, name: str, version: int = CURRENT_FORMAT_VERSION) -> Recording:
     """The reader's fast path for the current format: one pass that skips over each trace
     record (noting where it starts) and decodes only the define, input and end records."""
     tables = Tables()
@@ -191,9 +201,9 @@ def _read_current(header: dict[str, Any], unpacker: msgpack.Unpacker, data: byte
     raws = OffsetRaws(data, starts, others)
     n_events = len(raws) + len(inputs_raw)
     if error is None and end is not None:
-        error = _check_end(end, n_events, tell(), size, data, off, CURRENT_FORMAT_VERSION)
+        error = _check_end(end, n_events, tell(), size, data, off, version)
     return _finish(header, raws, tables, seq_marks, inputs_raw, end, error, n_events, name,
-                   CURRENT_FORMAT_VERSION)
+                   version)
 
 
 def _read_body(header: dict[str, Any], body: Iterable[Any], unpacker: msgpack.Unpacker, data: bytes,
@@ -262,8 +272,8 @@ def _finish(header: dict[str, Any], raws: Sequence[Any], tables: Tables, seq_mar
         n = partial.count
         raise RecordingError(f"truncated after {n} records (the {n} records read can still be shown)",
                              name, partial)
-    scenario, policies, texts = _scenario_and_policies(header, name)
-    inputs = _inputs(inputs_raw, name, policies, header, scenario)
+    scenario, policies, texts = _scenario_and_policies(header, name, version)
+    inputs = _inputs(inputs_raw, name, policies, header, scenario, version)
     records = LazyRecords(raws, tables, seq_marks, name)
     return Recording(header=header, scenario=scenario, policies=policies, inputs=inputs, records=records,
                      count=n_events, path=name, format_version=version, policy_texts=texts)
@@ -313,11 +323,11 @@ def _partial(header: dict[str, Any], raws: Sequence[Any], tables: Tables, seq_ma
         except RecordingError:
             break
     try:
-        scenario, policies, texts = _scenario_and_policies(header, name)
+        scenario, policies, texts = _scenario_and_policies(header, name, version)
     except RecordingError:
         scenario, policies, texts = None, {}, {}
     try:
-        inputs = _inputs(inputs_raw, name, policies, header, scenario)
+        inputs = _inputs(inputs_raw, name, policies, header, scenario, version)
     except RecordingError:
         inputs = []
     return Recording(header=header, scenario=scenario, policies=policies, inputs=inputs, records=good,
@@ -333,10 +343,13 @@ def _filter_parser() -> Any:
 
 
 def _inputs(inputs_raw: list[Any], name: str, policies: Mapping[str, Any] | None = None,
-            header: dict[str, Any] | None = None, scenario: Any = None) -> list[Any]:
+            header: dict[str, Any] | None = None, scenario: Any = None,
+            version: int = CURRENT_FORMAT_VERSION) -> list[Any]:
     """The input records' steps. An input that is step N of the header's scenario and adds
     no filters is the scenario's own ``Step`` (built once, from the same map: only added
-    filters depend on the policy they are parsed against, which differs here)."""
+    filters depend on the policy they are parsed against, which differs here). A header's
+    step may be in the compact form (format 4, ``raw_implied``); an input record's own map
+    is not: its ``raw``, when left out, is empty (``values.compact_step``)."""
     if not inputs_raw:
         return []
     steps_data = _header_steps(header or {})
@@ -351,7 +364,8 @@ def _inputs(inputs_raw: list[Any], name: str, policies: Mapping[str, Any] | None
     pols = policies or {}
     out = []
     for i, d in enumerate(inputs_raw):
-        if type(d) is int:
+        from_header = type(d) is int
+        if from_header:
             d = steps_data[d]
             if built is not None and isinstance(d, dict) and not d.get("add"):
                 out.append(built[inputs_raw[i]])
@@ -359,7 +373,8 @@ def _inputs(inputs_raw: list[Any], name: str, policies: Mapping[str, Any] | None
         try:
             if not isinstance(d, dict):
                 raise ValueError("not a map")
-            out.append(Step.from_dict(d, pols.get(str(d.get("host"))), parser))
+            out.append(Step.from_dict(d, pols.get(str(d.get("host"))), parser,
+                                      raw_implied=from_header and version >= _COMPACT_STEPS))
         except InputError as exc:
             raise RecordingError(f"corrupted input record {i}: {exc}", name) from None
         except Exception as exc:  # noqa: BLE001 - any problem in the step is a corrupted input
@@ -367,7 +382,8 @@ def _inputs(inputs_raw: list[Any], name: str, policies: Mapping[str, Any] | None
     return out
 
 
-def _scenario_and_policies(header: dict[str, Any], name: str) -> tuple[Any, dict[str, Any], dict[str, str]]:
+def _scenario_and_policies(header: dict[str, Any], name: str,
+                           version: int = CURRENT_FORMAT_VERSION) -> tuple[Any, dict[str, Any], dict[str, str]]:
     texts_raw = header.get("policies") or {}
     if not isinstance(texts_raw, dict):
         raise RecordingError("corrupted header: policies is not a map", name)
@@ -400,7 +416,8 @@ def _scenario_and_policies(header: dict[str, Any], name: str) -> tuple[Any, dict
             try:
                 if not isinstance(data, dict):
                     raise ValueError("not a map")
-                scenario = Scenario.from_dict(data, policies=policies, filter_parser=_filter_parser())
+                scenario = Scenario.from_dict(data, policies=policies, filter_parser=_filter_parser(),
+                                              raw_implied=version >= _COMPACT_STEPS)
             except Exception as exc:  # noqa: BLE001
                 raise RecordingError(f"corrupted header: bad scenario: {exc}", name) from None
     return scenario, policies, texts

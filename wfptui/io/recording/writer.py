@@ -35,7 +35,7 @@ from wfptui.io.atomic import atomic_writer
 from wfptui.io.heap import paused
 from wfptui.io.recording import layout as L
 from wfptui.io.recording.layout import CURRENT_FORMAT_VERSION, FIRST_SEQ, FORMAT_NAME, STATIC_ATOMS
-from wfptui.io.recording.values import MISSING, compact_step, freeze, plain
+from wfptui.io.recording.values import MISSING, compact_step, freeze, header_step, plain
 
 __all__ = ["Encoder", "RecordingWriter", "encode_recording", "make_header", "write_recording"]
 
@@ -189,21 +189,23 @@ class Encoder:
                 and len({getattr(o, "index", None) for o in objects}) == len(objects):
             self.step_objects = {id(o): (i, o) for i, o in enumerate(objects)}
 
-    def _step_index(self, data: Any) -> int | None:
+    def _step_index(self, full: Any) -> int | None:
+        """The index of the header's step equal to the step map ``full`` (``to_dict()`` form),
+        compared in the header's form (``values.header_step``), or None."""
         if not self._frozen_steps:
             for i, d in enumerate(self._header_steps):
-                self.steps.setdefault(freeze(compact_step(plain(d))), i)
+                self.steps.setdefault(freeze(d), i)
             self._frozen_steps = True
-        return self.steps.get(freeze(data))
+        return self.steps.get(freeze(header_step(full)))
 
     def encode_input(self, step: Any) -> list[Any]:
         self.count += 1
         known = self.step_objects.get(id(step))
         if known is not None and known[1] is step:
             return [L.input_(step=known[0])]
-        data = compact_step(plain(step if isinstance(step, dict) else step.to_dict()))
-        index = self._step_index(data)
-        return [L.input_(step=data if index is None else index)]
+        full = plain(step if isinstance(step, dict) else step.to_dict())
+        index = self._step_index(full)
+        return [L.input_(step=compact_step(full) if index is None else index)]
 
     def encode_row(self, row: tuple[Any, ...], seq: int, t: float) -> list[Any]:
         """:meth:`encode_record` of the record a ``core.trace.Trace`` row builds at ``seq`` and
@@ -307,9 +309,13 @@ def _step_objects(scenario: Any) -> Sequence[Any]:
 
 
 def _scenario_dict(scenario: Any) -> Any:
-    if scenario is None or isinstance(scenario, dict):
-        return plain(scenario)
-    return plain(scenario.to_dict())
+    """The header's ``scenario.data``: the scenario's ``to_dict()`` (or that map itself),
+    its steps in the header's compact form (``values.header_step``)."""
+    data = plain(scenario if scenario is None or isinstance(scenario, dict) else scenario.to_dict())
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if isinstance(steps, list):
+        data["steps"] = [header_step(d) for d in steps]
+    return data
 
 
 def _scenario_source(scenario: Any) -> str | None:
