@@ -9,6 +9,9 @@ type (a corrupted record).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
+from itertools import compress
+from operator import not_
 from typing import Any
 
 from wfptui.core.scenario import implied_raw
@@ -20,6 +23,8 @@ SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 MISSING = object()
 _CONTAINERS = frozenset({list, dict})
 _ALL_SCALARS = SCALARS.issuperset
+_ALL_DICTS = frozenset({dict}).issuperset
+_TYPES = partial(map, type)
 
 def freeze(value: Any) -> Any:
     """A hashable key for a msgpack-able value; 1, 1.0 and True stay distinct."""
@@ -63,6 +68,12 @@ def checked(value: Any, depth: int = 0) -> Any:
                 checked(v, depth + 1)
             return value
         if _ALL_SCALARS(map(type, children)):  # (checked in C: a step's raw map, a filter's table)
+            return value
+        if t is list and depth + 1 < MAX_DEPTH and _ALL_DICTS(map(type, value)):
+            # a list of maps (a header's steps): the maps of scalars found in C, the rest checked
+            plain_maps = map(_ALL_SCALARS, map(_TYPES, map(dict.values, value)))
+            for v in compress(value, map(not_, plain_maps)):
+                checked(v, depth + 1)
             return value
         for v in children:  # below the limit a scalar or an empty list or map is fine
             if type(v) not in SCALARS and (v or type(v) not in _CONTAINERS):
