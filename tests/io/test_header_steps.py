@@ -104,6 +104,8 @@ def test_a_scenario_files_steps_are_their_values_alone(tmp_path: Path, capsys: A
     assert [s.raw for s in rec.scenario.steps][2:] == [{"do": "send", "socket": "c", "bytes": 100},
                                                       {"do": "send", "socket": "c", "bytes": 100, "packets": 1}]
     assert [s.to_dict() for s in rec.inputs] == [s.to_dict() for s in rec.scenario.steps]
+    # inputs that are header steps adding no filters are the scenario's own Step objects
+    assert all(a is b for a, b in zip(rec.inputs, rec.scenario.steps, strict=True))
     capsys.readouterr()
     assert main(["replay", str(rec_path), "--check"]) == 0
     assert capsys.readouterr().out.startswith("traces are the same")
