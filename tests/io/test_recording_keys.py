@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.core.test_trace_rows import _run, _scenarios
 from tests.io.recording_samples import synthetic_records
-from wfptui.core.trace import Trace, TraceRecord, classify_row
+from wfptui.core.trace import Trace, TraceRecord
 from wfptui.io.recording import LazyRecords, decode_recording, encode_recording
 from wfptui.io.recording.tables import Tables
 
@@ -110,8 +110,7 @@ def test_same_row_is_what_building_both_records_says(data: st.DataObject) -> Non
     """``LazyRecords.same_row(key, row)`` (``replay --check`` verifying a row without building
     its records) says True exactly when the recorded record of ``key`` and the record of the
     engine's ``row`` are equal but for seq and t — for every pair of a recorded key and a
-    row of a random engine run, in place or not; it never errs on a stack row (False: the
-    caller builds them)."""
+    row of a random engine run, in place or not, classification or stack event rows."""
     trace = _run(data.draw(_scenarios()), general=False).records
     assert isinstance(trace, Trace)
     lazy = decode_recording(encode_recording(scenario=SCENARIO, policies={}, inputs=[], records=list(trace),
@@ -130,10 +129,7 @@ def test_same_row_is_what_building_both_records_says(data: st.DataObject) -> Non
         said = lazy.same_row(key, row)
         built = _but_seq_and_t(lazy.record(i, raw, seq, t))
         theirs = _but_seq_and_t(row[0](row, seq, t if t is not None else 0.0))
-        if row[0] is classify_row:
-            assert said == (built == theirs)
-        else:
-            assert said is False
+        assert said == (built == theirs)
 
 
 def _offset_records(blobs: list[bytes]) -> LazyRecords:

@@ -291,10 +291,17 @@ def classify_row(row: tuple[Any, ...], seq: int, t: float) -> ClassifyRecord:
     return ClassifyRecord(seq, t, *classify_values(row))
 
 
+def stack_values(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The values of a stack row's record after seq and t, in ``StackRecord``'s order, its
+    ``data`` the row's own dict (what ``replay --check`` compares, core/diff.py)."""
+    _, host, event, detail, flow, data = row
+    return (host, event, flow, detail, data)
+
+
 def stack_row(row: tuple[Any, ...], seq: int, t: float) -> StackRecord:
     """The StackRecord of a row ``(stack_row, host, event, detail, flow, data)`` (``data``
     copied: a row may be shared by many records)."""
-    _, host, event, detail, flow, data = row
+    host, event, flow, detail, data = stack_values(row)
     return StackRecord(seq, t, host, event, flow, detail, dict(data))
 
 

@@ -20,8 +20,9 @@ from typing import Any, overload
 
 import msgpack
 
-from wfptui.core.trace import TraceRecord, classify_row
+from wfptui.core.trace import TraceRecord, classify_row, stack_row
 from wfptui.core.trace import classify_values as row_values
+from wfptui.core.trace import stack_values as row_stack_values
 from wfptui.io.errors import Diagnostic, InputError
 from wfptui.io.recording import layout as L
 from wfptui.io.recording.layout import (
@@ -29,6 +30,7 @@ from wfptui.io.recording.layout import (
     FIRST_SEQ,
     K_CLASSIFY,
     K_EXPECT,
+    K_STACK,
     K_TRACE_LIMIT,
     TRACE_KINDS,
 )
@@ -42,6 +44,7 @@ from wfptui.io.recording.tables import (
     Where,
     classify_values,
     materialize,
+    stack_values,
 )
 from wfptui.io.recording.values import as_str, freeze, nonneg, str_or_none
 
@@ -263,16 +266,22 @@ class LazyRecords(Sequence[TraceRecord]):
         return [seq_of(j) for j in range(start, start + n)]
 
     def same_row(self, key: Hashable, row: Any) -> bool:
-        """Whether the record of ``key`` (a classification's, from :meth:`iter_key_chunks`)
-        is the one the ``core.trace.Trace`` row ``row`` builds but for seq and t: the values
-        both would be built from, compared without building either (``core.diff``). False
-        where it cannot tell (another kind, a bad reference): the caller builds both."""
-        if type(row) is not tuple or row[0] is not classify_row or type(key) is not tuple or len(key) != 4:
+        """Whether the record of ``key`` (a classification's or a stack event's, from
+        :meth:`iter_key_chunks`) is the one the ``core.trace.Trace`` row ``row`` builds but
+        for seq and t: the values both would be built from, compared without building either
+        (``core.diff``). False where it cannot tell (another kind, a bad reference): the
+        caller builds both."""
+        if type(row) is not tuple or type(key) is not tuple:
             return False
         try:
-            return classify_values(*key, self._tables, view=True) == row_values(row)
+            if row[0] is classify_row and len(key) == 4:
+                return classify_values(*key, self._tables, view=True) == row_values(row)
+            if row[0] is stack_row and len(key) == 2 and key[0] == K_STACK and type(key[1]) is tuple:
+                # a stack key is (kind, the values after the time): the raw record but its time
+                return stack_values((K_STACK, None, *key[1]), self._tables, view=True) == row_stack_values(row)
         except DECODE_ERRORS:
             return False
+        return False
 
     def record(self, index: int, raw: Any, seq: int, t: float | None) -> TraceRecord:
         """Build record ``index`` from what :meth:`iter_keyed` gave for it."""

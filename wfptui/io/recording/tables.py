@@ -253,6 +253,20 @@ def classify_values(w: Any, flow: Any, d: Any, f: Any, tables: Tables, *, view: 
             veto, tables.fields_view(f) if view else tables.fields(f))
 
 
+_STACK_SIZE = L.STACK.size
+
+
+def stack_values(raw: Any, tables: Tables, *, view: bool = False) -> tuple[Any, ...]:
+    """The values of a stack event after seq and t, in ``StackRecord``'s order, from its raw
+    record (ValueError etc. on bad references). ``view``: the data values as the atom
+    table holds them (to compare, not keep); else private copies."""
+    atoms = tables.atoms
+    host, event, flow, detail = _STACK(raw)
+    data = flat_data(atoms, raw[_STACK_SIZE:])
+    return (as_str(atoms[nonneg(host)]), as_str(atoms[nonneg(event)]), int_or_none(flow),
+            as_str(atoms[nonneg(detail)]), data if view else {k: copy_value(v) for k, v in data.items()})
+
+
 def materialize(raw: Any, seq: int, t: float | None, tables: Tables) -> TraceRecord:
     """Build the trace record for one raw tuple (ValueError etc. on bad input)."""
     if type(raw) is not tuple:
@@ -270,11 +284,7 @@ def materialize(raw: Any, seq: int, t: float | None, tables: Tables) -> TraceRec
         raise ValueError(f"bad {L.LAYOUTS[kind].name} record")
     atoms = tables.atoms
     if kind == K_STACK:
-        host, event, flow, detail = _STACK(raw)
-        return StackRecord(seq=seq, t=time_of(t), host=as_str(atoms[nonneg(host)]),
-                           event=as_str(atoms[nonneg(event)]), flow=int_or_none(flow),
-                           detail=as_str(atoms[nonneg(detail)]),
-                           data={k: copy_value(v) for k, v in flat_data(atoms, raw[size:]).items()})
+        return StackRecord(seq, time_of(t), *stack_values(raw, tables))
     if kind == K_NET_EVENT:
         host, typ, filter_id, layer_id, direction, flow = _NET(raw)
         return NetEventRecord(seq=seq, t=time_of(t), host=as_str(atoms[nonneg(host)]),
