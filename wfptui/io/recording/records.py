@@ -16,6 +16,8 @@ import io
 from array import array
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, chain, compress, islice, repeat
+from operator import itemgetter, not_, truediv
 from typing import Any, overload
 
 import msgpack
@@ -98,6 +100,53 @@ _FLAT = frozenset({int, type(None)})
 _AFTER_T = L.T_AT + 1
 if L.T_AT != 1:  # pragma: no cover - iter_keyed's keys cut the record around the time
     raise ImportError("recording layout: iter_keyed expects the time right after the tag")
+
+
+_KIND = itemgetter(0)
+_TIME = itemgetter(L.T_AT)
+_REST = itemgetter(slice(_AFTER_T, None))
+_ALL_TUPLES = frozenset({tuple}).issuperset
+_ALL_INTS = frozenset({int}).issuperset
+_ALL_FLAT = _FLAT.issuperset
+_NONE_IS_ZERO = {None: 0}.get  # map(_NONE_IS_ZERO, ts, ts): None -> 0, an int -> itself
+_US = 1_000_000  # (an int: tick / _US is Clock's own division, exact to the last bit)
+
+
+def _keys_bulk(raws: list[Any], clock: Clock) -> tuple[list[Hashable], list[float | None]] | None:
+    """``LazyRecords._keys_each`` of a common chunk with C-level passes instead of a Python
+    step per record; None (the clock untouched) where the chunk is not common: the clock
+    not in its plain state (``prev == tick / 1e6``: no absolute float time just before), a
+    record that is not a tuple, an expectation, a kind or a time that is not an int (a time
+    may be None), a value after the time that is not an int or None, a classification not
+    of length 6. Then each record's key is its values after the time (a classification's)
+    or ``(kind, those values)`` (the others'); its time is the accumulated microsecond deltas
+    over 1e6, as ``Clock.next`` computes them."""
+    if clock.prev != clock.tick / _US or not _ALL_TUPLES(map(type, raws)):
+        return None
+    try:
+        kinds = list(map(_KIND, raws))
+        deltas = list(map(_TIME, raws))
+    except IndexError:  # a record of its kind alone
+        return None
+    if not _ALL_INTS(map(type, kinds)) or K_EXPECT in kinds or not _FLAT.issuperset(map(type, deltas)):
+        return None
+    rests = list(map(_REST, raws))
+    if not _ALL_FLAT(map(type, chain.from_iterable(rests))):
+        return None
+    if not frozenset({len(L.CLASSIFY.fields) - 1}).issuperset(map(len, compress(rests, map(not_, kinds)))):
+        return None
+    try:
+        ticks: list[int] = list(accumulate(map(_NONE_IS_ZERO, deltas, deltas), initial=clock.tick))
+        times: list[float | None] = list(map(truediv, islice(ticks, 1, None), repeat(_US)))
+    except OverflowError:  # a time beyond a float: the record by record way names the record
+        return None
+    keys: list[Hashable] = rests  # (the same list: the others' keys are set below)
+    for j in compress(range(len(kinds)), kinds):  # the records that are not classifications
+        keys[j] = (kinds[j], rests[j])
+    if times:
+        clock.tick = ticks[-1]
+        clock.prev = times[-1]
+    return keys, times
 
 
 class LazyRecords(Sequence[TraceRecord]):
@@ -226,8 +275,13 @@ class LazyRecords(Sequence[TraceRecord]):
             yield chunk
 
     def _keys(self, raws: list[Any], clock: Clock, i: int) -> tuple[list[Hashable], list[float | None]]:
-        """Keys and times of a chunk (its records start at index ``i``). Record by record:
-        checking the types of a whole chunk at once with ``map`` was measured slower."""
+        """Keys and times of a chunk (its records start at index ``i``): :func:`_keys_bulk`
+        where it can, else record by record (:meth:`_keys_each`, which names a bad record)."""
+        got = _keys_bulk(raws, clock)
+        return got if got is not None else self._keys_each(raws, clock, i)
+
+    def _keys_each(self, raws: list[Any], clock: Clock, i: int) -> tuple[list[Hashable], list[float | None]]:
+        """:meth:`_keys` record by record: the definition :func:`_keys_bulk` keeps to."""
         step = clock.next
         keys: list[Hashable] = []
         times: list[float | None] = []
@@ -236,10 +290,10 @@ class LazyRecords(Sequence[TraceRecord]):
             for j, raw in enumerate(raws):  # noqa: B007 - j names a bad record
                 times.append(step(raw))
                 kind = raw[0]
-                # the common case: a classification of five ints (flow: int or None)
+                # the common case: a classification of four ints or None after its time (None
+                # where an id belongs cannot be built: such a key is never found equal to a row's)
                 if (kind == K_CLASSIFY and type(kind) is int and type(raw) is tuple and len(raw) == _CLASSIFY_SIZE
-                        and type(raw[_WHERE_AT]) is int and type(raw[_DECISION_AT]) is int
-                        and type(raw[_FIELDS_AT]) is int and (raw[_FLOW_AT] is None or type(raw[_FLOW_AT]) is int)):
+                        and _FLAT.issuperset(map(type, raw[_AFTER_T:]))):
                     keys.append(raw[_AFTER_T:])
                 elif type(kind) is not int or kind == K_EXPECT:  # (an expectation has no time: all of it)
                     keys.append(freeze(raw))
