@@ -17,7 +17,7 @@ from array import array
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, islice, repeat
-from operator import itemgetter, not_, truediv
+from operator import gt, itemgetter, not_, truediv
 from typing import Any, overload
 
 import msgpack
@@ -510,8 +510,11 @@ class OffsetRaws(Sequence[Any]):
         unpacker = msgpack.Unpacker(use_list=False, raw=False, strict_map_key=True,
                                     max_buffer_size=MAX_OBJECT_BYTES, max_ext_len=0)
         unpacker.feed(memoryview(self._data)[self._starts[start]:self._end(last)])
-        # the read pass decoded every other record: those have kind tags >= K_TRACE_LIMIT
-        out = [o for o in unpacker if o[0] < K_TRACE_LIMIT]
+        out = list(unpacker)
+        if len(out) != last - start + 1:
+            # other records lie between (inputs, definitions: the read pass decoded them, and
+            # their kind tags are >= K_TRACE_LIMIT): dropped, in C
+            out = list(compress(out, map(gt, repeat(K_TRACE_LIMIT), map(_KIND, out))))
         if len(out) != last - start + 1:  # pragma: no cover - the read pass noted every one
             raise ValueError("a record is not where the read pass found it")
         return out
