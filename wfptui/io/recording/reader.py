@@ -161,6 +161,8 @@ def _read_current(header: dict[str, Any], unpacker: msgpack.Unpacker, data: byte
     unpack = unpacker.unpack
     tell = unpacker.tell
     limit = K_TRACE_LIMIT
+    input_size = L.INPUT.size
+    n_steps = len(steps) if isinstance(steps, list) else 0
     off = header_end
     while True:
         try:
@@ -188,9 +190,11 @@ def _read_current(header: dict[str, Any], unpacker: msgpack.Unpacker, data: byte
             if kind == K_DEF_FIELDS:
                 tables.fields_raw.append(o)
             elif kind == K_INPUT:
-                if len(o) != L.INPUT.size:
+                if len(o) != input_size:
                     raise ValueError("bad input record")
-                inputs_raw.append(_input(o[_STEP_AT], steps))
+                step = o[_STEP_AT]
+                # the common case inline: the index of one of the header's steps (else _input)
+                inputs_raw.append(step if type(step) is int and 0 <= step < n_steps else _input(step, steps))
             elif kind == K_SEQ:
                 seq_marks.append((len(starts), as_int(o[_NEXT_SEQ_AT])))
             elif kind == K_END:
