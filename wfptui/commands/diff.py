@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from wfptui.core.diff import diff_traces
-    from wfptui.io.heap import long_lived
+    from wfptui.io.heap import long_lived, paused
     from wfptui.io.recording import read_recording
 
     try:
@@ -35,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
             a = read_recording(args.a)
             b = read_recording(args.b)
             keep()  # both recordings live to the end: no collection walks them again
-            # streamed: compared record by record, diffed from the first difference on (core/diff.py)
-            d = diff_traces(a.records, b.records, limit=max(args.limit, 1))
+            # streamed: compared record by record, diffed from the first difference on
+            # (core/diff.py), the collector off (millions of short-lived, acyclic keys)
+            with paused():
+                d = diff_traces(a.records, b.records, limit=max(args.limit, 1))
     except InputError as exc:
         for diag in exc.diagnostics:
             print(diag, file=sys.stderr)
