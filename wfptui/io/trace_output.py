@@ -31,6 +31,8 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain, compress, repeat
+from operator import is_, is_not, sub
 from typing import Any, TextIO
 
 from wfptui.core.trace import (
@@ -155,9 +157,15 @@ def _number(v: object) -> str:
 
 
 _NOT_SEEN = ("", "", "")
+#: ``_RowCache._cut_row`` of a record written in full (its first part None).
+_WHOLE: tuple[str | None, str, str] = (None, "", "")
 #: What ``_RowCache.decisions`` holds for a decision whose words did not check out.
 _NEVER = "never"
 _FIELDS_KEY = '"fields": '
+#: Value types whose text is a function of (type, value): not a float (-0.0 == 0.0).
+_CACHED = frozenset({str, int, bool, type(None)})
+_ALL_STR = frozenset({str}).issuperset
+_PLAIN_VALUES = frozenset({str, int, type(None)}).issuperset
 _CHUNK = 2048  # lines per write
 
 
@@ -199,6 +207,11 @@ class _RowCache:
         #: "fields" key), by their values: a trace has a few of each, its outcomes many.
         self.wheres: dict[tuple[Any, ...], str] = {}
         self.decisions: dict[tuple[Any, ...], str] = {}
+        #: jsonl: a row's flow and reauth words, and a fields entry's text, by their values
+        #: and types (``_head``, ``_fields_text``).
+        self.owns: dict[tuple[Any, ...], str] = {}
+        self.entries: dict[tuple[Any, ...], str] = {}
+        self.plain_entries: dict[tuple[str, Any], str] = {}
 
     def full(self, rec: TraceRecord) -> str:
         if self.fmt == "jsonl":
@@ -240,7 +253,45 @@ class _RowCache:
             d = {"host": host, "layer": "FWPM_LAYER_" + out.layer, "layer_id": out.layer_id, "packet": packet,
                  "op": op, "direction": direction}
             where = self.wheres[wkey] = ", " + _dumps(d, self.ascii_only)[1:-1]
-        return f"{where}, {_dumps({'flow': flow, 'reauth': reauth}, self.ascii_only)[1:-1]}"
+        key = (type(flow), flow, type(reauth), reauth)  # (types: 1, 1.0 and True are equal)
+        own = self.owns.get(key)
+        if own is None:
+            own = _dumps({"flow": flow, "reauth": reauth}, self.ascii_only)[1:-1]
+            if type(flow) in _CACHED and type(reauth) in _CACHED:  # (a float: -0.0 == 0.0)
+                self.owns[key] = own
+        return f"{where}, {own}"
+
+    def _fields_text(self, fields: Any) -> str:
+        """``fields`` as ``json.dumps(wide_to_str(...))`` writes a classification's: an
+        object of its entries, each entry's text (``"KEY": value``, 64-bit values as strings)
+        made once per (key, value) of the kinds ``_CACHED`` holds: a trace has a few thousand,
+        its outcomes many (each outcome's fields, whole, would be one encode each)."""
+        if type(fields) is not dict:
+            return _dumps(wide_to_str({"fields": fields}), self.ascii_only)[len(_FIELDS_KEY) + 1:-1]
+        if _ALL_STR(map(type, fields)) and _PLAIN_VALUES(map(type, fields.values())):
+            # the common case: str keys, str / int / None values (no two of those types equal
+            # each other), so an entry is its own cache key, looked up in C
+            found: list[Any] = list(map(self.plain_entries.get, fields.items()))
+            if None in found:
+                items = list(fields.items())
+                for i in compress(range(len(found)), map(is_, found, repeat(None))):
+                    found[i] = self.plain_entries[items[i]] = self._entry_text(*items[i])
+            return "{" + ", ".join(found) + "}"
+        entries = self.entries
+        texts = []
+        for k, v in fields.items():
+            key = (type(k), k, type(v), v) if type(v) in _CACHED else None
+            text = entries.get(key) if key is not None else None
+            if text is None:
+                text = self._entry_text(k, v)
+                if key is not None:
+                    entries[key] = text
+            texts.append(text)
+        return "{" + ", ".join(texts) + "}"
+
+    def _entry_text(self, k: Any, v: Any) -> str:
+        """``"KEY": value`` as a classification's fields hold it, encoded the plain way."""
+        return _dumps(wide_to_str({"fields": {k: v}}), self.ascii_only)[len(_FIELDS_KEY) + 2:-2]
 
     def _tail(self, out: Any) -> str | None:
         """An outcome's tail from the words of its decision (few: kept, once a full cut has
@@ -248,7 +299,7 @@ class _RowCache:
         decision = self.decisions.get(_decision_key(out))
         if decision is None or decision is _NEVER:
             return None
-        return f"{decision}{_dumps(wide_to_str({'fields': out.fields}), self.ascii_only)[len(_FIELDS_KEY) + 1:]}"
+        return f"{decision}{self._fields_text(out.fields)}}}"
 
     def _decision_words(self, rec: ClassifyRecord) -> str:
         """``, "action": ... "veto": V, "fields": `` of a classification's line: its
@@ -294,42 +345,10 @@ class _RowCache:
         as a string of its own, its row's parts are written around its seq and time."""
         full = self.full
         out: list[str] = []
-        add, extend = out.append, out.extend
+        add = out.append
         size = _CHUNK * 6
         if isinstance(records, Trace):
-            # id(row) -> (before seq, after t, the rest): the rest is one string per outcome,
-            # shared by its rows (each line's end is a piece of its own: a copy of every rest
-            # with the end would be ~35 MB at 1M classifications)
-            parts: dict[int, tuple[str, str, str] | None] = {}
-            times = records.times
-            text = self.fmt == "text"
-            sep = self.sep
-            last_t, last_tt = None, ""  # records of one packet share their time
-            for i, item in enumerate(records.items):
-                if type(item) is not tuple:
-                    add(full(item))
-                    add(end)
-                else:
-                    cut = parts.get(id(item), _NOT_SEEN)
-                    if cut is _NOT_SEEN:
-                        if item[0] is classify_row and self.fmt == "jsonl":
-                            cut = parts[id(item)] = self.cut_classify(item, i + 1, times[i])
-                        else:
-                            cut = parts[id(item)] = self.cut(item[0](item, i + 1, times[i]))
-                    t = times[i]
-                    if cut is None:
-                        add(full(item[0](item, i + 1, t)))
-                        add(end)
-                    elif text:
-                        extend((f"{t:10.6f}", cut[1], cut[2], end))
-                    else:
-                        if t != last_t or not t or type(t) is not float:  # (0.0 and -0.0 differ in JSON)
-                            last_t, last_tt = t, sep + _number(round(t, 6))
-                        extend((cut[0], str(i + 1), last_tt, cut[1], cut[2], end))
-                if len(out) >= size:
-                    yield out
-                    out = []
-                    add, extend = out.append, out.extend
+            yield from self._trace_pieces(records, end)
         else:
             for rec in records:
                 add(full(rec))
@@ -343,6 +362,78 @@ class _RowCache:
             add(end)
         if out:
             yield out
+
+    def _trace_pieces(self, trace: Trace, end: str) -> Iterator[list[str]]:
+        """:meth:`pieces` of a ``core.trace.Trace``, ``_CHUNK`` records at a time, with no
+        Python step per record: each distinct row is cut once (``parts``, by the row's
+        identity: the rows live as long as the trace), then a chunk's pieces -- for each
+        record its row's parts around its seq and time (jsonl, json: before, seq, time, the
+        row's two rest parts, ``end``; text: time, the two rest parts, ``end``) -- are laid
+        side by side with slice assignments. A record that is an object, or whose row could
+        not be cut, is written in full where it comes."""
+        items, times = trace.items, trace.times
+        # id(row) -> (before seq, after t, the rest), or _WHOLE: the rest is one string per
+        # outcome, shared by its rows (each line's end is a piece of its own: a copy of every
+        # rest with the end would be ~35 MB at 1M classifications)
+        parts: dict[int, tuple[str | None, str, str]] = {}
+        text = self.fmt == "text"
+        width = 4 if text else 6
+        full = self.full
+        for a in range(0, len(items), _CHUNK):
+            chunk = items[a:a + _CHUNK]
+            n = len(chunk)
+            ids = list(map(id, chunk))
+            found = list(map(parts.get, ids, repeat(_NOT_SEEN)))
+            for k in compress(range(n), map(is_, found, repeat(_NOT_SEEN))):  # rows not cut yet
+                got = parts.get(ids[k])
+                if got is None:
+                    got = parts[ids[k]] = self._cut_row(chunk[k], a + k + 1, times[a + k])
+                found[k] = got
+            flat: list[Any] = list(chain.from_iterable(found))  # (a None: written in full, below)
+            pieces: list[Any] = [end] * (width * n)
+            if text:
+                pieces[0::4] = self._time_texts(times[a:a + n])
+                pieces[1::4] = flat[1::3]
+                pieces[2::4] = flat[2::3]
+            else:
+                pieces[0::6] = flat[0::3]
+                pieces[1::6] = map(str, range(a + 1, a + n + 1))
+                pieces[2::6] = self._time_texts(times[a:a + n])
+                pieces[3::6] = flat[1::3]
+                pieces[4::6] = flat[2::3]
+            for k in compress(range(n), map(is_, flat[0::3], repeat(None))):  # written in full
+                item = chunk[k]
+                line = full(item[0](item, a + k + 1, times[a + k]) if type(item) is tuple else item)
+                # (the end last: the json writer drops the last line's end, the comma)
+                pieces[width * k:width * (k + 1)] = [*[""] * (width - 2), line, end]
+            yield pieces
+
+    def _cut_row(self, item: Any, seq: int, t: float) -> tuple[str | None, str, str]:
+        """A row's parts (:meth:`cut_classify`, :meth:`cut`), or ``_WHOLE`` (an object, or a
+        row whose line is not cut: written in full)."""
+        if type(item) is not tuple:
+            return _WHOLE
+        if item[0] is classify_row and self.fmt == "jsonl":
+            cut = self.cut_classify(item, seq, t)
+        else:
+            cut = self.cut(item[0](item, seq, t))
+        return _WHOLE if cut is None else cut
+
+    def _time_texts(self, times: list[float]) -> list[str]:
+        """Each record's time as its line has it (text: ``f"{t:10.6f}"``; jsonl, json: the
+        separator and ``_number(round(t, 6))``). The records of one packet share its time,
+        the same float object: each run of one object is written once."""
+        n = len(times)
+        if not n:
+            return []
+        starts = [0, *compress(range(1, n), map(is_not, times[1:], times[:-1]))]
+        runs = map(times.__getitem__, starts)
+        if self.fmt == "text":
+            texts: Iterable[str] = map(format, runs, repeat("10.6f"))
+        else:
+            sep = self.sep
+            texts = [sep + _number(round(t, 6)) for t in runs]
+        return list(chain.from_iterable(map(repeat, texts, map(sub, [*starts[1:], n], starts))))
 
     @property
     def sep(self) -> str:
