@@ -170,8 +170,12 @@ _CHUNK = 2048  # lines per write
 
 
 def _decision_key(out: Any) -> tuple[Any, ...]:
-    """What an outcome's line says from action to veto, as a key."""
-    return (out.action, out.filter, out.filter_id, out.sublayer, out.terminating, out.veto)
+    """What an outcome's line says from action to veto, as a key: with the values' types
+    (True == 1 == 1.0, and each is written apart), and the terminating filters' repr (which
+    shows the types of their values too)."""
+    key = (out.action, out.filter, out.filter_id, out.sublayer, out.veto)
+    terminating = out.terminating
+    return (*key, *map(type, key), terminating if terminating == () else repr(terminating))
 
 
 class _RowCache:
@@ -248,6 +252,7 @@ class _RowCache:
         words of its where (host ... direction; few: kept) and of its flow and reauth."""
         _, out, host, packet, op, direction, flow, reauth = row
         wkey = (host, out.layer, out.layer_id, packet, op, direction)
+        wkey = (*wkey, *map(type, wkey))  # (True == 1 == 1.0: each is written apart)
         where = self.wheres.get(wkey)
         if where is None:
             d = {"host": host, "layer": "FWPM_LAYER_" + out.layer, "layer_id": out.layer_id, "packet": packet,
