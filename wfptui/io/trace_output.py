@@ -164,6 +164,7 @@ _NEVER = "never"
 _FIELDS_KEY = '"fields": '
 #: Value types whose text is a function of (type, value): not a float (-0.0 == 0.0).
 _CACHED = frozenset({str, int, bool, type(None)})
+#: A usual fields dict: str keys, values of types no two of which hold equal values.
 _ALL_STR = frozenset({str}).issuperset
 _PLAIN_VALUES = frozenset({str, int, type(None)}).issuperset
 _CHUNK = 2048  # lines per write
@@ -211,11 +212,10 @@ class _RowCache:
         #: "fields" key), by their values: a trace has a few of each, its outcomes many.
         self.wheres: dict[tuple[Any, ...], str] = {}
         self.decisions: dict[tuple[Any, ...], str] = {}
-        #: jsonl: a row's flow and reauth words, and a fields entry's text, by their values
-        #: and types (``_head``, ``_fields_text``).
+        #: jsonl: a row's flow and reauth words by their values and types (``_head``), and a
+        #: usual fields entry's text by the entry (``_fields_text``).
         self.owns: dict[tuple[Any, ...], str] = {}
-        self.entries: dict[tuple[Any, ...], str] = {}
-        self.plain_entries: dict[tuple[str, Any], str] = {}
+        self.entries: dict[tuple[str, Any], str] = {}
 
     def full(self, rec: TraceRecord) -> str:
         if self.fmt == "jsonl":
@@ -267,32 +267,19 @@ class _RowCache:
         return f"{where}, {own}"
 
     def _fields_text(self, fields: Any) -> str:
-        """``fields`` as ``json.dumps(wide_to_str(...))`` writes a classification's: an
-        object of its entries, each entry's text (``"KEY": value``, 64-bit values as strings)
-        made once per (key, value) of the kinds ``_CACHED`` holds: a trace has a few thousand,
-        its outcomes many (each outcome's fields, whole, would be one encode each)."""
-        if type(fields) is not dict:
+        """``fields`` as ``json.dumps(wide_to_str(...))`` writes a classification's. The
+        usual dict (str keys; str, int or None values, no two of which types are equal) is
+        an object of its entries' texts (``"KEY": value``, 64-bit values as strings), each
+        made once per (key, value): a trace has a few thousand, its outcomes many. Any other
+        is encoded whole."""
+        if type(fields) is not dict or not (_ALL_STR(map(type, fields)) and _PLAIN_VALUES(map(type, fields.values()))):
             return _dumps(wide_to_str({"fields": fields}), self.ascii_only)[len(_FIELDS_KEY) + 1:-1]
-        if _ALL_STR(map(type, fields)) and _PLAIN_VALUES(map(type, fields.values())):
-            # the common case: str keys, str / int / None values (no two of those types equal
-            # each other), so an entry is its own cache key, looked up in C
-            found: list[Any] = list(map(self.plain_entries.get, fields.items()))
-            if None in found:
-                items = list(fields.items())
-                for i in compress(range(len(found)), map(is_, found, repeat(None))):
-                    found[i] = self.plain_entries[items[i]] = self._entry_text(*items[i])
-            return "{" + ", ".join(found) + "}"
-        entries = self.entries
-        texts = []
-        for k, v in fields.items():
-            key = (type(k), k, type(v), v) if type(v) in _CACHED else None
-            text = entries.get(key) if key is not None else None
-            if text is None:
-                text = self._entry_text(k, v)
-                if key is not None:
-                    entries[key] = text
-            texts.append(text)
-        return "{" + ", ".join(texts) + "}"
+        found: list[Any] = list(map(self.entries.get, fields.items()))  # (an entry is its own key)
+        if None in found:
+            items = list(fields.items())
+            for i in compress(range(len(found)), map(is_, found, repeat(None))):
+                found[i] = self.entries[items[i]] = self._entry_text(*items[i])
+        return "{" + ", ".join(found) + "}"
 
     def _entry_text(self, k: Any, v: Any) -> str:
         """``"KEY": value`` as a classification's fields hold it, encoded the plain way."""
