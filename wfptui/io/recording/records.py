@@ -92,8 +92,6 @@ _HOST_AT = {lay.tag: lay.at("host") for lay in L.LAYOUTS.values() if lay.tag < K
 _WHERE_AT = L.CLASSIFY.at("where")
 _DECISION_AT = L.CLASSIFY.at("decision")
 _OBSERVED_ACTION_AT = L.OBSERVED.at("action")
-_FLOW_AT = L.CLASSIFY.at("flow")
-_FIELDS_AT = L.CLASSIFY.at("fields")
 _CLASSIFY_SIZE = L.CLASSIFY.size
 _FLAT = frozenset({int, type(None)})
 #: A record's values after its time (the time is the first field of every kind that has one).
@@ -110,6 +108,8 @@ _ALL_INTS = frozenset({int}).issuperset
 _ALL_FLAT = _FLAT.issuperset
 _NONE_IS_ZERO = {None: 0}.get  # map(_NONE_IS_ZERO, ts, ts): None -> 0, an int -> itself
 _US = 1_000_000  # (an int: tick / _US is Clock's own division, exact to the last bit)
+#: The length of a classification's values after its time.
+_CLASSIFY_REST = frozenset({_CLASSIFY_SIZE - _AFTER_T}).issuperset
 
 
 def _keys_bulk(raws: list[Any], clock: Clock) -> tuple[list[Hashable], list[float | None]] | None:
@@ -133,7 +133,7 @@ def _keys_bulk(raws: list[Any], clock: Clock) -> tuple[list[Hashable], list[floa
     rests = list(map(_REST, raws))
     if not _ALL_FLAT(map(type, chain.from_iterable(rests))):
         return None
-    if not frozenset({len(L.CLASSIFY.fields) - 1}).issuperset(map(len, compress(rests, map(not_, kinds)))):
+    if not _CLASSIFY_REST(map(len, compress(rests, map(not_, kinds)))):
         return None
     try:
         ticks: list[int] = list(accumulate(map(_NONE_IS_ZERO, deltas, deltas), initial=clock.tick))
