@@ -13,9 +13,12 @@
   policy and expect records as readable lines.
 
 Speed (issue 14): a ``core.trace.Trace`` is written from its rows, each distinct row
-encoded once and glued around each record's seq and time (:class:`_RowCache`); the json
-document is streamed, by ``io.jsonout.indented`` (the standard library's indenting encoder
-is pure Python). The bytes are exactly the plain way's (tests/io/test_trace_output_rows.py).
+encoded once and glued around each record's seq and time (:class:`_RowCache`), a chunk of
+lines laid out at a time with no Python step per record; a classification's fields are
+composed from cached entry texts. The json document is streamed, by ``io.jsonout.indented``
+(the standard library's indenting encoder is pure Python). The bytes are exactly the plain
+way's (tests/io/test_trace_output_rows.py for engine traces, tests/io/test_trace_jsonl_rows.py
+for hand-made rows with unusual values).
 orjson was weighed and not taken: it writes neither the ``", "`` / ``": "`` separators nor
 indent 1 nor ``\\uXXXX`` escapes, so the output would change.
 
