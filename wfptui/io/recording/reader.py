@@ -46,12 +46,10 @@ from wfptui.io.recording.records import (
     why,
 )
 from wfptui.io.recording.tables import Tables, define
-from wfptui.io.recording.values import SCALARS, as_int, checked, thaw
+from wfptui.io.recording.values import SCALARS, all_dicts, all_ints, as_int, checked, thaw
 
 __all__ = ["MAX_RECORDING_BYTES", "decode_recording", "read_recording"]
 
-_ALL_INTS = frozenset({int}).issuperset
-_ALL_DICTS = frozenset({dict}).issuperset
 _ADDS = operator.methodcaller("get", "add")
 
 #: The first format whose header's steps may be compact (``values.header_step``).
@@ -365,7 +363,7 @@ def _inputs(inputs_raw: list[Any], name: str, policies: Mapping[str, Any] | None
     built = getattr(scenario, "steps", None)
     if not isinstance(built, tuple) or not isinstance(steps_data, list) or len(built) != len(steps_data):
         built = None
-    elif (_ALL_INTS(map(type, inputs_raw)) and _ALL_DICTS(map(type, steps_data))
+    elif (all_ints(map(type, inputs_raw)) and all_dicts(map(type, steps_data))
           and not any(map(_ADDS, steps_data))):
         # every input is a header step (its index checked by _input) and no step adds
         # filters: the scenario's own steps, picked in C (164,010 inputs at 1M)

@@ -48,7 +48,7 @@ from wfptui.io.recording.tables import (
     materialize,
     stack_values,
 )
-from wfptui.io.recording.values import as_str, freeze, nonneg, str_or_none
+from wfptui.io.recording.values import all_ints, as_str, freeze, nonneg, str_or_none
 
 __all__ = ["DECODE_ERRORS", "LazyRecords", "OffsetRaws", "Recording", "RecordingError", "why"]
 
@@ -104,7 +104,6 @@ _KIND = itemgetter(0)
 _TIME = itemgetter(L.T_AT)
 _REST = itemgetter(slice(_AFTER_T, None))
 _ALL_TUPLES = frozenset({tuple}).issuperset
-_ALL_INTS = frozenset({int}).issuperset
 _ALL_FLAT = _FLAT.issuperset
 _NONE_IS_ZERO = {None: 0}.get  # map(_NONE_IS_ZERO, ts, ts): None -> 0, an int -> itself
 _US = 1_000_000  # (an int: tick / _US is Clock's own division, exact to the last bit)
@@ -128,7 +127,7 @@ def _keys_bulk(raws: list[Any], clock: Clock) -> tuple[list[Hashable], list[floa
         deltas = list(map(_TIME, raws))
     except IndexError:  # a record of its kind alone
         return None
-    if not _ALL_INTS(map(type, kinds)) or K_EXPECT in kinds or not _FLAT.issuperset(map(type, deltas)):
+    if not all_ints(map(type, kinds)) or K_EXPECT in kinds or not _FLAT.issuperset(map(type, deltas)):
         return None
     rests = list(map(_REST, raws))
     if not _ALL_FLAT(map(type, chain.from_iterable(rests))):

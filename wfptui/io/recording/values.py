@@ -23,7 +23,10 @@ SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 MISSING = object()
 _CONTAINERS = frozenset({list, dict})
 _ALL_SCALARS = SCALARS.issuperset
-_ALL_DICTS = frozenset({dict}).issuperset
+#: Whether every type an iterable gives is exactly int / dict (``all_ints(map(type, xs))``:
+#: checked in C; a bool is not an int here).
+all_ints = frozenset({int}).issuperset
+all_dicts = frozenset({dict}).issuperset
 _TYPES = partial(map, type)
 
 def freeze(value: Any) -> Any:
@@ -69,7 +72,7 @@ def checked(value: Any, depth: int = 0) -> Any:
             return value
         if _ALL_SCALARS(map(type, children)):  # (checked in C: a step's raw map, a filter's table)
             return value
-        if t is list and depth + 1 < MAX_DEPTH and _ALL_DICTS(map(type, value)):
+        if t is list and depth + 1 < MAX_DEPTH and all_dicts(map(type, value)):
             # a list of maps (a header's steps): the maps of scalars found in C, the rest checked
             plain_maps = map(_ALL_SCALARS, map(_TYPES, map(dict.values, value)))
             for v in compress(value, map(not_, plain_maps)):
