@@ -1,5 +1,6 @@
-"""JSON lines of a ``Trace`` built from shared parts (io/trace_output.py ``_RowCache``: rows cut once, lines laid out a chunk at a time)
-are exactly the plain way's bytes for any rows: values of unusual types (a bool where an
+"""JSON lines and the json document of a ``Trace`` built from shared parts (io/trace_output.py
+``_RowCache``: rows cut once, a classification composed of its where, flow, decision and fields
+texts, lines laid out a chunk at a time) are exactly the plain way's bytes for any rows: values of unusual types (a bool where an
 int goes, an int where a bool goes, floats, None, nested or non-str keys, 64-bit fields),
 stack data that shadows a record's own keys, shared rows and outcomes, records that are
 objects among the rows, times that are 0.0 and -0.0, infinite or NaN, and traces longer
@@ -107,16 +108,20 @@ def _trace(draw: st.DrawFn) -> Trace:
     return trace
 
 
-def _jsonl(records: Any, ascii_only: bool) -> str:
+#: The formats whose classifications are composed of parts.
+_COMPOSED = ("jsonl", "json")
+
+
+def _written(records: Any, fmt: str, ascii_only: bool) -> str:
     out: io.StringIO = _CodePage() if ascii_only else io.StringIO()
-    write_trace(records, "jsonl", out)
+    write_trace(records, fmt, out)
     return out.getvalue()
 
 
 @settings(max_examples=300, deadline=None)
-@given(_trace(), st.booleans())
-def test_any_rows_give_the_plain_bytes(trace: Trace, ascii_only: bool) -> None:
-    assert _jsonl(trace, ascii_only) == _plain(list(trace), "jsonl", ascii_only)
+@given(_trace(), st.sampled_from(_COMPOSED), st.booleans())
+def test_any_rows_give_the_plain_bytes(trace: Trace, fmt: str, ascii_only: bool) -> None:
+    assert _written(trace, fmt, ascii_only) == _plain(list(trace), fmt, ascii_only)
 
 
 def test_a_trace_longer_than_a_block() -> None:
@@ -133,8 +138,9 @@ def test_a_trace_longer_than_a_block() -> None:
         else:
             trace.items.append(rows[i % len(rows)])
             trace.times.append(times[(i // 3) % 4])
-    for ascii_only in (False, True):
-        assert _jsonl(trace, ascii_only) == _plain(list(trace), "jsonl", ascii_only)
+    for fmt in _COMPOSED:
+        for ascii_only in (False, True):
+            assert _written(trace, fmt, ascii_only) == _plain(list(trace), fmt, ascii_only)
 
 
 def test_times_that_are_not_all_floats_take_the_record_by_record_way() -> None:
@@ -143,7 +149,8 @@ def test_times_that_are_not_all_floats_take_the_record_by_record_way() -> None:
     for t in (0, 1, 1.0, True, 2.5):
         trace.items.append((classify_row, out, "h", None, "connect", None, None, False))
         trace.times.append(t)
-    assert _jsonl(trace, False) == _plain(list(trace), "jsonl", False)
+    for fmt in _COMPOSED:
+        assert _written(trace, fmt, False) == _plain(list(trace), fmt, False)
 
 
 def test_each_unusual_value_in_turn() -> None:
@@ -170,8 +177,9 @@ def _check_rows(rows: list[tuple[Any, ...]]) -> None:
     for row in [*_PLAIN_ROWS, *rows]:
         trace.items.append(row)
         trace.times.append(0.5)
-    for ascii_only in (False, True):
-        assert _jsonl(trace, ascii_only) == _plain(list(trace), "jsonl", ascii_only)
+    for fmt in _COMPOSED:
+        for ascii_only in (False, True):
+            assert _written(trace, fmt, ascii_only) == _plain(list(trace), fmt, ascii_only)
 
 
 def test_equal_values_of_other_types_are_written_apart() -> None:

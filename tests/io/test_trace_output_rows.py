@@ -120,7 +120,6 @@ def test_a_decision_whose_words_do_not_check_out_is_never_composed(monkeypatch: 
     from wfptui.io import trace_output
 
     result = run_scenario(load_builtin_scenario())
-    want = _plain(list(result.all_records), "jsonl", False, "s", result.ok)
     calls: list[str] = []
 
     def wrong(self: Any, rec: Any) -> str:
@@ -128,5 +127,23 @@ def test_a_decision_whose_words_do_not_check_out_is_never_composed(monkeypatch: 
         return ', "action": "nonsense", "fields": '
 
     monkeypatch.setattr(trace_output._RowCache, "_decision_words", wrong)
-    assert _written(result.records, "jsonl", False, scenario="s", ok=result.ok, more=result.expects) == want
-    assert calls  # the check ran
+    for fmt in ("jsonl", "json"):
+        calls.clear()
+        want = _plain(list(result.all_records), fmt, False, "s", result.ok)
+        assert _written(result.records, fmt, False, scenario="s", ok=result.ok, more=result.expects) == want
+        assert calls  # the check ran
+
+
+def test_classifications_are_composed_in_both_json_formats() -> None:
+    """jsonl and json compose a classification from its parts (no full encoding per row):
+    on the built-in scenario every decision's words check out against its first full line
+    and later rows of an outcome share its tail."""
+    from wfptui.io import trace_output
+
+    result = run_scenario(load_builtin_scenario())
+    for fmt in ("jsonl", "json"):
+        cache = trace_output._RowCache(fmt, False)
+        for _ in cache.pieces(result.records, (), "\n"):
+            pass
+        assert cache.decisions and trace_output._NEVER not in cache.decisions.values(), fmt
+        assert len(cache.tails) > len(cache.decisions), fmt  # outcomes composed, not only cut

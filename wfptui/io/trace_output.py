@@ -165,6 +165,27 @@ _WHOLE: tuple[str | None, str, str] = (None, "", "")
 #: What ``_RowCache.decisions`` holds for a decision whose words did not check out.
 _NEVER = "never"
 _FIELDS_KEY = '"fields": '
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """How a record's text lays out its entries in jsonl (one line) and json (indent 1, an
+    item of the document's ``records``), so the classification parts (``_RowCache``) are
+    composed the same way for both: ``open``/``close`` around the record's entries, ``sep``
+    between them, ``fields_at`` what comes before the fields value in ``{"fields": ...}``,
+    and the fields object's own ``entries_open``/``entry_sep``/``entries_close``."""
+
+    open: str
+    close: str
+    sep: str
+    fields_at: str
+    entries_open: str
+    entry_sep: str
+    entries_close: str
+
+
+_SHAPES = {"jsonl": _Shape("{", "}", ", ", '{"fields": ', "{", ", ", "}"),
+           "json": _Shape("{\n   ", "\n  }", ",\n   ", '{\n   "fields": ', "{\n    ", ",\n    ", "\n   }")}
 #: Value types whose text is a function of (type, value): not a float (-0.0 == 0.0).
 _CACHED = frozenset({str, int, bool, type(None)})
 #: A usual fields dict: str keys, values of types no two of which hold equal values.
@@ -205,6 +226,8 @@ class _RowCache:
     def __init__(self, fmt: str, ascii_only: bool) -> None:
         self.fmt = fmt
         self.ascii_only = ascii_only
+        #: jsonl and json: how a record's entries are laid out (``_SHAPES``)
+        self.shape = _SHAPES["json" if fmt == "json" else "jsonl"]
         #: jsonl: a classification row's line after its ``"reauth"`` -- action, filter, ...,
         #: fields: the bulk of it -- is a function of the row's ``Outcome`` alone (one per
         #: endpoint view, shared by that view's rows: SYN, ACK, DATA ...), so it is encoded
@@ -260,14 +283,25 @@ class _RowCache:
         if where is None:
             d = {"host": host, "layer": "FWPM_LAYER_" + out.layer, "layer_id": out.layer_id, "packet": packet,
                  "op": op, "direction": direction}
-            where = self.wheres[wkey] = ", " + _dumps(d, self.ascii_only)[1:-1]
+            where = self.wheres[wkey] = self.shape.sep + self._inner(d)
         key = (type(flow), flow, type(reauth), reauth)  # (types: 1, 1.0 and True are equal)
         own = self.owns.get(key)
         if own is None:
-            own = _dumps({"flow": flow, "reauth": reauth}, self.ascii_only)[1:-1]
+            own = self.shape.sep + self._inner({"flow": flow, "reauth": reauth})
             if type(flow) in _CACHED and type(reauth) in _CACHED:  # (a float: -0.0 == 0.0)
                 self.owns[key] = own
-        return f"{where}, {own}"
+        return f"{where}{own}"
+
+    def _encode(self, d: Any) -> str:
+        """``d`` as this format writes a record: one line (jsonl) or indented as an item of
+        the json document's ``records``."""
+        return _dumps(d, self.ascii_only) if self.fmt == "jsonl" else indented(d, self.ascii_only, 2)
+
+    def _inner(self, d: dict[str, Any]) -> str:
+        """A record's entries ``d``, as the record's text has them: :meth:`_encode` without
+        the braces."""
+        shape = self.shape
+        return self._encode(d)[len(shape.open):-len(shape.close)]
 
     def _fields_text(self, fields: Any) -> str:
         """``fields`` as ``json.dumps(wide_to_str(...))`` writes a classification's. The
@@ -275,18 +309,23 @@ class _RowCache:
         an object of its entries' texts (``"KEY": value``, 64-bit values as strings), each
         made once per (key, value): a trace has a few thousand, its outcomes many. Any other
         is encoded whole."""
+        shape = self.shape
         if type(fields) is not dict or not (_ALL_STR(map(type, fields)) and _PLAIN_VALUES(map(type, fields.values()))):
-            return _dumps(wide_to_str({"fields": fields}), self.ascii_only)[len(_FIELDS_KEY) + 1:-1]
+            return self._encode(wide_to_str({"fields": fields}))[len(shape.fields_at):-len(shape.close)]
+        if not fields:
+            return "{}"
         found: list[Any] = list(map(self.entries.get, fields.items()))  # (an entry is its own key)
         if None in found:
             items = list(fields.items())
             for i in compress(range(len(found)), map(is_, found, repeat(None))):
                 found[i] = self.entries[items[i]] = self._entry_text(*items[i])
-        return "{" + ", ".join(found) + "}"
+        return shape.entries_open + shape.entry_sep.join(found) + shape.entries_close
 
     def _entry_text(self, k: Any, v: Any) -> str:
         """``"KEY": value`` as a classification's fields hold it, encoded the plain way."""
-        return _dumps(wide_to_str({"fields": {k: v}}), self.ascii_only)[len(_FIELDS_KEY) + 2:-2]
+        shape = self.shape
+        text = self._encode(wide_to_str({"fields": {k: v}}))
+        return text[len(shape.fields_at) + len(shape.entries_open):-len(shape.entries_close) - len(shape.close)]
 
     def _tail(self, out: Any) -> str | None:
         """An outcome's tail from the words of its decision (few: kept, once a full cut has
@@ -294,7 +333,7 @@ class _RowCache:
         decision = self.decisions.get(_decision_key(out))
         if decision is None or decision is _NEVER:
             return None
-        return f"{decision}{self._fields_text(out.fields)}}}"
+        return f"{decision}{self._fields_text(out.fields)}{self.shape.close}"
 
     def _decision_words(self, rec: ClassifyRecord) -> str:
         """``, "action": ... "veto": V, "fields": `` of a classification's line: its
@@ -302,7 +341,8 @@ class _RowCache:
         d = rec.to_dict()
         keys = list(d)
         part = {k: d[k] for k in keys[keys.index("action"):keys.index("fields")]}
-        return f", {_dumps(wide_to_str(part), self.ascii_only)[1:-1]}, {_FIELDS_KEY}"
+        sep = self.shape.sep
+        return f"{sep}{self._inner(wide_to_str(part))}{sep}{_FIELDS_KEY}"
 
     def cut_classify(self, row: tuple[Any, ...], seq: int, t: float) -> tuple[str, str, str] | None:
         """``cut`` of a classification row (jsonl): its own words, then its outcome's tail
@@ -408,7 +448,7 @@ class _RowCache:
         row whose line is not cut: written in full)."""
         if type(item) is not tuple:
             return _WHOLE
-        if item[0] is classify_row and self.fmt == "jsonl":
+        if item[0] is classify_row and self.fmt != "text":
             cut = self.cut_classify(item, seq, t)
         else:
             cut = self.cut(item[0](item, seq, t))

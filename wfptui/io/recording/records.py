@@ -23,7 +23,6 @@ from typing import Any, overload
 import msgpack
 
 from wfptui.core.trace import TraceRecord, classify_row, stack_row
-from wfptui.core.trace import classify_values as row_values
 from wfptui.core.trace import stack_values as row_stack_values
 from wfptui.io.errors import Diagnostic, InputError
 from wfptui.io.recording import layout as L
@@ -44,7 +43,6 @@ from wfptui.io.recording.tables import (
     Decision,
     Tables,
     Where,
-    classify_values,
     materialize,
     stack_values,
 )
@@ -106,6 +104,7 @@ _REST = itemgetter(slice(_AFTER_T, None))
 _ALL_TUPLES = frozenset({tuple}).issuperset
 _ALL_FLAT = _FLAT.issuperset
 _NONE_IS_ZERO = {None: 0}.get  # map(_NONE_IS_ZERO, ts, ts): None -> 0, an int -> itself
+_UNSEEN = object()  # (a fields reference not in LazyRecords._fields_seen)
 _US = 1_000_000  # (an int: tick / _US is Clock's own division, exact to the last bit)
 #: The length of a classification's values after its time.
 _CLASSIFY_REST = frozenset({_CLASSIFY_SIZE - _AFTER_T}).issuperset
@@ -164,6 +163,8 @@ class LazyRecords(Sequence[TraceRecord]):
         self._mark_seq = [s for _, s in seq_marks]
         self._file = file
         self._clock = Clock()
+        #: fields reference -> a dict found equal to its fields (``_same_classify``)
+        self._fields_seen: dict[int, Any] = {}
 
     def __len__(self) -> int:
         return len(self._raws)
@@ -328,13 +329,37 @@ class LazyRecords(Sequence[TraceRecord]):
             return False
         try:
             if row[0] is classify_row and len(key) == 4:
-                return classify_values(*key, self._tables, view=True) == row_values(row)
+                return self._same_classify(key, row)
             if row[0] is stack_row and len(key) == 2 and key[0] == K_STACK and type(key[1]) is tuple:
                 # a stack key is (kind, the values after the time): the raw record but its time
                 return stack_values((K_STACK, None, *key[1]), self._tables, view=True) == row_stack_values(row)
         except DECODE_ERRORS:
             return False
         return False
+
+    def _same_classify(self, key: tuple[Any, ...], row: tuple[Any, ...]) -> bool:
+        """:meth:`same_row` of a classification: ``tables.classify_values(*key) ==
+        core.trace.classify_values(row)``
+        (the definition, tests/io/test_recording_keys.py) compared part by part, the where
+        and decision tuples as the tables hold them, and the fields dict -- the costly part --
+        skipped where this fields reference was already found equal to this very dict (the
+        outcomes of a flow's views share theirs: ``_fields_seen`` keeps the dict, so its
+        identity stands for its contents while the memo lives)."""
+        w, flow, d, f = key
+        if w < 0 or d < 0 or (flow is not None and type(flow) is not int):
+            raise ValueError("bad classification record")
+        _, out, host, packet, op, direction, row_flow, reauth = row
+        layer, layer_id, action, filt, filter_id, sublayer, terminating, veto, fields, _ = out
+        tables = self._tables
+        if (flow != row_flow or tables.wheres[w] != (host, layer, layer_id, packet, op, direction, reauth)
+                or tables.decisions[d] != (action, filt, filter_id, sublayer, terminating, veto)):
+            return False
+        if self._fields_seen.get(f, _UNSEEN) is fields:
+            return True
+        if tables.fields_view(f) != fields:
+            return False
+        self._fields_seen[f] = fields
+        return True
 
     def record(self, index: int, raw: Any, seq: int, t: float | None) -> TraceRecord:
         """Build record ``index`` from what :meth:`iter_keyed` gave for it."""
