@@ -14,8 +14,10 @@
 
 Speed (issue 14): a ``core.trace.Trace`` is written from its rows, each distinct row
 encoded once and glued around each record's seq and time (:class:`_RowCache`), a chunk of
-lines laid out at a time with no Python step per record; a classification's fields are
-composed from cached entry texts. The json document is streamed, by ``io.jsonout.indented``
+lines laid out at a time with no Python step per record; in jsonl and json a classification
+is composed of its where, flow, decision and fields texts (one line's layout or the
+document's indented one, ``_Shape``), its fields from cached entry texts. The json document
+is streamed, by ``io.jsonout.indented``
 (the standard library's indenting encoder is pure Python). The bytes are exactly the plain
 way's (tests/io/test_trace_output_rows.py for engine traces, tests/io/test_trace_jsonl_rows.py
 for hand-made rows with unusual values).
@@ -216,29 +218,29 @@ class _RowCache:
     rows), and ``more``, are encoded in full. No line is made as a string of its own: the
     pieces (the row's parts, the seq, the time) are joined a chunk of lines at a time.
 
-    A classification's line after its time (jsonl) is its where's words (host .. direction:
-    a trace has a few), its flow and reauth, and its outcome's tail: the words of its
-    decision (action .. veto: a few) and its fields (one per outcome). So only the fields
-    are encoded per outcome; the first outcome of each decision is cut from its full line
-    and the decision's words are checked against it (a decision whose words do not give
-    that line is never composed)."""
+    A classification's line after its time (jsonl; in json its indented item) is its
+    where's words (host .. direction: a trace has a few), its flow and reauth, and its
+    outcome's tail: the words of its decision (action .. veto: a few) and its fields (one
+    per outcome). So only the fields are encoded per outcome; the first outcome of each
+    decision is cut from its full line and the decision's words are checked against it (a
+    decision whose words do not give that line is never composed)."""
 
     def __init__(self, fmt: str, ascii_only: bool) -> None:
         self.fmt = fmt
         self.ascii_only = ascii_only
         #: jsonl and json: how a record's entries are laid out (``_SHAPES``)
         self.shape = _SHAPES["json" if fmt == "json" else "jsonl"]
-        #: jsonl: a classification row's line after its ``"reauth"`` -- action, filter, ...,
+        #: jsonl, json: a classification row's line after its ``"reauth"`` -- action, filter, ...,
         #: fields: the bulk of it -- is a function of the row's ``Outcome`` alone (one per
         #: endpoint view, shared by that view's rows: SYN, ACK, DATA ...), so it is encoded
         #: once per outcome and the rows of one view differ only in their few own words.
         self.tails: dict[int, str] = {}
         self.classify_before = ""
-        #: jsonl: the words of a where (host .. direction) and of a decision (action .. the
+        #: jsonl, json: the words of a where (host .. direction) and of a decision (action .. the
         #: "fields" key), by their values: a trace has a few of each, its outcomes many.
         self.wheres: dict[tuple[Any, ...], str] = {}
         self.decisions: dict[tuple[Any, ...], str] = {}
-        #: jsonl: a row's flow and reauth words by their values and types (``_head``), and a
+        #: jsonl, json: a row's flow and reauth words by their values and types (``_head``), and a
         #: usual fields entry's text by the entry (``_fields_text``).
         self.owns: dict[tuple[Any, ...], str] = {}
         self.entries: dict[tuple[str, Any], str] = {}
@@ -274,8 +276,9 @@ class _RowCache:
         return before, line[len(before) + len(str(seq)) + len(middle):], ""
 
     def _head(self, row: tuple[Any, ...]) -> str:
-        """A classification row's own words, as its jsonl line has them after ``"t"``: the
-        words of its where (host ... direction; few: kept) and of its flow and reauth."""
+        """A classification row's own words, as its jsonl line (or json item) has them after
+        ``"t"``: the words of its where (host ... direction; few: kept) and of its flow and
+        reauth."""
         _, out, host, packet, op, direction, flow, reauth = row
         wkey = (host, out.layer, out.layer_id, packet, op, direction)
         wkey = (*wkey, *map(type, wkey))  # (True == 1 == 1.0: each is written apart)
@@ -345,7 +348,7 @@ class _RowCache:
         return f"{sep}{self._inner(wide_to_str(part))}{sep}{_FIELDS_KEY}"
 
     def cut_classify(self, row: tuple[Any, ...], seq: int, t: float) -> tuple[str, str, str] | None:
-        """``cut`` of a classification row (jsonl): its own words, then its outcome's tail
+        """``cut`` of a classification row (jsonl, json): its own words, then its outcome's tail
         (``tails``, one string shared by the view's rows). The first row of each decision
         is cut in full and checked against the words it is made of; later outcomes of that
         decision are composed of them."""
