@@ -174,20 +174,24 @@ class _Shape:
     """How a record's text lays out its entries in jsonl (one line) and json (indent 1, an
     item of the document's ``records``), so the classification parts (``_RowCache``) are
     composed the same way for both: ``open``/``close`` around the record's entries, ``sep``
-    between them, ``fields_at`` what comes before the fields value in ``{"fields": ...}``,
-    and the fields object's own ``entries_open``/``entry_sep``/``entries_close``."""
+    between them, and the fields object's own ``entries_open``/``entry_sep``/``entries_close``."""
 
     open: str
     close: str
     sep: str
-    fields_at: str
     entries_open: str
     entry_sep: str
     entries_close: str
 
+    @property
+    def fields_at(self) -> str:
+        """What comes before the fields value in the text of ``{"fields": ...}``."""
+        return self.open + _FIELDS_KEY
 
-_SHAPES = {"jsonl": _Shape("{", "}", ", ", '{"fields": ', "{", ", ", "}"),
-           "json": _Shape("{\n   ", "\n  }", ",\n   ", '{\n   "fields": ', "{\n    ", ",\n    ", "\n   }")}
+
+_SHAPES = {"jsonl": _Shape("{", "}", ", ", "{", ", ", "}"),
+           "json": _Shape("{\n   ", "\n  }", ",\n   ", "{\n    ", ",\n    ", "\n   }")}
+
 #: Value types whose text is a function of (type, value): not a float (-0.0 == 0.0).
 _CACHED = frozenset({str, int, bool, type(None)})
 #: A usual fields dict: str keys, values of types no two of which hold equal values.
@@ -264,13 +268,10 @@ class _RowCache:
         d = wide_to_str(rec.to_dict())
         if list(d)[:3] != ["kind", "seq", "t"] or d["seq"] != seq:
             return None
-        if self.fmt == "jsonl":
-            line = _dumps(d, self.ascii_only)
-            before = '{"kind": ' + json.dumps(d["kind"], ensure_ascii=self.ascii_only) + ', "seq": '
-        else:
-            line = indented(d, self.ascii_only, 2)
-            before = '{\n   "kind": ' + json.dumps(d["kind"], ensure_ascii=self.ascii_only) + ',\n   "seq": '
-        middle = f"{self.sep}{_number(round(t, 6))}"
+        line = self._encode(d)
+        shape = self.shape
+        before = f'{shape.open}"kind": {json.dumps(d["kind"], ensure_ascii=self.ascii_only)}{shape.sep}"seq": '
+        middle = f"{self.before_t}{_number(round(t, 6))}"
         if not line.startswith(before + str(seq) + middle):
             return None
         return before, line[len(before) + len(str(seq)) + len(middle):], ""
@@ -469,14 +470,14 @@ class _RowCache:
         if self.fmt == "text":
             texts: Iterable[str] = map(format, runs, repeat("10.6f"))
         else:
-            sep = self.sep
+            sep = self.before_t
             texts = [sep + _number(round(t, 6)) for t in runs]
         return list(chain.from_iterable(map(repeat, texts, map(sub, [*starts[1:], n], starts))))
 
     @property
-    def sep(self) -> str:
-        """What comes between the seq and the time."""
-        return ', "t": ' if self.fmt == "jsonl" else ',\n   "t": '
+    def before_t(self) -> str:
+        """What comes between the seq and the time (jsonl, json)."""
+        return f'{self.shape.sep}"t": '
 
 
 def _write_json(records: Iterable[TraceRecord], more: Iterable[TraceRecord], out: TextIO, scenario: str,

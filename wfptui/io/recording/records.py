@@ -338,13 +338,12 @@ class LazyRecords(Sequence[TraceRecord]):
         return False
 
     def _same_classify(self, key: tuple[Any, ...], row: tuple[Any, ...]) -> bool:
-        """:meth:`same_row` of a classification: ``tables.classify_values(*key) ==
-        core.trace.classify_values(row)``
-        (the definition, tests/io/test_recording_keys.py) compared part by part, the where
-        and decision tuples as the tables hold them, and the fields dict -- the costly part --
-        skipped where this fields reference was already found equal to this very dict (the
-        outcomes of a flow's views share theirs: ``_fields_seen`` keeps the dict, so its
-        identity stands for its contents while the memo lives)."""
+        """:meth:`same_row` of a classification: ``tables.classify_values(*key)`` equals
+        ``core.trace.classify_values(row)`` (the definition, tests/io/test_recording_keys.py),
+        compared part by part: the where and decision tuples as the tables hold them, then the
+        fields dict -- the costly part -- skipped where this fields reference was already
+        found equal to this very dict (the rows of an outcome share it: ``_fields_seen`` keeps
+        the dict, so its identity stands for its contents while the memo lives)."""
         w, flow, d, f = key
         if w < 0 or d < 0 or (flow is not None and type(flow) is not int):
             raise ValueError("bad classification record")
