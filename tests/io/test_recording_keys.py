@@ -173,3 +173,23 @@ def test_a_chunk_larger_than_one_object_may_be_is_read_record_by_record(monkeypa
     got = list(_offset_records(blobs).iter_keyed())
     assert [(k, s, t) for k, s, t, _ in got] == [(k, s, t) for k, s, t, _ in want]
     assert [k for k, *_ in got] == [(i, None, 0, 0) for i in range(40)]
+
+
+def test_a_comparisons_fields_memo_ends_with_it() -> None:
+    """``same_row`` remembers the fields dicts it found equal, for one comparison: a new key
+    stream (the next comparison, say the TUI's against a re-run) starts without them, so a
+    recording kept open keeps no dead trace's dicts alive."""
+    from wfptui.core.engine import run_scenario
+    from wfptui.io.scenario_file import load_builtin_scenario
+
+    trace = run_scenario(load_builtin_scenario()).records
+    assert isinstance(trace, Trace)
+    lazy = decode_recording(encode_recording(scenario=SCENARIO, policies={}, inputs=[], records=list(trace),
+                                             created="2026-12-05T00:00:00Z")).records
+    assert isinstance(lazy, LazyRecords)
+    pairs = [(key, item) for (key, _s, _t, _r), item in zip(lazy.iter_keyed(), trace.items, strict=True)
+             if type(item) is tuple]
+    assert all(lazy.same_row(key, row) for key, row in pairs)
+    assert lazy._fields_seen  # remembered within the comparison
+    next(lazy.iter_key_chunks())
+    assert lazy._fields_seen == {}

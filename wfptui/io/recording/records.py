@@ -163,7 +163,8 @@ class LazyRecords(Sequence[TraceRecord]):
         self._mark_seq = [s for _, s in seq_marks]
         self._file = file
         self._clock = Clock()
-        #: fields reference -> a dict found equal to its fields (``_same_classify``)
+        #: fields reference -> a dict found equal to its fields (``_same_classify``), for one
+        #: comparison: emptied when a key stream starts (:meth:`iter_key_chunks`)
         self._fields_seen: dict[int, Any] = {}
 
     def __len__(self) -> int:
@@ -246,6 +247,8 @@ class LazyRecords(Sequence[TraceRecord]):
         raws)``, four parallel sequences (``seqs`` a ``range`` where no seq record
         intervenes), so a caller can compare a whole chunk at once."""
         clock = Clock()  # a streaming clock of its own: no times kept
+        # a new comparison: forget the last one's fields dicts (no dead trace's kept alive)
+        self._fields_seen = {}
         marks = self._mark_idx
         seq_of = self.seq_of
         i = 0  # records in the chunks given so far
