@@ -153,7 +153,6 @@ def bench(size: str, sends: int, repeat: int, work: Path, only: list[str]) -> li
     (d / "scenario.toml").write_text(scenario_text(connections, sends), encoding="utf-8")
     rec = d / "run.wfpr"
     wfptui(["run", str(d / "scenario.toml"), "--record", str(rec), "--format", "text"], d / "out.txt")
-    rounds = repeat
     n, engine_cpu, engine_off_cpu = engine_rate(rec, max(repeat, 3))
     engine = n / engine_cpu
     steps = len(PORTS) + connections * (sends + 1)
@@ -165,7 +164,7 @@ def bench(size: str, sends: int, repeat: int, work: Path, only: list[str]) -> li
                         ("replay --check", ["replay", str(rec), "--check"])):
         if label not in [COMMANDS[c] for c in only]:
             continue
-        runs = [wfptui(args, d / "out.txt") for _ in range(rounds)]
+        runs = [wfptui(args, d / "out.txt") for _ in range(repeat)]
         if any(r.code for r in runs):
             raise SystemExit(f"{label}: exit {runs[0].code} ({(d / 'out.txt').read_text()[:500]})")
         wall = min(r.wall for r in runs)

@@ -1,6 +1,7 @@
-"""JSON lines and the json document of a ``Trace`` built from shared parts (io/trace_output.py
-``_RowCache``: rows cut once, a classification composed of its where, flow, decision and fields
-texts, lines laid out a chunk at a time) are exactly the plain way's bytes for any rows: values of unusual types (a bool where an
+"""JSON lines and the json document of a ``Trace`` built from shared parts
+(io/trace_output.py ``_RowCache``: rows cut once, a classification composed of its where,
+flow, decision and fields texts, lines laid out a chunk at a time) are exactly the plain
+way's bytes for any rows: values of unusual types (a bool where an
 int goes, an int where a bool goes, floats, None, nested or non-str keys, 64-bit fields),
 stack data that shadows a record's own keys, shared rows and outcomes, records that are
 objects among the rows, times that are 0.0 and -0.0, infinite or NaN, and traces longer
@@ -12,18 +13,16 @@ are made by hand, to reach every way back to the plain encoding.
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.io.test_trace_output_rows import _CodePage, _plain
+from tests.io.test_trace_output_rows import _plain, _written
 from wfptui.core.model import Terminating
 from wfptui.core.trace import AuditRecord, Outcome, StackRecord, Trace, classify_row, stack_row
 from wfptui.io import trace_output
-from wfptui.io.trace_output import write_trace
 
 #: An outcome's full arbitration result: the writer never reads it.
 _NO_RESULT: Any = None
@@ -110,12 +109,6 @@ def _trace(draw: st.DrawFn) -> Trace:
 
 #: The formats whose classifications are composed of parts.
 _COMPOSED = ("jsonl", "json")
-
-
-def _written(records: Any, fmt: str, ascii_only: bool) -> str:
-    out: io.StringIO = _CodePage() if ascii_only else io.StringIO()
-    write_trace(records, fmt, out)
-    return out.getvalue()
 
 
 @settings(max_examples=300, deadline=None)

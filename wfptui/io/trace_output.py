@@ -142,16 +142,6 @@ def write_trace(records: Iterable[TraceRecord], fmt: str, out: TextIO, *, scenar
         write("".join(chunk))
 
 
-def _json_line(rec: TraceRecord, ascii_only: bool) -> str:
-    return _dumps(wide_to_str(rec.to_dict()), ascii_only)
-
-
-def _json_item(rec: TraceRecord, ascii_only: bool) -> str:
-    """A record as an item of the ``records`` list of the json document (indent 1, two
-    levels deep: every line after the first indented by two more spaces)."""
-    return indented(wide_to_str(rec.to_dict()), ascii_only, 2)
-
-
 def _number(v: object) -> str:
     """A number as ``json.dumps`` writes it (``float.__repr__`` for a finite float)."""
     if type(v) is float and math.isfinite(v):
@@ -250,11 +240,8 @@ class _RowCache:
         self.entries: dict[tuple[str, Any], str] = {}
 
     def full(self, rec: TraceRecord) -> str:
-        if self.fmt == "jsonl":
-            return _json_line(rec, self.ascii_only)
-        if self.fmt == "json":
-            return _json_item(rec, self.ascii_only)
-        return text_line(rec)
+        """A record's whole line (jsonl, text) or item of the json document's ``records``."""
+        return text_line(rec) if self.fmt == "text" else self._encode(wide_to_str(rec.to_dict()))
 
     def cut(self, rec: TraceRecord) -> tuple[str, str, str] | None:
         """(before seq, after t) of a row's line (None: not cut, encode in full)."""
@@ -297,8 +284,9 @@ class _RowCache:
         return f"{where}{own}"
 
     def _encode(self, d: Any) -> str:
-        """``d`` as this format writes a record: one line (jsonl) or indented as an item of
-        the json document's ``records``."""
+        """``d`` as this format writes a record: one line (jsonl) or an item of the json
+        document's ``records`` (indent 1, two levels deep: every line after the first
+        indented by two more spaces)."""
         return _dumps(d, self.ascii_only) if self.fmt == "jsonl" else indented(d, self.ascii_only, 2)
 
     def _inner(self, d: dict[str, Any]) -> str:
